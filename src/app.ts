@@ -1,0 +1,85 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import type { Bookings } from './bookings.js';
+import { BusyError } from './command-handlers/index.js';
+import type { Sql } from './database/connect.js';
+import type { EventStore } from './event-store/event-store.js';
+import type { AppEnv } from './http/app-env.js';
+import { bookingRoutes, routeNotFound } from './http/booking-routes.js';
+import { eventRoutes } from './http/event-routes.js';
+import { Problem } from './http/problem.js';
+import type { Logger } from './logger.js';
+import type { Metrics } from './metrics.js';
+
+export type AppDeps = {
+  bookings: Bookings;
+  eventStore: EventStore;
+  sql: Sql;
+  metrics: Metrics;
+  log: Logger;
+  bodyLimitBytes: number;
+  newReservationId?: () => string;
+};
+
+/** The HTTP app, built from its dependencies; it never listens (main.ts does, tests call `app.request()`). */
+export const createApp = (deps: AppDeps) => {
+  const app = new Hono<AppEnv>();
+  app.use(requestId());
+  app.use(
+    bodyLimit({
+      maxSize: deps.bodyLimitBytes,
+      onError: () =>
+        new Problem(
+          413,
+          'payload_too_large',
+          `Request bodies are limited to ${deps.bodyLimitBytes} bytes.`,
+        ).toResponse(),
+    }),
+  );
+
+  app.route('/conferences', bookingRoutes(deps.bookings, deps.newReservationId));
+  app.route('/conferences', eventRoutes(deps.eventStore));
+
+  app.get('/healthz', async (c) => {
+    try {
+      await deps.sql`select 1`.execute().then(() => undefined);
+      return c.json({ status: 'ok', database: 'up' });
+    } catch {
+      throw new Problem(503, 'database_unavailable', 'The database cannot be reached.', {
+        status: 'failing',
+        database: 'down',
+      });
+    }
+  });
+
+  app.get('/metrics', async (c) =>
+    c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
+  );
+
+  app.notFound((c) => routeNotFound(c.req.method, c.req.path).toResponse());
+  app.onError((error, c) => toProblem(error, deps.log, c.get('requestId')).toResponse());
+  return app;
+};
+
+/** The one place where errors become answers. Unknown errors are logged; the client sees no details. */
+const toProblem = (error: Error, log: Logger, requestId: string): Problem => {
+  if (error instanceof Problem) return error;
+  if (error instanceof BusyError) {
+    return new Problem(
+      503,
+      'busy',
+      'This conference is busy right now; retry shortly.',
+      {},
+      {
+        'Retry-After': String(error.retryAfterSeconds),
+      },
+    );
+  }
+  if (error instanceof HTTPException && error.status < 500) {
+    return new Problem(error.status, 'invalid_request', 'The request could not be read.');
+  }
+  log.error({ err: error, requestId }, 'request failed');
+  return new Problem(500, 'internal_error', `Something went wrong; it was logged with request id ${requestId}.`);
+};

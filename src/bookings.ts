@@ -1,0 +1,44 @@
+import type { Rejection, SeatQuantity, SeatTypeAvailability, SeatTypeCapacity } from './seat-availability/index.js';
+
+/**
+ * What the HTTP routes need of a booking design. The event-sourced path implements it, and so
+ * does the CRUD baseline, so both share one set of routes, validation and error answers.
+ */
+export type Bookings = {
+  createConference: (input: NewConference, metadata: RequestMetadata) => Promise<BookingResult<Availability>>;
+  reserveSeats: (input: ReservationRequest, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
+  cancelReservation: (
+    input: { conferenceId: string; reservationId: string },
+    metadata: RequestMetadata,
+  ) => Promise<BookingResult<Reservation>>;
+  /** `strong` reads the authoritative state; `eventual` may answer from a read model. */
+  availability: (conferenceId: string, consistency: Consistency) => Promise<Availability | undefined>;
+};
+
+export type Consistency = 'eventual' | 'strong';
+
+export type NewConference = { conferenceId: string; name: string; seatTypes: SeatTypeCapacity[] };
+
+export type ReservationRequest = { conferenceId: string; reservationId: string; seats: SeatQuantity[] };
+
+export type RequestMetadata = { requestId?: string };
+
+/** `created` is false when the command repeated one already applied (idempotency by id). */
+export type BookingResult<T> = { kind: 'ok'; created: boolean; value: T } | { kind: 'rejected'; rejection: Rejection };
+
+export type Availability = {
+  conferenceId: string;
+  name: string;
+  seatTypes: SeatTypeAvailability[];
+  /** Global position of the last event reflected (the event-sourced path); 0 where there are no events. */
+  position: number;
+  /** The stream version, when read from the aggregate. */
+  version?: number;
+};
+
+export type Reservation = {
+  reservationId: string;
+  conferenceId: string;
+  seats: SeatQuantity[];
+  status: 'reserved' | 'cancelled';
+};

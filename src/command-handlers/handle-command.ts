@@ -1,0 +1,83 @@
+import { VersionConflictError } from '../event-store/version-conflict-error.js';
+import type { Metrics } from '../metrics.js';
+import { decide, type Rejection, type SeatAvailabilityCommand } from '../seat-availability/index.js';
+import type { VersionedState } from '../snapshots/index.js';
+import { BusyError } from './busy-error.js';
+import { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
+import { appendSeatAvailabilityEvents, loadSeatAvailability, type StreamDeps } from './seat-availability-stream.js';
+
+export type CommandDeps = StreamDeps & {
+  metrics: Metrics;
+  retry: RetryPolicy;
+  /** Injected so tests can retry without waiting. */
+  sleep?: (ms: number) => Promise<void>;
+  random?: () => number;
+};
+
+/**
+ * What a command did: `appended` events (0 when it repeated an already applied command), with
+ * the state after them; or the rejection that left the stream unchanged.
+ */
+export type CommandOutcome =
+  ({ kind: 'accepted'; appended: number } & VersionedState) | { kind: 'rejected'; rejection: Rejection };
+
+/** Metadata stored with the events a command appends. */
+export type CommandMetadata = { requestId?: string };
+
+const defaultSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
+/**
+ * Load, decide, append with the expected version. On a version conflict another writer got
+ * there first, so the conference is loaded and the command decided again, up to
+ * `retry.maxRetries` times with jittered backoff; then the caller gets a `BusyError`, never a
+ * decision taken on stale state.
+ */
+export const handleCommand = async (
+  deps: CommandDeps,
+  command: SeatAvailabilityCommand,
+  metadata: CommandMetadata,
+): Promise<CommandOutcome> => {
+  const { metrics, retry, sleep = defaultSleep, random = Math.random } = deps;
+  const stopTimer = metrics.commandDuration.startTimer({ command: command.type });
+  const outcome = (label: string) => metrics.commands.inc({ command: command.type, outcome: label });
+  try {
+    for (let attempt = 0; ; attempt++) {
+      const loaded = await loadSeatAvailability(deps, command.conferenceId);
+      const decision = decide(loaded.state, command);
+      if (decision.kind === 'rejected') {
+        outcome(decision.rejection.kind);
+        return decision;
+      }
+      if (decision.events.length === 0) {
+        outcome('repeated');
+        return { kind: 'accepted', appended: 0, ...loaded };
+      }
+      try {
+        const appended = await appendSeatAvailabilityEvents(
+          deps,
+          command.conferenceId,
+          loaded,
+          decision.events,
+          metadata,
+        );
+        outcome('accepted');
+        return { kind: 'accepted', appended: decision.events.length, ...appended };
+      } catch (error) {
+        if (!(error instanceof VersionConflictError)) throw error;
+        metrics.versionConflicts.inc();
+        if (attempt >= retry.maxRetries) {
+          metrics.retriesExhausted.inc();
+          outcome('busy');
+          throw new BusyError(retryAfterSeconds(retry));
+        }
+        metrics.retries.inc();
+        await sleep(backoffDelay(attempt, retry, random));
+      }
+    }
+  } catch (error) {
+    if (!(error instanceof BusyError)) outcome('error');
+    throw error;
+  } finally {
+    stopTimer();
+  }
+};

@@ -1,0 +1,13 @@
+/** How often and how patiently a command is retried after a version conflict. */
+export type RetryPolicy = { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
+
+/**
+ * Exponential backoff with full jitter: the delay before retry `attempt` (0-based) is uniform in
+ * [0, min(max, base * 2^attempt)). Jitter spreads the losers of a conflict apart, so they do
+ * not collide again on the next try.
+ */
+export const backoffDelay = (attempt: number, policy: RetryPolicy, random: () => number): number =>
+  random() * Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** attempt);
+
+/** The Retry-After a busy caller is given: the longest backoff, rounded up to whole seconds. */
+export const retryAfterSeconds = (policy: RetryPolicy): number => Math.max(1, Math.ceil(policy.maxDelayMs / 1000));

@@ -1,0 +1,93 @@
+import { z } from 'zod';
+
+/**
+ * All configuration, read from environment variables in this one place, validated once at
+ * start-up. Every value has a default that works on a fresh machine.
+ */
+export type Config = z.output<typeof configSchema>;
+
+const integer = (fallback: number, min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^-?\d+$/, { message: 'must be a whole number' })
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(min, { message: `must be at least ${min}` })
+        .max(max, { message: `must be at most ${max}` }),
+    )
+    .default(fallback);
+
+const configSchema = z
+  .object({
+    /** PostgreSQL to use; when unset an embedded server is started (see EMBEDDED_POSTGRES_*). */
+    DATABASE_URL: z
+      .url({ protocol: /^postgres(ql)?$/, message: 'must be a postgres:// or postgresql:// URL' })
+      .optional(),
+    /** Connections in the pool; the store also never has more queries in flight than this. */
+    DATABASE_POOL_SIZE: integer(10, 1, 500),
+    HOST: z.string().trim().min(1).default('127.0.0.1'),
+    PORT: integer(3000, 0, 65_535),
+    /** Take a snapshot every N events of a stream; 0 turns snapshots off. */
+    SNAPSHOT_INTERVAL: integer(100, 0, 1_000_000),
+    /** Retries of a command after a version conflict before the caller is told to come back. */
+    COMMAND_MAX_RETRIES: integer(10, 0, 1_000),
+    /** First backoff after a version conflict; it doubles on each retry, with full jitter. */
+    COMMAND_RETRY_BASE_DELAY_MS: integer(2, 0, 60_000),
+    /** Ceiling of the backoff. */
+    COMMAND_RETRY_MAX_DELAY_MS: integer(100, 0, 60_000),
+    /** Request bodies larger than this are answered 413. */
+    BODY_LIMIT_BYTES: integer(16_384, 256, 10_485_760),
+    LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** Where the embedded PostgreSQL keeps its data (relative to the working directory). */
+    EMBEDDED_POSTGRES_DIR: z.string().trim().min(1).default('.data/postgres'),
+    /** Port of the embedded PostgreSQL; not 5432, so it never clashes with a system server. */
+    EMBEDDED_POSTGRES_PORT: integer(54_329, 1, 65_535),
+  })
+  .transform((env) => ({
+    databaseUrl: env.DATABASE_URL,
+    databasePoolSize: env.DATABASE_POOL_SIZE,
+    host: env.HOST,
+    port: env.PORT,
+    snapshotInterval: env.SNAPSHOT_INTERVAL,
+    retry: {
+      maxRetries: env.COMMAND_MAX_RETRIES,
+      baseDelayMs: env.COMMAND_RETRY_BASE_DELAY_MS,
+      maxDelayMs: env.COMMAND_RETRY_MAX_DELAY_MS,
+    },
+    bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    logLevel: env.LOG_LEVEL,
+    embeddedPostgres: { dataDir: env.EMBEDDED_POSTGRES_DIR, port: env.EMBEDDED_POSTGRES_PORT },
+  }));
+
+/** A configuration value that cannot be used; the message names the variable and the problem. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Reads and validates the configuration; throws a `ConfigError` listing every bad value. */
+export const loadConfig = (env: Record<string, string | undefined> = process.env): Config => {
+  // An empty variable means "unset", as shells and .env files commonly write it.
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = configSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0]);
+    return `${name} ${issue.message} (got ${JSON.stringify(env[name])})`;
+  });
+  throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+};
+
+/** The database URL without its password, for logs. */
+export const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+};

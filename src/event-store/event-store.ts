@@ -1,0 +1,97 @@
+import type postgres from 'postgres';
+import type { Sql } from '../database/connect.js';
+import { VersionConflictError } from './version-conflict-error.js';
+
+/** An event to append: its type, its data, and metadata such as the request id. */
+export type NewEvent = { type: string; data: unknown; metadata?: Record<string, unknown> };
+
+/** An event as stored, with its global position and its version within its stream. */
+export type RecordedEvent = {
+  position: number;
+  streamId: string;
+  streamVersion: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recordedAt: Date;
+};
+
+export type AppendResult = { version: number; position: number };
+
+export type EventStore = ReturnType<typeof createEventStore>;
+
+/** The PostgreSQL event store. Every statement is written out here, so its locking is visible. */
+export const createEventStore = (sql: Sql) => {
+  const recordedEventColumns = sql`position, stream_id as "streamId", stream_version as "streamVersion", type, data,
+    metadata, recorded_at as "recordedAt"`;
+  return {
+    /**
+     * Appends all the events or none. Fails with `VersionConflictError` when the stream is not
+     * at `expectedVersion` (0 = the stream must not exist yet).
+     *
+     * One statement does it all. Its first step claims the stream row (insert for a new stream,
+     * conditional update otherwise); a concurrent append to the same stream waits on that row and
+     * then finds the version moved, so it claims nothing. Only after the claim are event rows
+     * inserted and positions drawn from the sequence, so conflict losers leave no gaps in the
+     * global positions.
+     */
+    async append(streamId: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
+      if (events.length === 0) throw new Error('append needs at least one event');
+      const newVersion = expectedVersion + events.length;
+      const batch = events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} }));
+      const claim =
+        expectedVersion === 0
+          ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
+              on conflict (stream_id) do nothing returning stream_id`
+          : sql`update streams set version = ${newVersion}
+              where stream_id = ${streamId} and version = ${expectedVersion} returning stream_id`;
+      const rows = await sql<{ position: number }[]>`
+      with claimed as (${claim})
+      insert into events (stream_id, stream_version, type, data, metadata)
+      select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
+      from claimed, jsonb_array_elements(${sql.json(batch as postgres.JSONValue)}) with ordinality as e(event, ordinality)
+      order by e.ordinality
+      returning position`;
+      const last = rows.at(-1);
+      if (!last) throw new VersionConflictError(streamId, expectedVersion);
+      return { version: newVersion, position: last.position };
+    },
+
+    /** The events of one stream after `afterVersion`, oldest first; optionally only those recorded up to `until`. */
+    async readStream(
+      streamId: string,
+      options: { afterVersion?: number; until?: Date } = {},
+    ): Promise<RecordedEvent[]> {
+      const { afterVersion = 0, until } = options;
+      return sql<RecordedEvent[]>`
+      select ${recordedEventColumns} from events
+      where stream_id = ${streamId} and stream_version > ${afterVersion}
+        ${until ? sql`and recorded_at <= ${until}` : sql``}
+      order by stream_version`;
+    },
+
+    /** A page of one stream's events after global position `afterPosition`, oldest first. */
+    async readStreamPage(streamId: string, afterPosition: number, limit: number): Promise<RecordedEvent[]> {
+      return sql<RecordedEvent[]>`
+      select ${recordedEventColumns} from events
+      where stream_id = ${streamId} and position > ${afterPosition}
+      order by stream_version
+      limit ${limit}`;
+    },
+
+    /** Events of every stream after global position `afterPosition`, in position order. */
+    async readAll(afterPosition: number, limit: number): Promise<RecordedEvent[]> {
+      return sql<RecordedEvent[]>`
+      select ${recordedEventColumns} from events
+      where position > ${afterPosition}
+      order by position
+      limit ${limit}`;
+    },
+
+    /** The stream's current version; 0 when it does not exist. */
+    async streamVersion(streamId: string): Promise<number> {
+      const [row] = await sql<{ version: number }[]>`select version from streams where stream_id = ${streamId}`;
+      return row?.version ?? 0;
+    },
+  };
+};

@@ -1,0 +1,41 @@
+import { sql } from 'drizzle-orm';
+import { bigint, customType, index, integer, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+
+/** PostgreSQL's 64-bit transaction id; the projector uses it to never pass over a late commit. */
+const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+
+/**
+ * One row per stream with its current version. Appends lock this row to check the expected
+ * version before any event row (and so any global position) is created.
+ */
+export const streams = pgTable('streams', {
+  streamId: text('stream_id').primaryKey(),
+  version: integer('version').notNull(),
+});
+
+/**
+ * The event log: append-only (a trigger in a custom migration refuses UPDATE, DELETE and
+ * TRUNCATE), ordered globally by `position` and per stream by `stream_version` (1-based).
+ */
+export const events = pgTable(
+  'events',
+  {
+    position: bigint('position', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    streamId: text('stream_id').notNull(),
+    streamVersion: integer('stream_version').notNull(),
+    type: text('type').notNull(),
+    data: jsonb('data').notNull(),
+    /** Request id, causation and the like; the recording time has its own column. */
+    metadata: jsonb('metadata')
+      .notNull()
+      .default(sql`'{}'::jsonb`),
+    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
+    transactionId: xid8('transaction_id')
+      .notNull()
+      .default(sql`pg_current_xact_id()`),
+  },
+  (table) => [
+    unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
+    index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
+  ],
+);

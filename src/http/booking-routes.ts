@@ -1,0 +1,63 @@
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import type { Bookings } from '../bookings.js';
+import { requestMetadata, type AppEnv } from './app-env.js';
+import { Problem, rejectionProblem } from './problem.js';
+import { validBody, valid } from './request.js';
+import {
+  availabilityQuerySchema,
+  conferenceIdSchema,
+  createConferenceSchema,
+  reservationIdSchema,
+  reserveSeatsSchema,
+} from './schemas.js';
+
+/**
+ * The booking routes of SPEC section 4, for any booking design: mounted at /conferences for the
+ * event-sourced path and at /crud/conferences for the baseline.
+ */
+export const bookingRoutes = (bookings: Bookings, newReservationId: () => string = randomUUID) =>
+  new Hono<AppEnv>()
+    .post('/', async (c) => {
+      const body = await validBody(c, createConferenceSchema);
+      const result = await bookings.createConference(
+        { conferenceId: body.id, name: body.name, seatTypes: body.seatTypes },
+        requestMetadata(c),
+      );
+      if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
+      c.header('Location', `${c.req.path.replace(/\/$/, '')}/${body.id}/availability`);
+      return c.json(result.value, 201);
+    })
+
+    .get('/:id/availability', async (c) => {
+      const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+      const { consistency } = valid(availabilityQuerySchema, c.req.query(), 'query');
+      const availability = await bookings.availability(conferenceId, consistency);
+      if (!availability) throw rejectionProblem({ kind: 'conference_not_found', conferenceId });
+      return c.json(availability);
+    })
+
+    .post('/:id/reservations', async (c) => {
+      const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+      const body = await validBody(c, reserveSeatsSchema);
+      const reservationId = body.reservationId ?? newReservationId();
+      const result = await bookings.reserveSeats(
+        { conferenceId, reservationId, seats: body.seats },
+        requestMetadata(c),
+      );
+      if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
+      c.header('Location', `${c.req.path}/${reservationId}`);
+      return c.json(result.value, result.created ? 201 : 200);
+    })
+
+    .delete('/:id/reservations/:reservationId', async (c) => {
+      const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+      const reservationId = valid(reservationIdSchema, c.req.param('reservationId'), 'reservation id');
+      const result = await bookings.cancelReservation({ conferenceId, reservationId }, requestMetadata(c));
+      if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
+      return c.json(result.value, 200);
+    });
+
+/** A problem for a route that does not exist. */
+export const routeNotFound = (method: string, path: string) =>
+  new Problem(404, 'not_found', `There is no route ${method} ${path}.`);

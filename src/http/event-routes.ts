@@ -1,0 +1,33 @@
+import { Hono } from 'hono';
+import type { EventStore } from '../event-store/event-store.js';
+import { streamIdOf } from '../seat-availability/index.js';
+import type { AppEnv } from './app-env.js';
+import { rejectionProblem } from './problem.js';
+import { valid } from './request.js';
+import { conferenceIdSchema, eventsQuerySchema } from './schemas.js';
+
+/** The audit trail of a conference: its stream's events, oldest first, a page at a time. */
+export const eventRoutes = (eventStore: EventStore) =>
+  new Hono<AppEnv>().get('/:id/events', async (c) => {
+    const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+    const { after, limit } = valid(eventsQuerySchema, c.req.query(), 'query');
+    const streamId = streamIdOf(conferenceId);
+    const events = await eventStore.readStreamPage(streamId, after, limit);
+    if (events.length === 0 && (await eventStore.streamVersion(streamId)) === 0) {
+      throw rejectionProblem({ kind: 'conference_not_found', conferenceId });
+    }
+    const last = events.at(-1);
+    return c.json({
+      conferenceId,
+      events: events.map(({ position, streamVersion, type, data, metadata, recordedAt }) => ({
+        position,
+        version: streamVersion,
+        type,
+        data,
+        metadata,
+        recordedAt: recordedAt.toISOString(),
+      })),
+      // Where the next page starts; absent when this page was not full.
+      ...(last && events.length === limit ? { next: `?after=${last.position}&limit=${limit}` } : {}),
+    });
+  });

@@ -1,0 +1,102 @@
+import type { Rejection } from '../seat-availability/index.js';
+
+/** The stable machine codes of every error answer. */
+export type ProblemCode =
+  | Rejection['kind']
+  | 'invalid_request'
+  | 'malformed_json'
+  | 'payload_too_large'
+  | 'not_found'
+  | 'busy'
+  | 'database_unavailable'
+  | 'internal_error';
+
+/**
+ * An error answer as an RFC 9457 Problem Details document, plus our own `error` (a stable
+ * code) and `message` (a human sentence), and any details of the problem.
+ */
+export class Problem extends Error {
+  override readonly name = 'Problem';
+
+  constructor(
+    readonly status: number,
+    readonly code: ProblemCode,
+    message: string,
+    readonly details: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+
+  toResponse(): Response {
+    const body = {
+      type: `urn:seat-surge:problem:${this.code}`,
+      title: titles[this.code],
+      status: this.status,
+      detail: this.message,
+      error: this.code,
+      message: this.message,
+      ...this.details,
+    };
+    return new Response(JSON.stringify(body), {
+      status: this.status,
+      headers: { 'content-type': 'application/problem+json', ...this.headers },
+    });
+  }
+}
+
+const titles: Record<ProblemCode, string> = {
+  conference_exists: 'Conference already exists',
+  conference_not_found: 'Conference not found',
+  unknown_seat_type: 'Unknown seat type',
+  insufficient_seats: 'Not enough seats',
+  reservation_conflict: 'Reservation id already used',
+  reservation_not_found: 'Reservation not found',
+  invalid_request: 'Invalid request',
+  malformed_json: 'Malformed JSON',
+  payload_too_large: 'Request body too large',
+  not_found: 'Not found',
+  busy: 'Busy, retry shortly',
+  database_unavailable: 'Database unavailable',
+  internal_error: 'Internal error',
+};
+
+/** The one table from a domain rejection to its HTTP status and words. */
+export const rejectionProblem = (rejection: Rejection): Problem => {
+  switch (rejection.kind) {
+    case 'conference_exists':
+      return new Problem(409, rejection.kind, `Conference ${rejection.conferenceId} already exists.`, {
+        conferenceId: rejection.conferenceId,
+      });
+    case 'conference_not_found':
+      return new Problem(404, rejection.kind, `There is no conference ${rejection.conferenceId}.`, {
+        conferenceId: rejection.conferenceId,
+      });
+    case 'unknown_seat_type':
+      return new Problem(400, rejection.kind, `This conference has no seat type ${rejection.seatTypes.join(', ')}.`, {
+        seatTypes: rejection.seatTypes,
+      });
+    case 'insufficient_seats': {
+      const short = rejection.remaining.filter((r) => r.requested > r.remaining);
+      const words = short.map((r) => `${r.remaining} ${r.seatType} left, ${r.requested} requested`).join('; ');
+      return new Problem(409, rejection.kind, `Not enough seats: ${words}.`, { remaining: rejection.remaining });
+    }
+    case 'reservation_conflict':
+      return new Problem(
+        409,
+        rejection.kind,
+        rejection.reason === 'cancelled'
+          ? `Reservation ${rejection.reservationId} was cancelled; its id cannot be used again.`
+          : `Reservation ${rejection.reservationId} already exists with other seats.`,
+        { reservationId: rejection.reservationId, reason: rejection.reason },
+      );
+    case 'reservation_not_found':
+      return new Problem(404, rejection.kind, `There is no reservation ${rejection.reservationId}.`, {
+        reservationId: rejection.reservationId,
+      });
+    default: {
+      const unknown: never = rejection;
+      throw new Error(`Unknown rejection ${JSON.stringify(unknown)}`);
+    }
+  }
+};

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import {
+  MAX_CAPACITY,
+  MAX_CONFERENCE_NAME_LENGTH,
+  MAX_QUANTITY,
+  MAX_SEAT_TYPES,
+  MIN_QUANTITY,
+  NAME_PATTERN,
+  RESERVATION_ID_PATTERN,
+} from '../seat-availability/index.js';
+
+/** Request shapes of SPEC section 4. Objects are strict: an unknown field is a 400. */
+
+export const conferenceIdSchema = z.string().regex(NAME_PATTERN, {
+  message: 'must be 1-64 lowercase letters, digits or dashes, starting with a letter or digit',
+});
+
+export const reservationIdSchema = z.string().regex(RESERVATION_ID_PATTERN, {
+  message: 'must be 1-64 letters, digits, dashes or underscores, starting with a letter or digit',
+});
+
+export const createConferenceSchema = z.strictObject({
+  id: conferenceIdSchema,
+  name: z.string().trim().min(1).max(MAX_CONFERENCE_NAME_LENGTH),
+  seatTypes: z
+    .array(
+      z.strictObject({
+        type: conferenceIdSchema,
+        capacity: z.number().int().min(0).max(MAX_CAPACITY),
+      }),
+    )
+    .min(1)
+    .max(MAX_SEAT_TYPES)
+    .refine(
+      unique((s: { type: string }) => s.type),
+      { message: 'a seat type may appear only once' },
+    ),
+});
+
+export const reserveSeatsSchema = z.strictObject({
+  reservationId: reservationIdSchema.optional(),
+  seats: z
+    .array(
+      z.strictObject({
+        seatType: conferenceIdSchema,
+        quantity: z.number().int().min(MIN_QUANTITY).max(MAX_QUANTITY),
+      }),
+    )
+    .min(1)
+    .max(MAX_SEAT_TYPES)
+    .refine(
+      unique((s: { seatType: string }) => s.seatType),
+      { message: 'a seat type may appear only once' },
+    ),
+});
+
+export const availabilityQuerySchema = z.strictObject({
+  consistency: z.enum(['eventual', 'strong']).default('eventual'),
+});
+
+export const eventsQuerySchema = z.strictObject({
+  after: z.coerce.number().int().min(0).default(0),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
+function unique<T>(key: (item: T) => string) {
+  return (items: T[]) => new Set(items.map(key)).size === items.length;
+}

@@ -1,0 +1,8 @@
+export * from './types.js';
+export * from './limits.js';
+export { decide } from './decide.js';
+export { evolve, evolveAll, initialState } from './evolve.js';
+export { availability, type SeatTypeAvailability } from './availability.js';
+
+/** Every conference has one stream; its id is derived from the conference id. */
+export const streamIdOf = (conferenceId: string): string => `seat-availability-${conferenceId}`;

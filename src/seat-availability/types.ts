@@ -1,0 +1,88 @@
+/**
+ * The SeatAvailability aggregate's vocabulary: commands (what a caller asks for), events (facts
+ * that happened) and rejections (why a command changed nothing). Times and ids arrive as data,
+ * so the decision logic stays pure.
+ */
+
+/** One seat type of a conference and how many seats it has. */
+export type SeatTypeCapacity = { type: string; capacity: number };
+
+/** A requested or reserved quantity of one seat type. */
+export type SeatQuantity = { seatType: string; quantity: number };
+
+export type CreateConference = {
+  type: 'CreateConference';
+  conferenceId: string;
+  name: string;
+  seatTypes: SeatTypeCapacity[];
+  now: string;
+};
+
+export type ReserveSeats = {
+  type: 'ReserveSeats';
+  conferenceId: string;
+  reservationId: string;
+  seats: SeatQuantity[];
+  now: string;
+};
+
+export type CancelReservation = {
+  type: 'CancelReservation';
+  conferenceId: string;
+  reservationId: string;
+  now: string;
+};
+
+export type SeatAvailabilityCommand = CreateConference | ReserveSeats | CancelReservation;
+
+export type ConferenceCreated = {
+  type: 'ConferenceCreated';
+  data: { conferenceId: string; name: string; seatTypes: SeatTypeCapacity[]; createdAt: string };
+};
+
+export type SeatsReserved = {
+  type: 'SeatsReserved';
+  data: { conferenceId: string; reservationId: string; seats: SeatQuantity[]; reservedAt: string };
+};
+
+export type ReservationCancelled = {
+  type: 'ReservationCancelled';
+  data: { conferenceId: string; reservationId: string; seats: SeatQuantity[]; cancelledAt: string };
+};
+
+export type SeatAvailabilityEvent = ConferenceCreated | SeatsReserved | ReservationCancelled;
+
+/** What was asked of one seat type and what remains of it, reported when a reservation cannot be met. */
+export type RequestedSeats = { seatType: string; requested: number; remaining: number };
+
+export type Rejection =
+  | { kind: 'conference_exists'; conferenceId: string }
+  | { kind: 'conference_not_found'; conferenceId: string }
+  | { kind: 'unknown_seat_type'; seatTypes: string[] }
+  | { kind: 'insufficient_seats'; remaining: RequestedSeats[] }
+  | { kind: 'reservation_conflict'; reservationId: string; reason: 'different_seats' | 'cancelled' }
+  | { kind: 'reservation_not_found'; reservationId: string };
+
+/**
+ * The outcome of `decide`: the events to append (none when the command was already applied,
+ * which makes repeats idempotent), or a rejection value.
+ */
+export type Decision =
+  { kind: 'accepted'; events: SeatAvailabilityEvent[] } | { kind: 'rejected'; rejection: Rejection };
+
+/** Seats of one type: `remaining` is always `capacity - reserved`, so it is derived, not stored. */
+export type SeatCount = { capacity: number; reserved: number };
+
+export type Reservation = { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' };
+
+export type OpenConference = {
+  status: 'open';
+  conferenceId: string;
+  name: string;
+  /** In the order the conference was created with. */
+  seatTypes: Map<string, SeatCount>;
+  /** Every reservation ever made, kept so repeats and cancels are decided by the aggregate. */
+  reservations: Map<string, Reservation>;
+};
+
+export type SeatAvailability = { status: 'absent' } | OpenConference;

@@ -1,0 +1,9 @@
+export {
+  createSnapshots,
+  writeSnapshot,
+  type Snapshots,
+  type SnapshotOptions,
+  type VersionedState,
+} from './snapshots.js';
+export { snapshotDue } from './snapshot-policy.js';
+export { SNAPSHOT_SCHEMA_VERSION, toSnapshot, fromSnapshot } from './seat-availability-snapshot.js';

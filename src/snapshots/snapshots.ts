@@ -1,0 +1,83 @@
+import type { Sql } from '../database/connect.js';
+import type { Logger } from '../logger.js';
+import type { SeatAvailability } from '../seat-availability/index.js';
+import {
+  fromSnapshot,
+  SNAPSHOT_SCHEMA_VERSION,
+  toSnapshot,
+  type SeatAvailabilitySnapshotV1,
+} from './seat-availability-snapshot.js';
+import { snapshotDue } from './snapshot-policy.js';
+
+/** A state as of stream `version`, whose last event has global `position`. */
+export type VersionedState = { state: SeatAvailability; version: number; position: number };
+
+export type Snapshots = ReturnType<typeof createSnapshots>;
+
+export type SnapshotOptions = {
+  interval: number;
+  log: Logger;
+  /** Told of every snapshot written or failed, for metrics. */
+  onWrite?: (outcome: 'written' | 'failed') => void;
+  /** Where snapshots are written; replaced in tests to make writes fail. */
+  write?: (sql: Sql, streamId: string, snapshot: VersionedState) => Promise<void>;
+};
+
+/**
+ * Snapshots of SeatAvailability streams: loading the latest usable one, and taking one when an
+ * append crosses the interval, off the command's path.
+ */
+export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
+  const { interval, log, onWrite = () => {}, write = writeSnapshot } = options;
+  const pending = new Set<Promise<void>>();
+
+  return {
+    interval,
+
+    /** The latest snapshot in the current schema version, if any; others are ignored. */
+    async load(streamId: string): Promise<VersionedState | undefined> {
+      const [row] = await sql<{ version: number; position: number; state: SeatAvailabilitySnapshotV1 }[]>`
+        select version, position, state from snapshots
+        where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}`;
+      return row && { state: fromSnapshot(row.state), version: row.version, position: row.position };
+    },
+
+    /**
+     * Called after every append. When the append crossed the interval, the snapshot is serialised
+     * and written on a later turn of the event loop, so the command is answered first; a failed
+     * write is logged and forgotten (the next interval tries again, and loading falls back to
+     * replaying events).
+     */
+    afterAppend(streamId: string, versionBefore: number, appended: VersionedState): void {
+      if (appended.state.status !== 'open' || !snapshotDue(interval, versionBefore, appended.version)) return;
+      const task = new Promise<void>((done) => setImmediate(done))
+        .then(() => write(sql, streamId, appended))
+        .then(
+          () => onWrite('written'),
+          (error: unknown) => {
+            onWrite('failed');
+            log.warn({ err: error, streamId, version: appended.version }, 'snapshot write failed; carrying on');
+          },
+        )
+        .finally(() => pending.delete(task));
+      pending.add(task);
+    },
+
+    /** Resolves once every snapshot write started so far has finished (for shutdown and tests). */
+    async settle(): Promise<void> {
+      await Promise.all([...pending]);
+    },
+  };
+};
+
+/** Keeps only the newest snapshot per stream; an older one never overwrites a newer one. */
+export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: VersionedState) => {
+  if (state.status !== 'open') return;
+  await sql`
+    insert into snapshots (stream_id, version, position, schema_version, state)
+    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(toSnapshot(state))})
+    on conflict (stream_id) do update
+      set version = excluded.version, position = excluded.position, schema_version = excluded.schema_version,
+          state = excluded.state, taken_at = now()
+      where snapshots.version < excluded.version or snapshots.schema_version <> excluded.schema_version`;
+};
