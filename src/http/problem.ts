@@ -29,14 +29,15 @@ export class Problem extends Error {
   }
 
   toResponse(): Response {
+    // Details first: they may never overwrite the standard members.
     const body = {
+      ...this.details,
       type: `urn:seat-surge:problem:${this.code}`,
       title: titles[this.code],
       status: this.status,
       detail: this.message,
       error: this.code,
       message: this.message,
-      ...this.details,
     };
     return new Response(JSON.stringify(body), {
       status: this.status,

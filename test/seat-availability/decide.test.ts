@@ -155,7 +155,10 @@ const cases: Case[] = [
     rule: 'rejects a reservation id reused with other seats',
     given: [created, reserved('r1', [{ seatType: 'standard', quantity: 2 }])],
     when: reserve('r1', [{ seatType: 'standard', quantity: 3 }]),
-    then: { kind: 'rejected', rejection: { kind: 'reservation_conflict', reservationId: 'r1', reason: 'different_seats' } },
+    then: {
+      kind: 'rejected',
+      rejection: { kind: 'reservation_conflict', reservationId: 'r1', reason: 'different_seats' },
+    },
   },
   {
     rule: 'rejects reusing the id of a cancelled reservation',

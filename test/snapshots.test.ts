@@ -1,0 +1,143 @@
+import fc from 'fast-check';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadSeatAvailability, toSeatAvailabilityEvent } from '../src/command-handlers/index.js';
+import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
+import { snapshotDue, SNAPSHOT_SCHEMA_VERSION } from '../src/snapshots/index.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestService } from './support/service.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db?.drop());
+
+let conferences = 0;
+const newConferenceId = () => `conf-${++conferences}`;
+
+/** Plays a history of reserves and cancels through the real handlers. */
+const playHistory = async (
+  service: ReturnType<typeof createTestService>,
+  conferenceId: string,
+  steps: { cancel: boolean; id: number; quantity: number }[],
+) => {
+  await service.handlers.createConference({
+    conferenceId,
+    name: 'Snapshot test',
+    seatTypes: [
+      { type: 'standard', capacity: 60 },
+      { type: 'vip', capacity: 5 },
+    ],
+  });
+  for (const step of steps) {
+    const reservationId = `r${step.id}`;
+    if (step.cancel) await service.handlers.cancelReservation({ conferenceId, reservationId });
+    else
+      await service.handlers.reserveSeats({
+        conferenceId,
+        reservationId,
+        seats: [{ seatType: step.quantity > 3 ? 'standard' : 'vip', quantity: step.quantity }],
+      });
+  }
+  await service.snapshots.settle();
+};
+
+const fullReplay = async (service: ReturnType<typeof createTestService>, conferenceId: string) =>
+  evolveAll((await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent));
+
+describe('snapshots', () => {
+  it('is due when an append crosses a multiple of the interval, never with interval 0', () => {
+    expect(snapshotDue(10, 9, 10)).toBe(true);
+    expect(snapshotDue(10, 8, 12)).toBe(true);
+    expect(snapshotDue(10, 10, 11)).toBe(false);
+    expect(snapshotDue(10, 3, 9)).toBe(false);
+    expect(snapshotDue(0, 99, 100)).toBe(false);
+  });
+
+  it('loads the same state from snapshot plus tail as from a full replay, for random histories and intervals', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(1, 3, 7, 25),
+        fc.array(
+          fc.record({
+            cancel: fc.boolean(),
+            id: fc.integer({ min: 1, max: 15 }),
+            quantity: fc.integer({ min: 1, max: 8 }),
+          }),
+          { minLength: 5, maxLength: 40 },
+        ),
+        async (interval, steps) => {
+          const service = createTestService(db.sql, { snapshotInterval: interval });
+          const conferenceId = newConferenceId();
+          await playHistory(service, conferenceId, steps);
+          const loaded = await loadSeatAvailability(service, conferenceId);
+          expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
+          expect(loaded.version).toBe(await service.eventStore.streamVersion(streamIdOf(conferenceId)));
+
+          // The snapshot was really used: one exists at the last multiple of the interval crossed.
+          const [snapshot] = await db.sql<{ version: number }[]>`
+            select version from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
+          const expected = Math.floor(loaded.version / interval) * interval;
+          expect(snapshot?.version ?? 0).toBe(expected >= interval ? expected : 0);
+        },
+      ),
+      { numRuns: 25 },
+    );
+  });
+
+  it('takes no snapshot with interval 0', async () => {
+    const service = createTestService(db.sql, { snapshotInterval: 0 });
+    const conferenceId = newConferenceId();
+    await playHistory(
+      service,
+      conferenceId,
+      Array.from({ length: 12 }, (_, i) => ({ cancel: false, id: i, quantity: 1 })),
+    );
+    expect(await db.sql`select 1 from snapshots where stream_id = ${streamIdOf(conferenceId)}`).toHaveLength(0);
+  });
+
+  it('ignores a snapshot written in another schema version and replays in full', async () => {
+    const service = createTestService(db.sql, { snapshotInterval: 0 });
+    const conferenceId = newConferenceId();
+    await playHistory(service, conferenceId, [{ cancel: false, id: 1, quantity: 2 }]);
+    // A stale-schema snapshot claiming the whole conference is booked: trusting it would be wrong.
+    const lie = {
+      conferenceId,
+      name: 'Lie',
+      seatTypes: [
+        ['standard', 60, 60],
+        ['vip', 5, 5],
+      ],
+      reservations: [],
+    };
+    await db.sql`
+      insert into snapshots (stream_id, version, position, schema_version, state)
+      values (${streamIdOf(conferenceId)}, 2, 0, ${SNAPSHOT_SCHEMA_VERSION - 1}, ${db.sql.json(lie)})`;
+    const loaded = await loadSeatAvailability(service, conferenceId);
+    expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
+    expect(loaded.state.status === 'open' && loaded.state.name).toBe('Snapshot test');
+  });
+
+  it('answers the command that crossed the interval even when the snapshot write fails', async () => {
+    const service = createTestService(db.sql, {
+      snapshotInterval: 2,
+      writeSnapshot: () => Promise.reject(new Error('disk full')),
+    });
+    const conferenceId = newConferenceId();
+    await playHistory(service, conferenceId, [
+      { cancel: false, id: 1, quantity: 1 },
+      { cancel: false, id: 2, quantity: 1 },
+      { cancel: false, id: 3, quantity: 1 },
+    ]);
+    const outcome = await service.handlers.reserveSeats({
+      conferenceId,
+      reservationId: 'r4',
+      seats: [{ seatType: 'vip', quantity: 1 }],
+    });
+    await service.snapshots.settle();
+    expect(outcome.kind).toBe('accepted');
+    expect(await service.eventStore.streamVersion(streamIdOf(conferenceId))).toBe(5);
+    const failed = await service.metrics.snapshots.get();
+    expect(failed.values.find((v) => v.labels.outcome === 'failed')?.value).toBe(2);
+  });
+});
