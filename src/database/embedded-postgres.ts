@@ -1,6 +1,6 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { chown, cp, mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -210,14 +210,21 @@ const initialiseCluster = async (binDir: string, dataDir: string, runAs: RunAs, 
 };
 
 /**
- * A launcher killed with SIGKILL leaves its postgres running, holding the data directory and the
- * port. Such a server is stopped (fast shutdown: committed data is safe) before starting ours.
+ * A launcher killed with SIGKILL leaves its postgres running, orphaned, holding the data directory
+ * and the port. Such a server is stopped (fast shutdown: committed data is safe) before starting
+ * ours. A server whose launcher is still running is in use: we refuse to start instead.
  */
 const stopStaleServer = async (dataDir: string, log: Logger): Promise<void> => {
   const pidFile = join(dataDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return;
   const pid = Number((await readFile(pidFile, 'utf8')).split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0 || !isPostgres(pid)) return; // a leftover file; postgres cleans it up itself
+  const launcher = parentOf(pid);
+  if (launcher !== undefined && processName(launcher).startsWith('node')) {
+    throw new EmbeddedPostgresError(
+      `${dataDir} is in use by a running seat-surge (process ${launcher}); stop it, or set EMBEDDED_POSTGRES_DIR and EMBEDDED_POSTGRES_PORT for a second one`,
+    );
+  }
   log.warn({ pid, dataDir }, 'a PostgreSQL left running by an earlier launcher holds the data directory; stopping it');
   process.kill(pid, 'SIGINT');
   const deadline = Date.now() + 30_000;
@@ -237,13 +244,24 @@ const isAlive = (pid: number): boolean => {
   }
 };
 
-const isPostgres = (pid: number): boolean => {
+/** The short name of a process (Linux /proc); empty when unknown. */
+const processName = (pid: number): string => {
   try {
-    return spawnSync('cat', [`/proc/${pid}/comm`], { encoding: 'utf8' })
-      .stdout.trim()
-      .startsWith('postgres');
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
   } catch {
-    return isAlive(pid);
+    return '';
+  }
+};
+
+const isPostgres = (pid: number): boolean => isAlive(pid) && processName(pid).startsWith('postgres');
+
+/** The parent of a process, if known: a live launcher (node) means the server is in use, not stale. */
+const parentOf = (pid: number): number | undefined => {
+  try {
+    const match = /^PPid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : undefined;
+  } catch {
+    return undefined;
   }
 };
 

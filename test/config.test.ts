@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig, redactUrl } from '../src/config.js';
+
+describe('configuration', () => {
+  it('has a default for everything', () => {
+    expect(loadConfig({})).toMatchObject({
+      databaseUrl: undefined,
+      port: 3000,
+      snapshotInterval: 100,
+      retry: { maxRetries: 10 },
+      logLevel: 'info',
+      embeddedPostgres: { dataDir: '.data/postgres', port: 54329 },
+    });
+  });
+
+  it('reads values and treats empty ones as unset', () => {
+    const config = loadConfig({ SNAPSHOT_INTERVAL: '0', PORT: '', DATABASE_URL: 'postgres://u:p@db:5432/x' });
+    expect(config.snapshotInterval).toBe(0);
+    expect(config.port).toBe(3000);
+    expect(config.databaseUrl).toBe('postgres://u:p@db:5432/x');
+  });
+
+  it.each([
+    [{ SNAPSHOT_INTERVAL: 'abc' }, /SNAPSHOT_INTERVAL must be a whole number \(got "abc"\)/],
+    [{ SNAPSHOT_INTERVAL: '-1' }, /SNAPSHOT_INTERVAL must be at least 0/],
+    [{ PORT: '70000' }, /PORT must be at most 65535/],
+    [{ COMMAND_MAX_RETRIES: '2.5' }, /COMMAND_MAX_RETRIES must be a whole number/],
+    [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres/],
+  ])('stops with a clear message for %o', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('names every bad value at once', () => {
+    expect(() => loadConfig({ PORT: 'x', SNAPSHOT_INTERVAL: 'y' })).toThrow(/PORT.*; SNAPSHOT_INTERVAL/);
+  });
+
+  it('never logs a database password', () => {
+    expect(redactUrl('postgres://me:hunter2@db:5432/x')).toBe('postgres://me:***@db:5432/x');
+  });
+});
