@@ -13,7 +13,13 @@ export type Bookings = {
   ) => Promise<BookingResult<Reservation>>;
   /** `strong` reads the authoritative state; `eventual` may answer from a read model. */
   availability: (conferenceId: string, consistency: Consistency) => Promise<Availability | undefined>;
+  /** The availability as it was at a past time; only designs that keep their history offer it. */
+  availabilityAsOf?: (conferenceId: string, asOf: Date) => Promise<Availability | undefined>;
+  conferences: () => Promise<ConferenceSummary[]>;
+  reservation: (conferenceId: string, reservationId: string) => Promise<Reservation | undefined>;
 };
+
+export type ConferenceSummary = { conferenceId: string; name: string; createdAt: string; position: number };
 
 export type Consistency = 'eventual' | 'strong';
 
@@ -41,4 +47,7 @@ export type Reservation = {
   conferenceId: string;
   seats: SeatQuantity[];
   status: 'reserved' | 'cancelled';
+  /** Present where the design records them (the read side does). */
+  reservedAt?: string;
+  cancelledAt?: string;
 };

@@ -39,6 +39,12 @@ const configSchema = z
     COMMAND_RETRY_BASE_DELAY_MS: integer(2, 0, 60_000),
     /** Ceiling of the backoff. */
     COMMAND_RETRY_MAX_DELAY_MS: integer(100, 0, 60_000),
+    /** Run the projector inside the API process (`off` when it runs as its own process: npm run projector). */
+    PROJECTOR: z.enum(['on', 'off']).default('on'),
+    /** Most events the projector applies in one transaction. */
+    PROJECTOR_BATCH_SIZE: integer(500, 1, 100_000),
+    /** How often the projector looks for events without a notification, and tries to take over leadership. */
+    PROJECTOR_POLL_INTERVAL_MS: integer(1000, 10, 600_000),
     /** Request bodies larger than this are answered 413. */
     BODY_LIMIT_BYTES: integer(16_384, 256, 10_485_760),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -57,6 +63,11 @@ const configSchema = z
       maxRetries: env.COMMAND_MAX_RETRIES,
       baseDelayMs: env.COMMAND_RETRY_BASE_DELAY_MS,
       maxDelayMs: env.COMMAND_RETRY_MAX_DELAY_MS,
+    },
+    projector: {
+      enabled: env.PROJECTOR === 'on',
+      batchSize: env.PROJECTOR_BATCH_SIZE,
+      pollIntervalMs: env.PROJECTOR_POLL_INTERVAL_MS,
     },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     logLevel: env.LOG_LEVEL,

@@ -1,10 +1,14 @@
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProjectionLag } from './projections/index.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Prometheus metrics of one app instance, on a registry of its own (so tests can build many apps). */
-export const createMetrics = () => {
+export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
   const registry = new Registry();
+  // Both lag gauges come from one query per scrape.
+  let pending: Promise<ProjectionLag> | undefined;
+  const lag = () => (pending ??= projectionLag().finally(() => setImmediate(() => (pending = undefined))));
   return {
     registry,
     commands: new Counter({
@@ -33,6 +37,27 @@ export const createMetrics = () => {
     retriesExhausted: new Counter({
       name: 'seat_surge_command_retries_exhausted_total',
       help: 'Commands answered busy because every retry met a version conflict',
+      registers: [registry],
+    }),
+    projectionLagEvents: new Gauge({
+      name: 'seat_surge_projection_lag_events',
+      help: 'Committed events the views have not applied yet',
+      registers: [registry],
+      async collect() {
+        this.set((await lag()).events);
+      },
+    }),
+    projectionLagSeconds: new Gauge({
+      name: 'seat_surge_projection_lag_seconds',
+      help: 'Age of the oldest committed event the views have not applied yet (0 when up to date)',
+      registers: [registry],
+      async collect() {
+        this.set((await lag()).milliseconds / 1000);
+      },
+    }),
+    projectedEvents: new Counter({
+      name: 'seat_surge_projected_events_total',
+      help: 'Events applied to the views by this process',
       registers: [registry],
     }),
     snapshots: new Counter({

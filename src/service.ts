@@ -1,6 +1,7 @@
 import { createApp } from './app.js';
 import { createCommandHandlers, type RetryPolicy } from './command-handlers/index.js';
-import { eventSourcedBookings } from './command-handlers/event-sourced-bookings.js';
+import { eventSourcedBookings } from './event-sourced-bookings.js';
+import { createReadModel, Projector } from './projections/index.js';
 import type { Sql } from './database/connect.js';
 import { createEventStore } from './event-store/event-store.js';
 import type { Logger } from './logger.js';
@@ -9,6 +10,7 @@ import { createSnapshots, type SnapshotOptions } from './snapshots/index.js';
 
 export type ServiceOptions = {
   snapshotInterval: number;
+  projector?: { batchSize: number; pollIntervalMs: number };
   retry: RetryPolicy;
   bodyLimitBytes: number;
   log: Logger;
@@ -21,10 +23,20 @@ export type ServiceOptions = {
 
 export type Service = ReturnType<typeof createService>;
 
-/** The composition root: everything the service is made of, wired on one connection pool. */
+/**
+ * The composition root: everything the service is made of, wired on one connection pool. The
+ * projector is built but not started: the process (main.ts) or the test decides.
+ */
 export const createService = (sql: Sql, options: ServiceOptions) => {
   const { log, clock = () => new Date() } = options;
-  const metrics = createMetrics();
+  const projector = new Projector({
+    sql,
+    log,
+    batchSize: options.projector?.batchSize ?? 500,
+    pollIntervalMs: options.projector?.pollIntervalMs ?? 1000,
+    onApplied: (count) => metrics.projectedEvents.inc(count),
+  });
+  const metrics = createMetrics(() => projector.lag());
   const eventStore = createEventStore(sql);
   const snapshots = createSnapshots(sql, {
     interval: options.snapshotInterval,
@@ -40,7 +52,8 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     clock,
     ...(options.sleep ? { sleep: options.sleep } : {}),
   });
-  const bookings = eventSourcedBookings(handlers, { eventStore, snapshots });
+  const readModel = createReadModel(sql);
+  const bookings = eventSourcedBookings(handlers, { eventStore, snapshots }, readModel);
   const app = createApp({ bookings, eventStore, sql, metrics, log, bodyLimitBytes: options.bodyLimitBytes });
-  return { app, handlers, bookings, eventStore, snapshots, metrics };
+  return { app, handlers, bookings, eventStore, snapshots, metrics, projector, readModel };
 };

@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/database/connect.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { catchUp, createTestService } from './support/service.js';
 
 let db: TestDatabase;
+let service: ReturnType<typeof createTestService>;
 let app: ReturnType<typeof createTestService>['app'];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  app = createTestService(db.sql).app;
+  service = createTestService(db.sql);
+  app = service.app;
 });
 afterAll(() => db?.drop());
 
@@ -236,6 +238,7 @@ describe('hostile bodies', () => {
 
   it('stays up and correct after the hostile bodies', async () => {
     expect((await send('POST', path, seats(1))).status).toBe(201);
+    await catchUp(service.projector);
     const availability = await json(send('GET', '/conferences/http-hostile/availability'));
     expect(availability.seatTypes[0]).toMatchObject({ reserved: 1 });
   });
@@ -254,6 +257,7 @@ describe('hostile bodies', () => {
 describe('reads, audit trail and operations', () => {
   it('answers availability 200 (default and strong) and 404 for an unknown conference', async () => {
     await createConference('http-read');
+    await catchUp(service.projector);
     for (const query of ['', '?consistency=strong']) {
       const response = await send('GET', `/conferences/http-read/availability${query}`);
       expect(response.status).toBe(200);

@@ -2,6 +2,9 @@ import postgres from 'postgres';
 
 export type Sql = postgres.Sql;
 
+/** The pool or a transaction: what a function that only runs statements needs. */
+export type Queryable = postgres.Sql | postgres.TransactionSql;
+
 /**
  * A postgres.js pool. `bigint` columns (global positions) are read as numbers: they stay far
  * below 2^53. The driver is patched (patches/postgres+*.patch) so its query queue does not slow

@@ -42,6 +42,9 @@ const USER = 'postgres';
 const PASSWORD = 'seat-surge';
 const READY_TIMEOUT_MS = 60_000;
 
+/** The URL of the maintenance database of an embedded server on `port`. */
+export const embeddedServerUrl = (port: number): string => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+
 type RunAs = { uid: number; gid: number } | undefined;
 
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
@@ -76,7 +79,7 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const recent = routeServerLog(child, log);
-  const url = `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
+  const url = embeddedServerUrl(port);
   try {
     await waitUntilReady(url, child, recent);
   } catch (error) {

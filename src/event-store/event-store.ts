@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import type { Sql } from '../database/connect.js';
+import type { Queryable } from '../database/connect.js';
 import { VersionConflictError } from './version-conflict-error.js';
 
 /** An event to append: its type, its data, and metadata such as the request id. */
@@ -16,12 +16,21 @@ export type RecordedEvent = {
   recordedAt: Date;
 };
 
+/** A point in the projector's reading order: the last event read, by transaction id then position. */
+export type Checkpoint = { transactionId: string; position: number };
+
+/** Before the first event. */
+export const START: Checkpoint = { transactionId: '0', position: 0 };
+
+/** An event with the id of the transaction that wrote it (xid8, as text). */
+export type SettledEvent = RecordedEvent & { transactionId: string };
+
 export type AppendResult = { version: number; position: number };
 
 export type EventStore = ReturnType<typeof createEventStore>;
 
 /** The PostgreSQL event store. Every statement is written out here, so its locking is visible. */
-export const createEventStore = (sql: Sql) => {
+export const createEventStore = (sql: Queryable) => {
   const recordedEventColumns = sql`position, stream_id as "streamId", stream_version as "streamVersion", type, data,
     metadata, recorded_at as "recordedAt"`;
   return {
@@ -86,6 +95,32 @@ export const createEventStore = (sql: Sql) => {
       where position > ${afterPosition}
       order by position
       limit ${limit}`;
+    },
+
+    /**
+     * Events after `after` in (transaction id, position) order, only from transactions that have
+     * ended: the safe way for a projector to never pass over an event that commits late.
+     *
+     * Why this is correct: a position is drawn from a sequence, so a transaction can commit an
+     * event with a LOWER position after another has committed a higher one; a reader that goes
+     * by `position > checkpoint` skips the late one forever. Instead we read only events whose
+     * transaction id is below `pg_snapshot_xmin(pg_current_snapshot())`. Every transaction below
+     * that horizon has ended, and every transaction that has not yet written gets a larger id, so
+     * the set of events below the horizon never grows behind the reader. Reading that set in
+     * (transaction id, position) order and checkpointing the pair therefore never skips an
+     * event. Within one stream this order is the version order: an append waits for the
+     * stream-row lock held by the previous append, whose transaction id is therefore smaller.
+     * The price: a long-running transaction anywhere holds the horizon back and delays readers.
+     * `upTo` bounds the read (inclusive), for catching up to another reader's checkpoint.
+     */
+    async readSettled(after: Checkpoint, limit: number, upTo?: Checkpoint): Promise<SettledEvent[]> {
+      return sql<SettledEvent[]>`
+        select ${recordedEventColumns}, transaction_id::text as "transactionId" from events
+        where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
+          and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+          ${upTo ? sql`and (transaction_id, position) <= (${upTo.transactionId}::xid8, ${upTo.position})` : sql``}
+        order by transaction_id, position
+        limit ${limit}`;
     },
 
     /** The stream's current version; 0 when it does not exist. */

@@ -2,7 +2,7 @@ import { sql } from 'drizzle-orm';
 import { bigint, customType, index, integer, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
 
 /** PostgreSQL's 64-bit transaction id; the projector uses it to never pass over a late commit. */
-const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
+export const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
 
 /**
  * One row per stream with its current version. Appends lock this row to check the expected
@@ -37,5 +37,7 @@ export const events = pgTable(
   (table) => [
     unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
     index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
+    // The projector reads in (transaction id, position) order; see readSettled in event-store.ts.
+    index('events_transaction_position_idx').on(table.transactionId, table.position),
   ],
 );

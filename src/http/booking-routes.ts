@@ -29,12 +29,30 @@ export const bookingRoutes = (bookings: Bookings, newReservationId: () => string
       return c.json(result.value, 201);
     })
 
+    .get('/', async (c) => c.json({ conferences: await bookings.conferences() }))
+
     .get('/:id/availability', async (c) => {
       const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
-      const { consistency } = valid(availabilityQuerySchema, c.req.query(), 'query');
-      const availability = await bookings.availability(conferenceId, consistency);
+      const { consistency = 'eventual', asOf } = valid(availabilityQuerySchema, c.req.query(), 'query');
+      let availability;
+      if (asOf) {
+        if (!bookings.availabilityAsOf) {
+          throw new Problem(400, 'invalid_request', 'This design keeps no history, so it cannot answer asOf.');
+        }
+        availability = await bookings.availabilityAsOf(conferenceId, asOf);
+      } else {
+        availability = await bookings.availability(conferenceId, consistency);
+      }
       if (!availability) throw rejectionProblem({ kind: 'conference_not_found', conferenceId });
       return c.json(availability);
+    })
+
+    .get('/:id/reservations/:reservationId', async (c) => {
+      const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+      const reservationId = valid(reservationIdSchema, c.req.param('reservationId'), 'reservation id');
+      const reservation = await bookings.reservation(conferenceId, reservationId);
+      if (!reservation) throw rejectionProblem({ kind: 'reservation_not_found', reservationId });
+      return c.json(reservation);
     })
 
     .post('/:id/reservations', async (c) => {

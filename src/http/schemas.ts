@@ -54,9 +54,23 @@ export const reserveSeatsSchema = z.strictObject({
     ),
 });
 
-export const availabilityQuerySchema = z.strictObject({
-  consistency: z.enum(['eventual', 'strong']).default('eventual'),
-});
+/** An ISO-8601 date or date-time; time zone offsets allowed. */
+const isoTime = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, {
+    message: 'must be an ISO-8601 time such as 2026-11-21T10:00:00Z',
+  })
+  .transform((text) => new Date(text))
+  .refine((date) => !Number.isNaN(date.getTime()), { message: 'is not a valid time' });
+
+export const availabilityQuerySchema = z
+  .strictObject({
+    consistency: z.enum(['eventual', 'strong']).optional(),
+    asOf: isoTime.optional(),
+  })
+  .refine((query) => !(query.asOf && query.consistency), {
+    message: 'asOf already reads the aggregate; do not combine it with consistency',
+  });
 
 export const eventsQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),

@@ -13,3 +13,8 @@ export const createTestService = (sql: Sql, overrides: Partial<ServiceOptions> =
     log: quietLog,
     ...overrides,
   });
+
+/** Applies every committed event to the views, batch by batch, so a test can read them deterministically. */
+export const catchUp = async (projector: { applyNextBatch: () => Promise<number> }): Promise<void> => {
+  while ((await projector.applyNextBatch()) > 0);
+};

@@ -1,0 +1,152 @@
+import type postgres from 'postgres';
+import type { Sql } from '../database/connect.js';
+import { createEventStore, type SettledEvent } from '../event-store/event-store.js';
+import type { Logger } from '../logger.js';
+import { applyEvents, LIVE_VIEWS } from './apply-events.js';
+import { LOCKS, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+
+export type ProjectorOptions = {
+  sql: Sql;
+  log: Logger;
+  /** Most events applied in one transaction. */
+  batchSize: number;
+  /** How often to look for events when no notification arrives, and to try for leadership. */
+  pollIntervalMs: number;
+  /** Called inside each batch's transaction before it commits; a throw rolls the batch back (tests simulate crashes). */
+  beforeCommit?: (events: SettledEvent[]) => Promise<void> | void;
+  onApplied?: (count: number) => void;
+};
+
+export type ProjectionLag = { events: number; milliseconds: number };
+
+/**
+ * Keeps the views up to date from the event store. Owns a lifecycle: `start()` begins trying to
+ * become the one instance that applies events (PostgreSQL advisory lock), wakes on NOTIFY from
+ * the append trigger and polls as a fallback; `stop()` ends it between batches.
+ */
+export class Projector {
+  #stopped = true;
+  #leader: postgres.ReservedSql | undefined;
+  #loop: Promise<void> | undefined;
+  #wake: () => void = () => {};
+  #listening: postgres.ListenMeta | undefined;
+
+  constructor(private readonly options: ProjectorOptions) {}
+
+  get isLeader(): boolean {
+    return this.#leader !== undefined;
+  }
+
+  start(): this {
+    if (!this.#stopped) return this;
+    this.#stopped = false;
+    this.#loop = this.#run();
+    return this;
+  }
+
+  /** Stops after the batch in progress (if any) has committed, and gives up leadership. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#wake();
+    await this.#loop;
+    await this.#listening?.unlisten().catch(() => {});
+    this.#listening = undefined;
+    await this.#resign();
+  }
+
+  /**
+   * Applies the next batch in one transaction with the checkpoint, and returns how many events
+   * it applied. A failure anywhere rolls back both: nothing is lost and nothing applied twice.
+   */
+  async applyNextBatch(): Promise<number> {
+    const { sql, batchSize, beforeCommit, onApplied } = this.options;
+    const applied = await sql.begin(async (tx) => {
+      await tx`select pg_advisory_xact_lock(${LOCKS.batch})`;
+      const checkpoint = await readCheckpoint(tx);
+      const events = await createEventStore(tx).readSettled(checkpoint, batchSize);
+      const last = events.at(-1);
+      if (!last) return 0;
+      await applyEvents(tx, LIVE_VIEWS, events);
+      await writeCheckpoint(tx, last);
+      await beforeCommit?.(events);
+      return events.length;
+    });
+    if (applied > 0) onApplied?.(applied);
+    return applied;
+  }
+
+  /** Events committed but not yet applied, and the age of the oldest of them. */
+  async lag(): Promise<ProjectionLag> {
+    const { sql } = this.options;
+    const checkpoint = await readCheckpoint(sql);
+    const [row] = await sql<ProjectionLag[]>`
+      select count(*)::int as events,
+             coalesce(floor(extract(epoch from now() - min(recorded_at)) * 1000), 0)::int as milliseconds
+      from events
+      where (transaction_id, position) > (${checkpoint.transactionId}::xid8, ${checkpoint.position})`;
+    return row ?? { events: 0, milliseconds: 0 };
+  }
+
+  async #run(): Promise<void> {
+    const { sql, log, batchSize, pollIntervalMs } = this.options;
+    this.#listening = await sql
+      .listen('seat_surge_events', () => this.#wake())
+      .catch((error: unknown) => {
+        log.warn({ err: error }, 'projector cannot LISTEN; polling only');
+        return undefined;
+      });
+    while (!this.#stopped) {
+      try {
+        if (!(await this.#lead())) {
+          await this.#sleep(pollIntervalMs);
+          continue;
+        }
+        // A full batch means more may be waiting: go again at once.
+        if ((await this.applyNextBatch()) === batchSize) continue;
+        await this.#sleep(pollIntervalMs);
+      } catch (error) {
+        if (this.#stopped) break;
+        log.warn({ err: error }, 'projector batch failed; retrying');
+        await this.#resign();
+        await this.#sleep(pollIntervalMs);
+      }
+    }
+  }
+
+  /** True when this instance holds the leader lock (taking it if free); checks a held lock's connection is alive. */
+  async #lead(): Promise<boolean> {
+    if (this.#leader) {
+      await this.#leader`select 1`;
+      return true;
+    }
+    const connection = await this.options.sql.reserve();
+    const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${LOCKS.leader}) as locked`;
+    if (!row?.locked) {
+      connection.release();
+      return false;
+    }
+    this.#leader = connection;
+    this.options.log.info('projector is now the leader');
+    return true;
+  }
+
+  async #resign(): Promise<void> {
+    const leader = this.#leader;
+    this.#leader = undefined;
+    if (!leader) return;
+    await leader`select pg_advisory_unlock(${LOCKS.leader})`.catch(() => {});
+    leader.release();
+  }
+
+  /** Waits for a notification, the poll interval, or `stop()`. */
+  #sleep(ms: number): Promise<void> {
+    return new Promise((done) => {
+      const timer = setTimeout(finish, ms);
+      this.#wake = finish;
+      function finish() {
+        clearTimeout(timer);
+        done();
+      }
+    });
+  }
+}

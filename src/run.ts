@@ -1,0 +1,64 @@
+import { ConfigError, loadConfig, type Config } from './config.js';
+import { EmbeddedPostgresError } from './database/embedded-postgres.js';
+import { createLogger, type Logger } from './logger.js';
+
+/** How to release one resource a process acquired. */
+export type Release = () => Promise<void>;
+
+/**
+ * Runs one of the service's processes (server, projector, rebuild): configuration, logger, and
+ * a stack of resources released in reverse order on Ctrl-C, SIGTERM, a failed start, or when a
+ * one-shot task returns `'done'`. A failure is explained in one line.
+ */
+export const run = (
+  name: string,
+  start: (config: Config, log: Logger, releases: Release[]) => Promise<'running' | 'done'>,
+): void => {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    console.error(error instanceof ConfigError ? error.message : error);
+    process.exit(1);
+  }
+  const log = createLogger(config.logLevel);
+  const releases: Release[] = [];
+  const release = async () => {
+    for (const step of releases.splice(0).reverse()) {
+      await step().catch((error: unknown) => log.warn({ err: error }, 'a resource did not stop cleanly'));
+    }
+  };
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ signal }, `${name} stopping`);
+    await release();
+    log.info(`${name} stopped`);
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+
+  start(config, log, releases).then(
+    async (state) => {
+      if (state === 'done') {
+        await release();
+        process.exit(0);
+      }
+    },
+    async (error: unknown) => {
+      console.error(`${name} failed: ${explain(error)}`);
+      await release();
+      process.exit(1);
+    },
+  );
+};
+
+const explain = (error: unknown): string => {
+  if (error instanceof EmbeddedPostgresError) return error.message;
+  if ((error as NodeJS.ErrnoException).code === 'EADDRINUSE') return 'the port is already in use (set PORT to another)';
+  if ((error as NodeJS.ErrnoException).code === 'ECONNREFUSED')
+    return `cannot reach the database (${(error as Error).message})`;
+  return error instanceof Error ? error.message : String(error);
+};
