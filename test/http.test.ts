@@ -339,3 +339,62 @@ describe('reads, audit trail and operations', () => {
     expect(availability.seatTypes[0].reserved).toBe(created.length);
   });
 });
+
+describe('read-side routes', () => {
+  beforeAll(async () => {
+    await createConference('http-views');
+    await send('POST', '/conferences/http-views/reservations', {
+      reservationId: 'v-1',
+      seats: [{ seatType: 'vip', quantity: 1 }],
+    });
+    await catchUp(service.projector);
+  });
+
+  it('lists conferences from the read side', async () => {
+    const response = await send('GET', '/conferences');
+    expect(response.status).toBe(200);
+    const { conferences } = await json(response);
+    expect(conferences).toContainEqual({
+      conferenceId: 'http-views',
+      name: 'Conference http-views',
+      createdAt: expect.any(String),
+      position: expect.any(Number),
+    });
+  });
+
+  it('answers a reservation from the reservations view, 404 when unknown', async () => {
+    const response = await send('GET', '/conferences/http-views/reservations/v-1');
+    expect(response.status).toBe(200);
+    expect(await json(response)).toMatchObject({
+      reservationId: 'v-1',
+      conferenceId: 'http-views',
+      seats: [{ seatType: 'vip', quantity: 1 }],
+      status: 'reserved',
+      reservedAt: expect.any(String),
+    });
+    await expectProblem(await send('GET', '/conferences/http-views/reservations/ghost'), 404, 'reservation_not_found');
+  });
+
+  it('answers asOf: 200 replayed, 404 before the conference existed, 400 unparsable', async () => {
+    const now = new Date(Date.now() + 60_000).toISOString();
+    const current = await json(send('GET', `/conferences/http-views/availability?asOf=${now}`));
+    expect(current.seatTypes.find((s: { type: string }) => s.type === 'vip')).toMatchObject({ reserved: 1 });
+    await expectProblem(
+      await send('GET', '/conferences/http-views/availability?asOf=2001-01-01T00:00:00Z'),
+      404,
+      'conference_not_found',
+    );
+    for (const bad of ['yesterday', '2026-13-45T99:99:99Z', '']) {
+      await expectProblem(
+        await send('GET', `/conferences/http-views/availability?asOf=${bad}`),
+        400,
+        'invalid_request',
+      );
+    }
+    await expectProblem(
+      await send('GET', `/conferences/http-views/availability?asOf=${now}&consistency=strong`),
+      400,
+      'invalid_request',
+    );
+  });
+});

@@ -70,10 +70,19 @@ export const applyEvents = async (sql: Queryable, tables: ViewTables, events: Re
         as x(conference_id text, reservation_id text, seats jsonb, status text, reserved_at timestamptz,
              cancelled_at timestamptz, last_position bigint)
       on conflict (conference_id, reservation_id) do update
-        set seats = excluded.seats, status = excluded.status,
-            reserved_at = coalesce(excluded.reserved_at, v.reserved_at),
+        set seats = excluded.seats, status = excluded.status, reserved_at = excluded.reserved_at,
             cancelled_at = excluded.cancelled_at, last_position = excluded.last_position
         where v.last_position < excluded.last_position`;
+  }
+
+  if (changes.cancellations.length > 0) {
+    await sql`
+      update ${reservations} as v
+      set status = 'cancelled', cancelled_at = x.cancelled_at, last_position = x.last_position
+      from jsonb_to_recordset(${sql.json(changes.cancellations as Json)})
+        as x(conference_id text, reservation_id text, cancelled_at timestamptz, last_position bigint)
+      where v.conference_id = x.conference_id and v.reservation_id = x.reservation_id
+        and v.last_position < x.last_position`;
   }
 
   if (changes.conferencePositions.length > 0) {

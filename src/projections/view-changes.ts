@@ -16,10 +16,12 @@ export type ViewChanges = {
     reservation_id: string;
     seats: SeatQuantity[];
     status: 'reserved' | 'cancelled';
-    reserved_at: string | null;
+    reserved_at: string;
     cancelled_at: string | null;
     last_position: number;
   }[];
+  /** Cancellations of reservations made in earlier batches (so their row exists). */
+  cancellations: { conference_id: string; reservation_id: string; cancelled_at: string; last_position: number }[];
   /** The last position of each conference touched by the batch. */
   conferencePositions: { conference_id: string; last_position: number }[];
 };
@@ -31,6 +33,7 @@ export const viewChanges = (events: RecordedEvent[]): ViewChanges => {
     seatTypes: [],
     seatDeltas: [],
     reservations: [],
+    cancellations: [],
     conferencePositions: [],
   };
   const reservations = new Map<string, ViewChanges['reservations'][number]>();
@@ -71,16 +74,34 @@ export const viewChanges = (events: RecordedEvent[]): ViewChanges => {
           });
         }
         const key = `${conferenceId}\u0000${event.data.reservationId}`;
-        const earlier = reservations.get(key);
-        reservations.set(key, {
-          conference_id: conferenceId,
-          reservation_id: event.data.reservationId,
-          seats: event.data.seats,
-          status: event.type === 'SeatsReserved' ? 'reserved' : 'cancelled',
-          reserved_at: event.type === 'SeatsReserved' ? event.data.reservedAt : (earlier?.reserved_at ?? null),
-          cancelled_at: event.type === 'ReservationCancelled' ? event.data.cancelledAt : null,
-          last_position: position,
-        });
+        if (event.type === 'SeatsReserved') {
+          reservations.set(key, {
+            conference_id: conferenceId,
+            reservation_id: event.data.reservationId,
+            seats: event.data.seats,
+            status: 'reserved',
+            reserved_at: event.data.reservedAt,
+            cancelled_at: null,
+            last_position: position,
+          });
+        } else {
+          const reservedInBatch = reservations.get(key);
+          if (reservedInBatch) {
+            reservations.set(key, {
+              ...reservedInBatch,
+              status: 'cancelled',
+              cancelled_at: event.data.cancelledAt,
+              last_position: position,
+            });
+          } else {
+            changes.cancellations.push({
+              conference_id: conferenceId,
+              reservation_id: event.data.reservationId,
+              cancelled_at: event.data.cancelledAt,
+              last_position: position,
+            });
+          }
+        }
         break;
       }
       default: {

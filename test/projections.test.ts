@@ -1,0 +1,295 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from '../src/database/connect.js';
+import { createEventStore } from '../src/event-store/event-store.js';
+import { LOCKS } from '../src/projections/checkpoint.js';
+import { Projector, readCheckpoint, rebuildViews } from '../src/projections/index.js';
+import { streamIdOf } from '../src/seat-availability/index.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { catchUp, createTestService, quietLog } from './support/service.js';
+import { eventually, viewContents } from './support/views.js';
+
+let db: TestDatabase;
+let service: ReturnType<typeof createTestService>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  service = createTestService(db.sql);
+});
+afterAll(() => db?.drop());
+
+const created = (conferenceId: string, capacity = 10) => ({
+  type: 'ConferenceCreated',
+  data: {
+    conferenceId,
+    name: conferenceId,
+    seatTypes: [{ type: 'standard', capacity }],
+    createdAt: new Date().toISOString(),
+  },
+});
+
+/** The view must say what the aggregate says, for every seat type and every reservation. */
+const expectViewsMatchAggregate = async (conferenceId: string) => {
+  const strong = await service.bookings.availability(conferenceId, 'strong');
+  const eventual = await service.bookings.availability(conferenceId, 'eventual');
+  expect(eventual?.seatTypes).toEqual(strong?.seatTypes);
+  expect(eventual?.position).toBe(strong?.position);
+};
+
+describe('projector', () => {
+  it('applies an event whose transaction commits after one with a higher position', async () => {
+    const store = createEventStore(db.sql);
+    let commitLate: () => void = () => {};
+    const lateCommitted = new Promise<void>((resolve) => (commitLate = resolve));
+    let appendedEarly: () => void = () => {};
+    const early = new Promise<void>((resolve) => (appendedEarly = resolve));
+
+    // Connection 1 draws the LOWER position and keeps its transaction open...
+    const late = db.sql.begin(async (tx) => {
+      await createEventStore(tx).append(streamIdOf('late-commit'), 0, [created('late-commit')]);
+      appendedEarly();
+      await lateCommitted;
+    });
+    await early;
+    // ...while connection 2 draws a HIGHER position and commits first.
+    const first = await store.append(streamIdOf('early-commit'), 0, [created('early-commit')]);
+
+    // A reader going by position alone now sees only the higher position and would pass over the lower one.
+    const visible = await store.readAll(0, 1000);
+    const lowerPosition = first.position - 1;
+    expect(visible.map((e) => e.position)).toContain(first.position);
+    expect(visible.map((e) => e.position)).not.toContain(lowerPosition);
+
+    // The projector holds back: it applies neither until the older transaction has ended.
+    await catchUp(service.projector);
+    expect(await service.readModel.availability('early-commit')).toBeUndefined();
+
+    commitLate();
+    await late;
+    await catchUp(service.projector);
+    expect(await service.readModel.availability('late-commit')).toMatchObject({ position: lowerPosition });
+    expect(await service.readModel.availability('early-commit')).toMatchObject({ position: first.position });
+  });
+
+  it('converges to the aggregate after a burst of 500 concurrent reservations and cancels', async () => {
+    const conferenceId = 'burst';
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Burst',
+      seatTypes: [
+        { type: 'standard', capacity: 300 },
+        { type: 'vip', capacity: 40 },
+      ],
+    });
+    const projector = new Projector({ sql: db.sql, log: quietLog, batchSize: 100, pollIntervalMs: 200 }).start();
+    try {
+      await Promise.allSettled(
+        Array.from({ length: 500 }, (_, i) =>
+          i % 5 === 4
+            ? service.handlers.cancelReservation({ conferenceId, reservationId: `b-${i - 4}` })
+            : service.handlers.reserveSeats({
+                conferenceId,
+                reservationId: `b-${i}`,
+                seats: [{ seatType: i % 3 === 0 ? 'vip' : 'standard', quantity: 1 + (i % 2) }],
+              }),
+        ),
+      );
+      await eventually(() => expectViewsMatchAggregate(conferenceId));
+      await eventually(async () => {
+        const [row] = await db.sql<{ live: number }[]>`
+          select count(*)::int as live from reservations_view where conference_id = ${conferenceId} and status = 'reserved'`;
+        const state = (await service.bookings.availability(conferenceId, 'strong'))!;
+        const reservedSeats = state.seatTypes.reduce((sum, s) => sum + s.reserved, 0);
+        const [seats] = await db.sql<{ total: number }[]>`
+          select coalesce(sum((s->>'quantity')::int), 0)::int as total
+          from reservations_view, jsonb_array_elements(seats) s
+          where conference_id = ${conferenceId} and status = 'reserved'`;
+        expect(seats?.total).toBe(reservedSeats);
+        expect(row?.live).toBeGreaterThan(0);
+      });
+      expect(await projector.lag()).toEqual({ events: 0, milliseconds: 0 });
+    } finally {
+      await projector.stop();
+    }
+  });
+
+  it('resumes after being stopped between batches, and a crash inside a batch applies nothing', async () => {
+    const conferenceId = 'resume';
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Resume',
+      seatTypes: [{ type: 'standard', capacity: 1000 }],
+    });
+    for (let i = 0; i < 150; i++) {
+      await service.handlers.reserveSeats({
+        conferenceId,
+        reservationId: `s-${i}`,
+        seats: [{ seatType: 'standard', quantity: 2 }],
+      });
+      if (i % 4 === 0) await service.handlers.cancelReservation({ conferenceId, reservationId: `s-${i}` });
+    }
+    await catchUp(service.projector); // start level with everything before this test's burst
+    for (let i = 150; i < 300; i++) {
+      await service.handlers.reserveSeats({
+        conferenceId,
+        reservationId: `s-${i}`,
+        seats: [{ seatType: 'standard', quantity: 1 }],
+      });
+    }
+
+    // A crash between reading and committing: the batch rolls back, checkpoint and views unchanged.
+    const before = await readCheckpoint(db.sql);
+    const viewsBefore = await viewContents(db.sql);
+    const crashing = new Projector({
+      sql: db.sql,
+      log: quietLog,
+      batchSize: 20,
+      pollIntervalMs: 50,
+      beforeCommit: () => {
+        throw new Error('process died');
+      },
+    });
+    await expect(crashing.applyNextBatch()).rejects.toThrow('process died');
+    expect(await readCheckpoint(db.sql)).toEqual(before);
+    expect(await viewContents(db.sql)).toEqual(viewsBefore);
+
+    // Stopped between batches part-way through...
+    let batches = 0;
+    const first = new Projector({
+      sql: db.sql,
+      log: quietLog,
+      batchSize: 20,
+      pollIntervalMs: 50,
+      onApplied: () => batches++,
+    }).start();
+    await eventually(async () => expect(batches).toBeGreaterThanOrEqual(2), 10_000);
+    await first.stop();
+    const stoppedAt = await readCheckpoint(db.sql);
+    expect(stoppedAt.position).toBeGreaterThan(before.position);
+    expect((await first.lag()).events).toBeGreaterThan(0);
+
+    // ...and a new instance resumes from the checkpoint: no event lost, none applied twice.
+    const second = new Projector({ sql: db.sql, log: quietLog, batchSize: 20, pollIntervalMs: 50 }).start();
+    try {
+      await eventually(async () => expect((await second.lag()).events).toBe(0));
+    } finally {
+      await second.stop();
+    }
+    await expectViewsMatchAggregate(conferenceId);
+    const live = await viewContents(db.sql);
+    await rebuildViews({ sql: db.sql, log: quietLog, batchSize: 37 });
+    expect(await viewContents(db.sql)).toEqual(live);
+  });
+
+  it('lets only one of two instances apply events at a time, and the other takes over when it stops', async () => {
+    const otherPool = connect(db.url, 3);
+    const a = new Projector({ sql: db.sql, log: quietLog, batchSize: 50, pollIntervalMs: 50 }).start();
+    const b = new Projector({ sql: otherPool, log: quietLog, batchSize: 50, pollIntervalMs: 50 }).start();
+    const leaderLocks = async () => {
+      const [row] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${LOCKS.leader} and granted`;
+      return row?.n;
+    };
+    try {
+      const conferenceId = 'two-projectors';
+      await service.handlers.createConference({
+        conferenceId,
+        name: 'Two',
+        seatTypes: [{ type: 'standard', capacity: 500 }],
+      });
+      await eventually(async () => expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1));
+      await Promise.all(
+        Array.from({ length: 120 }, (_, i) =>
+          service.handlers.reserveSeats({
+            conferenceId,
+            reservationId: `t-${i}`,
+            seats: [{ seatType: 'standard', quantity: 1 }],
+          }),
+        ),
+      );
+      expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
+      expect(await leaderLocks()).toBe(1);
+      await eventually(() => expectViewsMatchAggregate(conferenceId));
+
+      const [leader, follower] = a.isLeader ? [a, b] : [b, a];
+      await leader.stop();
+      await eventually(async () => expect(follower.isLeader).toBe(true));
+      expect(await leaderLocks()).toBe(1);
+      await service.handlers.reserveSeats({
+        conferenceId,
+        reservationId: 't-after',
+        seats: [{ seatType: 'standard', quantity: 5 }],
+      });
+      await eventually(() => expectViewsMatchAggregate(conferenceId));
+      expect((await service.bookings.availability(conferenceId, 'eventual'))?.seatTypes[0]?.reserved).toBe(125);
+    } finally {
+      await a.stop();
+      await b.stop();
+      await otherPool.end({ timeout: 5 });
+    }
+  });
+});
+
+describe('rebuild', () => {
+  it('rebuilds views equal to the live ones while readers keep seeing full views', async () => {
+    await catchUp(service.projector);
+    const live = await viewContents(db.sql);
+    expect(live.conferences.length).toBeGreaterThan(0);
+
+    // Readers during the rebuild never see an empty view.
+    let rebuilding = true;
+    const emptyReads: number[] = [];
+    const reader = (async () => {
+      while (rebuilding) {
+        const [row] = await db.sql<{ n: number }[]>`select count(*)::int as n from seat_availability_view`;
+        if (!row?.n) emptyReads.push(Date.now());
+      }
+    })();
+    const result = await rebuildViews({ sql: db.sql, log: quietLog, batchSize: 50 });
+    rebuilding = false;
+    await reader;
+
+    expect(emptyReads).toEqual([]);
+    expect(result.events).toBeGreaterThan(0);
+    expect(await viewContents(db.sql)).toEqual(live);
+    expect(await db.sql`select tablename from pg_tables where tablename like 'rebuild_%'`).toHaveLength(0);
+  });
+});
+
+describe('point-in-time reads', () => {
+  it('replays the stream up to a time: full capacity before the first reservation, exact counts between events', async () => {
+    const conferenceId = 'as-of';
+    const tick = () => new Promise((next) => setTimeout(next, 5)); // distinct recording times, not a wait for a projector
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'As of',
+      seatTypes: [{ type: 'standard', capacity: 10 }],
+    });
+    await tick();
+    await service.handlers.reserveSeats({
+      conferenceId,
+      reservationId: 'a1',
+      seats: [{ seatType: 'standard', quantity: 3 }],
+    });
+    await tick();
+    await service.handlers.reserveSeats({
+      conferenceId,
+      reservationId: 'a2',
+      seats: [{ seatType: 'standard', quantity: 4 }],
+    });
+    await tick();
+    await service.handlers.cancelReservation({ conferenceId, reservationId: 'a1' });
+
+    const events = await service.eventStore.readStream(streamIdOf(conferenceId));
+    const justAfter = (i: number) => new Date(events[i]!.recordedAt.getTime() + 1);
+    const reservedAsOf = async (asOf: Date) =>
+      (await service.bookings.availabilityAsOf!(conferenceId, asOf))?.seatTypes[0]?.reserved;
+
+    expect(
+      await service.bookings.availabilityAsOf!(conferenceId, new Date(events[0]!.recordedAt.getTime() - 1000)),
+    ).toBeUndefined();
+    expect(await reservedAsOf(justAfter(0))).toBe(0);
+    expect(await reservedAsOf(justAfter(1))).toBe(3);
+    expect(await reservedAsOf(justAfter(2))).toBe(7);
+    expect(await reservedAsOf(justAfter(3))).toBe(4);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import type { RecordedEvent } from '../../src/event-store/event-store.js';
+import { viewChanges } from '../../src/projections/view-changes.js';
+
+const at = '2026-11-21T10:00:00.000Z';
+let position = 0;
+const recorded = (type: string, data: Record<string, unknown>): RecordedEvent => ({
+  position: ++position,
+  streamId: 'seat-availability-c',
+  streamVersion: position,
+  type,
+  data: { conferenceId: 'c', ...data },
+  metadata: {},
+  recordedAt: new Date(at),
+});
+const seats = [{ seatType: 'standard', quantity: 2 }];
+
+describe('view changes of a batch', () => {
+  it('folds a reservation made and cancelled in one batch into one cancelled row', () => {
+    const changes = viewChanges([
+      recorded('SeatsReserved', { reservationId: 'r1', seats, reservedAt: at }),
+      recorded('ReservationCancelled', { reservationId: 'r1', seats, cancelledAt: at }),
+    ]);
+    expect(changes.reservations).toEqual([
+      expect.objectContaining({ reservation_id: 'r1', status: 'cancelled', reserved_at: at, cancelled_at: at }),
+    ]);
+    expect(changes.cancellations).toEqual([]);
+    expect(changes.seatDeltas.map((d) => d.delta)).toEqual([2, -2]);
+  });
+
+  it('turns the cancel of an earlier reservation into an update of its row', () => {
+    const changes = viewChanges([recorded('ReservationCancelled', { reservationId: 'r0', seats, cancelledAt: at })]);
+    expect(changes.reservations).toEqual([]);
+    expect(changes.cancellations).toEqual([
+      { conference_id: 'c', reservation_id: 'r0', cancelled_at: at, last_position: position },
+    ]);
+  });
+
+  it('keeps the creation order of seat types and the last position per conference', () => {
+    const changes = viewChanges([
+      recorded('ConferenceCreated', {
+        name: 'C',
+        createdAt: at,
+        seatTypes: [
+          { type: 'vip', capacity: 1 },
+          { type: 'standard', capacity: 9 },
+        ],
+      }),
+      recorded('SeatsReserved', { reservationId: 'r1', seats, reservedAt: at }),
+    ]);
+    expect(changes.seatTypes.map((s) => [s.seat_type, s.ordinal])).toEqual([
+      ['vip', 0],
+      ['standard', 1],
+    ]);
+    expect(changes.conferencePositions).toEqual([{ conference_id: 'c', last_position: position }]);
+  });
+});
