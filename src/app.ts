@@ -10,6 +10,8 @@ import type { AppEnv } from './http/app-env.js';
 import { bookingRoutes, routeNotFound } from './http/booking-routes.js';
 import { eventRoutes } from './http/event-routes.js';
 import { Problem } from './http/problem.js';
+import { validBody } from './http/request.js';
+import { ceilingSchema } from './http/schemas.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 
@@ -17,7 +19,10 @@ import type { Metrics } from './metrics.js';
 const HEALTH_TIMEOUT_MS = 2000;
 
 export type AppDeps = {
+  /** The event-sourced design, at /conferences. */
   bookings: Bookings;
+  /** The CRUD baseline, at /crud/conferences. */
+  crudBookings: Bookings;
   eventStore: EventStore;
   sql: Sql;
   metrics: Metrics;
@@ -44,6 +49,15 @@ export const createApp = (deps: AppDeps) => {
 
   app.route('/conferences', bookingRoutes(deps.bookings, deps.newReservationId));
   app.route('/conferences', eventRoutes(deps.eventStore));
+  app.route('/crud/conferences', bookingRoutes(deps.crudBookings, deps.newReservationId));
+
+  // The ceiling of the HTTP layer, for the load tests: the same middleware, a validated JSON
+  // body and one database round trip, and nothing else.
+  app.post('/loadtest/ceiling', async (c) => {
+    await validBody(c, ceilingSchema);
+    await deps.sql`select 1`;
+    return c.json({ ok: true });
+  });
 
   app.get('/healthz', async (c) => {
     const reachable = await Promise.race([

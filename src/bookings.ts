@@ -17,6 +17,8 @@ export type Bookings = {
   availabilityAsOf?: (conferenceId: string, asOf: Date) => Promise<Availability | undefined>;
   conferences: () => Promise<ConferenceSummary[]>;
   reservation: (conferenceId: string, reservationId: string) => Promise<Reservation | undefined>;
+  /** A page of a conference's reservations ordered by id, after `after` (for audits); undefined for an unknown conference. */
+  reservations: (conferenceId: string, page: { after: string; limit: number }) => Promise<Reservation[] | undefined>;
 };
 
 export type ConferenceSummary = { conferenceId: string; name: string; createdAt: string; position: number };

@@ -40,6 +40,8 @@ export const eventSourcedBookings = (
   conferences: () => views.conferences(),
 
   reservation: (conferenceId, reservationId) => views.reservation(conferenceId, reservationId),
+
+  reservations: (conferenceId, page) => views.reservations(conferenceId, page),
 });
 
 type OpenState = VersionedState & { state: OpenConference };

@@ -1,5 +1,6 @@
 import { createApp } from './app.js';
 import { createCommandHandlers, type RetryPolicy } from './command-handlers/index.js';
+import { crudBookings } from './crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
 import { createReadModel, Projector } from './projections/index.js';
 import type { Sql } from './database/connect.js';
@@ -54,6 +55,15 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   });
   const readModel = createReadModel(sql);
   const bookings = eventSourcedBookings(handlers, { eventStore, snapshots }, readModel);
-  const app = createApp({ bookings, eventStore, sql, metrics, log, bodyLimitBytes: options.bodyLimitBytes });
-  return { app, handlers, bookings, eventStore, snapshots, metrics, projector, readModel };
+  const crud = crudBookings(sql, { clock });
+  const app = createApp({
+    bookings,
+    crudBookings: crud,
+    eventStore,
+    sql,
+    metrics,
+    log,
+    bodyLimitBytes: options.bodyLimitBytes,
+  });
+  return { app, handlers, bookings, crudBookings: crud, eventStore, snapshots, metrics, projector, readModel };
 };

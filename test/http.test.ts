@@ -398,3 +398,66 @@ describe('read-side routes', () => {
     );
   });
 });
+
+describe.each([
+  { design: 'event-sourced', prefix: '/conferences' },
+  { design: 'crud', prefix: '/crud/conferences' },
+])('the same contract for the $design design', ({ design, prefix }) => {
+  const id = `contract-${design}`;
+  const reserve = (body: unknown) => send('POST', `${prefix}/${id}/reservations`, body);
+
+  it('answers create, reserve, repeat, conflicts, cancel and lookups alike', async () => {
+    const body = { id, name: 'Contract', seatTypes: [{ type: 'standard', capacity: 3 }] };
+    expect((await send('POST', prefix, body)).status).toBe(201);
+    await expectProblem(await send('POST', prefix, body), 409, 'conference_exists');
+
+    const first = await reserve({ reservationId: 'c-1', seats: [{ seatType: 'standard', quantity: 2 }] });
+    expect(first.status).toBe(201);
+    expect(await json(first)).toEqual({
+      reservationId: 'c-1',
+      conferenceId: id,
+      seats: [{ seatType: 'standard', quantity: 2 }],
+      status: 'reserved',
+    });
+    expect((await reserve({ reservationId: 'c-1', seats: [{ seatType: 'standard', quantity: 2 }] })).status).toBe(200);
+    await expectProblem(
+      await reserve({ reservationId: 'c-1', seats: [{ seatType: 'standard', quantity: 1 }] }),
+      409,
+      'reservation_conflict',
+    );
+    const short = await expectProblem(
+      await reserve({ seats: [{ seatType: 'standard', quantity: 2 }] }),
+      409,
+      'insufficient_seats',
+    );
+    expect(short.remaining).toEqual([{ seatType: 'standard', requested: 2, remaining: 1 }]);
+    await expectProblem(await reserve({ seats: [{ seatType: 'balcony', quantity: 1 }] }), 400, 'unknown_seat_type');
+    await expectProblem(await reserve({ seats: [{ seatType: 'standard', quantity: 0 }] }), 400, 'invalid_request');
+    await expectProblem(
+      await send('POST', `${prefix}/ghost/reservations`, { seats: [{ seatType: 'standard', quantity: 1 }] }),
+      404,
+      'conference_not_found',
+    );
+
+    expect((await send('DELETE', `${prefix}/${id}/reservations/c-1`)).status).toBe(200);
+    expect((await send('DELETE', `${prefix}/${id}/reservations/c-1`)).status).toBe(200);
+    await expectProblem(await send('DELETE', `${prefix}/${id}/reservations/ghost`), 404, 'reservation_not_found');
+
+    await catchUp(service.projector);
+    const availability = await json(send('GET', `${prefix}/${id}/availability`));
+    expect(availability.seatTypes).toEqual([{ type: 'standard', capacity: 3, reserved: 0, remaining: 3 }]);
+    const listed = await json(send('GET', `${prefix}/${id}/reservations?limit=10`));
+    expect(listed.reservations).toEqual([
+      { reservationId: 'c-1', conferenceId: id, seats: [{ seatType: 'standard', quantity: 2 }], status: 'cancelled' },
+    ]);
+    expect(await json(send('GET', `${prefix}/${id}/reservations/c-1`))).toMatchObject({ status: 'cancelled' });
+    await expectProblem(await send('GET', `${prefix}/ghost/reservations`), 404, 'conference_not_found');
+  });
+});
+
+describe('load-test ceiling probe', () => {
+  it('answers a valid body 200 and rejects a bad one like the real routes', async () => {
+    expect((await send('POST', '/loadtest/ceiling', { seats: [{ seatType: 'a', quantity: 1 }] })).status).toBe(200);
+    await expectProblem(await send('POST', '/loadtest/ceiling', { seats: [] }), 400, 'invalid_request');
+  });
+});

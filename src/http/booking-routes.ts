@@ -9,6 +9,7 @@ import {
   conferenceIdSchema,
   createConferenceSchema,
   reservationIdSchema,
+  reservationsQuerySchema,
   reserveSeatsSchema,
 } from './schemas.js';
 
@@ -45,6 +46,22 @@ export const bookingRoutes = (bookings: Bookings, newReservationId: () => string
       }
       if (!availability) throw rejectionProblem({ kind: 'conference_not_found', conferenceId });
       return c.json(availability);
+    })
+
+    .get('/:id/reservations', async (c) => {
+      const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+      const { after, limit } = valid(reservationsQuerySchema, c.req.query(), 'query');
+      const reservations = await bookings.reservations(conferenceId, { after, limit });
+      if (!reservations) throw rejectionProblem({ kind: 'conference_not_found', conferenceId });
+      const last = reservations.at(-1);
+      return c.json({
+        conferenceId,
+        reservations,
+        // Where the next page starts; absent when this page was not full.
+        ...(last && reservations.length === limit
+          ? { next: `?after=${encodeURIComponent(last.reservationId)}&limit=${limit}` }
+          : {}),
+      });
     })
 
     .get('/:id/reservations/:reservationId', async (c) => {

@@ -72,10 +72,18 @@ export const availabilityQuerySchema = z
     message: 'asOf already reads the aggregate; do not combine it with consistency',
   });
 
+export const reservationsQuerySchema = z.strictObject({
+  after: z.string().max(64).default(''),
+  limit: z.coerce.number().int().min(1).max(1000).default(100),
+});
+
 export const eventsQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(0).default(0),
   limit: z.coerce.number().int().min(1).max(1000).default(100),
 });
+
+/** The load tests' ceiling probe sends the same shape as a reservation. */
+export const ceilingSchema = reserveSeatsSchema;
 
 function unique<T>(key: (item: T) => string) {
   return (items: T[]) => new Set(items.map(key)).size === items.length;

@@ -29,6 +29,17 @@ export const createReadModel = (sql: Queryable) => ({
     };
   },
 
+  async reservations(conferenceId: string, { after, limit }: { after: string; limit: number }) {
+    const rows = await sql<{ reservationId: string; seats: SeatQuantity[]; status: 'reserved' | 'cancelled' }[]>`
+      select reservation_id as "reservationId", seats, status from reservations_view
+      where conference_id = ${conferenceId} and reservation_id > ${after}
+      order by reservation_id limit ${limit}`;
+    if (rows.length === 0 && !(await sql`select 1 from conference_list where conference_id = ${conferenceId}`).length) {
+      return undefined;
+    }
+    return rows.map((row): Reservation => ({ ...row, conferenceId }));
+  },
+
   async reservation(conferenceId: string, reservationId: string): Promise<Reservation | undefined> {
     const [row] = await sql<
       { seats: SeatQuantity[]; status: 'reserved' | 'cancelled'; reservedAt: Date; cancelledAt: Date | null }[]
