@@ -35,6 +35,14 @@ export type AppDeps = {
 export const createApp = (deps: AppDeps) => {
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  app.use(async (_, next) => {
+    deps.metrics.requestsInFlight.inc();
+    try {
+      await next();
+    } finally {
+      deps.metrics.requestsInFlight.dec();
+    }
+  });
   app.use(
     bodyLimit({
       maxSize: deps.bodyLimitBytes,

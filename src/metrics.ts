@@ -39,6 +39,11 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
       help: 'Commands answered busy because every retry met a version conflict',
       registers: [registry],
     }),
+    requestsInFlight: new Gauge({
+      name: 'seat_surge_http_requests_in_flight',
+      help: 'HTTP requests being handled right now (this scrape included)',
+      registers: [registry],
+    }),
     projectionLagEvents: new Gauge({
       name: 'seat_surge_projection_lag_events',
       help: 'Committed events the views have not applied yet',

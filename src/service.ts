@@ -1,6 +1,6 @@
 import { createApp } from './app.js';
 import { createCommandHandlers, type RetryPolicy } from './command-handlers/index.js';
-import { crudBookings } from './crud-baseline/crud-bookings.js';
+import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
 import { createReadModel, Projector } from './projections/index.js';
 import type { Sql } from './database/connect.js';
@@ -18,6 +18,8 @@ export type ServiceOptions = {
   clock?: () => Date;
   /** For tests: replace how snapshots are written (e.g. to make them fail). */
   writeSnapshot?: SnapshotOptions['write'];
+  /** For tests: options of the CRUD baseline (e.g. its deliberately unsafe variant). */
+  crud?: CrudOptions;
   /** For tests: retry without waiting. */
   sleep?: (ms: number) => Promise<void>;
 };
@@ -55,7 +57,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   });
   const readModel = createReadModel(sql);
   const bookings = eventSourcedBookings(handlers, { eventStore, snapshots }, readModel);
-  const crud = crudBookings(sql, { clock });
+  const crud = crudBookings(sql, { clock, ...options.crud });
   const app = createApp({
     bookings,
     crudBookings: crud,

@@ -1,0 +1,77 @@
+import autocannon from 'autocannon';
+import type { Ledger } from './ledger.js';
+import type { Recorder } from './recorder.js';
+import type { PlannedRequest, Workload } from './workloads.js';
+
+export type DriveOptions = {
+  baseUrl: string;
+  connections: number;
+  /** Seconds of load, or... */
+  durationSeconds?: number;
+  /** ...a number of requests. */
+  amount?: number;
+  workload: Workload;
+  recorder: Recorder;
+  ledger: Ledger;
+  /** Shown beside the progress bar. */
+  title: string;
+};
+
+type Context = { planned?: PlannedRequest; sentAt?: number };
+
+/**
+ * Sends a workload with autocannon from this process (the server runs in another), recording
+ * every answer and noting accepted reservations and cancels in the ledger.
+ */
+export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
+  const { recorder, ledger, workload } = options;
+  return new Promise((resolve, reject) => {
+    const instance = autocannon(
+      {
+        url: options.baseUrl,
+        connections: options.connections,
+        ...(options.amount ? { amount: options.amount } : { duration: options.durationSeconds ?? 10 }),
+        timeout: 30,
+        requests: [
+          {
+            setupRequest: (request, context: Context) => {
+              const planned = workload();
+              ledger.sent(planned);
+              context.planned = planned;
+              context.sentAt = performance.now();
+              // A new headers object each time: autocannon writes Content-Length into the one it is
+              // given, and a stale length on a request without a body stalls the connection.
+              return {
+                ...request,
+                method: planned.method,
+                path: planned.path,
+                body: planned.body ?? '',
+                headers: planned.body ? { 'content-type': 'application/json' } : {},
+              };
+            },
+            onResponse: (status: number, _body: string, context: Context) => {
+              const { planned, sentAt = performance.now() } = context;
+              if (!planned) return;
+              ledger.answered(planned);
+              recorder.record(planned.kind, status, performance.now() - sentAt);
+              if (planned.kind === 'reserve' && status === 201 && planned.conferenceId && planned.reservationId) {
+                ledger.accept(planned.conferenceId, planned.reservationId, planned.seats ?? []);
+              }
+              if (planned.kind === 'cancel' && status === 200 && planned.conferenceId && planned.reservationId) {
+                ledger.cancel(planned.conferenceId, planned.reservationId);
+              }
+            },
+          },
+        ],
+      },
+      (error, result) => (error ? reject(error) : resolve(result)),
+    );
+    instance.on('reqError', () => recorder.recordError());
+    autocannon.track(instance, {
+      renderProgressBar: process.stderr.isTTY,
+      renderResultsTable: false,
+      renderLatencyTable: false,
+      progressBarString: `${options.title} [:bar] :percent`,
+    });
+  });
+};

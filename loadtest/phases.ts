@@ -1,0 +1,258 @@
+import { audit, type AuditResult } from './audit.js';
+import { drive } from './drive.js';
+import { Ledger } from './ledger.js';
+import { DESIGNS, type Design, type LoadtestOptions, type Scenario } from './options.js';
+import { Recorder, type TimelinePoint } from './recorder.js';
+import { scrapeCounters, waitUntilIdle, type ServerCounters } from './server-metrics.js';
+import type { Percentiles } from './stats.js';
+import { round } from './stats.js';
+import {
+  bookingWorkload,
+  ceilingWorkload,
+  mixedWorkload,
+  oneSeat,
+  seededRandom,
+  SEAT_TYPES,
+  type Workload,
+} from './workloads.js';
+
+export type Phase = 'throughput' | 'sellout' | 'mixed' | 'ceiling';
+
+/** One measured phase of one design at one connection count: the rows of the report. */
+export type PhaseResult = {
+  design: Design | 'http-ceiling';
+  scenario: Scenario | 'ceiling';
+  phase: Phase;
+  connections: number;
+  /** Seconds of the measured (held) part. */
+  durationSeconds: number;
+  requests: number;
+  errors: number;
+  statusCounts: Record<string, number>;
+  reservationsCommitted: number;
+  reservationsPerSecond: number;
+  requestsPerSecond: number;
+  /** Reservation attempts answered (201 + 409) per second. */
+  attemptsPerSecond: number;
+  latencyMs: { all: Percentiles; committed: Percentiles };
+  /** Server counters over the phase (differences), and the projection lag right after it. */
+  server: Omit<ServerCounters, 'projectionLagEvents' | 'projectionLagSeconds' | 'requestsInFlight'> & {
+    projectionLagEvents: number;
+    projectionLagSeconds: number;
+  };
+  sellout?: { capacity: number; attempts: number; seatsSold: number; timeToSellOutSeconds: number | null };
+  timeline: TimelinePoint[];
+  audit?: AuditResult;
+};
+
+export type PhaseContext = { baseUrl: string; options: LoadtestOptions; runTag: string };
+
+const post = async (url: string, body: unknown) => {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  if (response.status !== 201) throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
+};
+
+/** Fresh conferences for one phase, so designs and phases never share rows. */
+const createConferences = async (ctx: PhaseContext, design: Design, ids: string[], capacity: number) => {
+  const queue = [...ids];
+  const worker = async () => {
+    for (let id = queue.shift(); id; id = queue.shift()) {
+      await post(`${ctx.baseUrl}${DESIGNS[design]}`, {
+        id,
+        name: `Load test ${id}`,
+        seatTypes: SEAT_TYPES.map((type) => ({ type, capacity })),
+      });
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+};
+
+const difference = ({ requestsInFlight: _, ...after }: ServerCounters, before: ServerCounters) => ({
+  versionConflicts: after.versionConflicts - before.versionConflicts,
+  retries: after.retries - before.retries,
+  retriesExhausted: after.retriesExhausted - before.retriesExhausted,
+  projectionLagEvents: after.projectionLagEvents,
+  projectionLagSeconds: after.projectionLagSeconds,
+});
+
+const summarise = (
+  base: Pick<PhaseResult, 'design' | 'scenario' | 'phase' | 'connections'>,
+  recorder: Recorder,
+  durationSeconds: number,
+  server: PhaseResult['server'],
+): PhaseResult => {
+  const requests = Object.values(recorder.statusCounts).reduce((a, b) => a + b, 0);
+  const committed = recorder.committedLatencies.length;
+  const answered = (recorder.statusCounts[201] ?? 0) + (recorder.statusCounts[409] ?? 0);
+  return {
+    ...base,
+    durationSeconds: round(durationSeconds, 2),
+    requests,
+    errors: recorder.errors,
+    statusCounts: recorder.statusCounts,
+    reservationsCommitted: committed,
+    reservationsPerSecond: round(committed / durationSeconds),
+    requestsPerSecond: round(requests / durationSeconds),
+    attemptsPerSecond: round(answered / durationSeconds),
+    latencyMs: recorder.latency(),
+    server,
+    timeline: recorder.timeline(),
+  };
+};
+
+/**
+ * A load that ramps up sharply (a quarter, then half the connections, `rampSeconds` each) and
+ * is then held at full strength; only the held part is measured.
+ */
+const rampThenHold = async (
+  ctx: PhaseContext,
+  connections: number,
+  workload: Workload,
+  recorder: Recorder,
+  ledger: Ledger,
+  title: string,
+): Promise<number> => {
+  const { options } = ctx;
+  for (const share of [4, 2]) {
+    const c = Math.max(1, Math.floor(connections / share));
+    await drive({
+      baseUrl: ctx.baseUrl,
+      connections: c,
+      durationSeconds: options.rampSeconds,
+      workload,
+      recorder,
+      ledger,
+      title: `${title} ramp ${c}`,
+    });
+  }
+  recorder.hold();
+  const started = performance.now();
+  await drive({
+    baseUrl: ctx.baseUrl,
+    connections,
+    ...(options.requests ? { amount: options.requests } : { durationSeconds: options.durationSeconds }),
+    workload,
+    recorder,
+    ledger,
+    title,
+  });
+  return (performance.now() - started) / 1000;
+};
+
+/** Throughput of reservations that cannot sell out: the surge's first phase (one conference) or spread (many). */
+export const throughputPhase = async (
+  ctx: PhaseContext,
+  design: Design,
+  scenario: 'surge' | 'spread',
+  connections: number,
+): Promise<PhaseResult> => {
+  const count = scenario === 'spread' ? ctx.options.spreadConferences : 1;
+  const ids = Array.from({ length: count }, (_, i) => `${ctx.runTag}-${design}-${scenario}-c${connections}-${i}`);
+  // Far more seats than the phase can sell, so it measures booking, not refusing.
+  await createConferences(ctx, design, ids, 10_000_000);
+  const ledger = new Ledger();
+  const recorder = new Recorder();
+  const workload = bookingWorkload(
+    DESIGNS[design],
+    ids,
+    `${design}-${scenario}-${connections}`,
+    seededRandom(connections),
+  );
+  const before = await scrapeCounters(ctx.baseUrl);
+  const seconds = await rampThenHold(
+    ctx,
+    connections,
+    workload,
+    recorder,
+    ledger,
+    `${design} ${scenario} c=${connections}`,
+  );
+  await waitUntilIdle(ctx.baseUrl);
+  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  const result = summarise({ design, scenario, phase: 'throughput', connections }, recorder, seconds, server);
+  return { ...result, audit: await audit(ctx.baseUrl, DESIGNS[design], ids, ledger) };
+};
+
+/** The surge's second phase: `capacity` seats against many more single-seat attempts. */
+export const selloutPhase = async (ctx: PhaseContext, design: Design, connections: number): Promise<PhaseResult> => {
+  const { capacity, selloutFactor } = ctx.options;
+  const id = `${ctx.runTag}-${design}-sellout-c${connections}`;
+  await createConferences(ctx, design, [id], capacity);
+  const ledger = new Ledger();
+  const recorder = new Recorder();
+  const attempts = capacity * selloutFactor;
+  const workload = bookingWorkload(DESIGNS[design], [id], `${design}-sellout-${connections}`, seededRandom(7), oneSeat);
+  const before = await scrapeCounters(ctx.baseUrl);
+  await drive({
+    baseUrl: ctx.baseUrl,
+    connections,
+    amount: attempts,
+    workload,
+    recorder,
+    ledger,
+    title: `${design} sell-out c=${connections}`,
+  });
+  const seconds = recorder.elapsedMs() / 1000;
+  await waitUntilIdle(ctx.baseUrl);
+  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  const result = summarise({ design, scenario: 'surge', phase: 'sellout', connections }, recorder, seconds, server);
+  const standardSold = recorder.commitTimes.length;
+  const lastSale = recorder.commitTimes.at(-1);
+  return {
+    ...result,
+    sellout: {
+      capacity,
+      attempts,
+      seatsSold: standardSold,
+      timeToSellOutSeconds: standardSold >= capacity && lastSale !== undefined ? round(lastSale / 1000, 3) : null,
+    },
+    audit: await audit(ctx.baseUrl, DESIGNS[design], [id], ledger),
+  };
+};
+
+/** Reservations, cancels and availability reads together on one conference. */
+export const mixedPhase = async (ctx: PhaseContext, design: Design, connections: number): Promise<PhaseResult> => {
+  const id = `${ctx.runTag}-${design}-mixed-c${connections}`;
+  await createConferences(ctx, design, [id], 10_000_000);
+  const ledger = new Ledger();
+  const recorder = new Recorder();
+  const workload = mixedWorkload(
+    DESIGNS[design],
+    id,
+    `${design}-mixed-${connections}`,
+    seededRandom(connections + 1),
+    ledger,
+  );
+  const before = await scrapeCounters(ctx.baseUrl);
+  const seconds = await rampThenHold(ctx, connections, workload, recorder, ledger, `${design} mixed c=${connections}`);
+  await waitUntilIdle(ctx.baseUrl);
+  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  const result = summarise({ design, scenario: 'mixed', phase: 'mixed', connections }, recorder, seconds, server);
+  return { ...result, audit: await audit(ctx.baseUrl, DESIGNS[design], [id], ledger) };
+};
+
+/** The ceiling of the HTTP layer at this connection count, measured like a throughput phase. */
+export const ceilingPhase = async (ctx: PhaseContext, connections: number): Promise<PhaseResult> => {
+  const recorder = new Recorder();
+  const before = await scrapeCounters(ctx.baseUrl);
+  const seconds = await rampThenHold(
+    ctx,
+    connections,
+    ceilingWorkload(),
+    recorder,
+    new Ledger(),
+    `http ceiling c=${connections}`,
+  );
+  await waitUntilIdle(ctx.baseUrl);
+  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  return summarise(
+    { design: 'http-ceiling', scenario: 'ceiling', phase: 'ceiling', connections },
+    recorder,
+    seconds,
+    server,
+  );
+};

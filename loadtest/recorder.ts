@@ -1,0 +1,79 @@
+import { percentiles, round, type Percentiles } from './stats.js';
+
+/** What a request was, for classifying its answer. */
+export type RequestKind = 'reserve' | 'cancel' | 'read' | 'ceiling';
+
+export type TimelinePoint = { second: number; requests: number; committed: number; p99: number };
+
+/**
+ * Records every answer of a phase: status, latency and time. Gives the phase's figures and a
+ * per-second timeline (throughput and p99), so warm-up, sell-out and decay are visible.
+ */
+export class Recorder {
+  readonly startedAt = performance.now();
+  /** Answers of the held part, by status code. */
+  readonly statusCounts: Record<string, number> = {};
+  readonly latencies: number[] = [];
+  readonly committedLatencies: number[] = [];
+  /** Time (ms since start) of each committed reservation. */
+  readonly commitTimes: number[] = [];
+  #seconds = new Map<number, { requests: number; committed: number; latencies: number[] }>();
+  errors = 0;
+  /** Where the held (measured) part of the phase begins, ms since start. */
+  heldFrom = 0;
+
+  record(kind: RequestKind, status: number, latencyMs: number): void {
+    const now = performance.now() - this.startedAt;
+    const committed = kind === 'reserve' && status === 201;
+    const second = Math.floor(now / 1000);
+    const bucket = this.#seconds.get(second) ?? { requests: 0, committed: 0, latencies: [] };
+    bucket.requests++;
+    bucket.latencies.push(latencyMs);
+    if (committed) bucket.committed++;
+    this.#seconds.set(second, bucket);
+    if (now < this.heldFrom) return;
+    this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
+    this.latencies.push(latencyMs);
+    if (committed) {
+      this.committedLatencies.push(latencyMs);
+      this.commitTimes.push(now);
+    }
+  }
+
+  recordError(): void {
+    this.errors++;
+  }
+
+  /** Marks the start of the measured part (after the ramp). */
+  hold(): void {
+    this.heldFrom = performance.now() - this.startedAt;
+  }
+
+  elapsedMs(): number {
+    return performance.now() - this.startedAt;
+  }
+
+  timeline(): TimelinePoint[] {
+    const last = Math.max(-1, ...this.#seconds.keys());
+    return Array.from({ length: last + 1 }, (_, second) => {
+      const bucket = this.#seconds.get(second);
+      return {
+        second,
+        requests: bucket?.requests ?? 0,
+        committed: bucket?.committed ?? 0,
+        p99: round(percentiles(bucket?.latencies ?? []).p99, 2),
+      };
+    });
+  }
+
+  latency(): { all: Percentiles; committed: Percentiles } {
+    const rounded = (p: Percentiles): Percentiles => ({
+      p50: round(p.p50, 2),
+      p90: round(p.p90, 2),
+      p99: round(p.p99, 2),
+      max: round(p.max, 2),
+      count: p.count,
+    });
+    return { all: rounded(percentiles(this.latencies)), committed: rounded(percentiles(this.committedLatencies)) };
+  }
+}

@@ -1,0 +1,252 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import type { LoadtestOptions } from '../options.js';
+import type { PhaseResult } from '../phases.js';
+import { round } from '../stats.js';
+import { htmlTable, markdownTable } from './markdown.js';
+import { barChart, escapeHtml, lineChart, page } from './svg.js';
+
+/** report.json: field names are stable and documented in the README ("Load tests"). */
+export type LoadtestReport = {
+  schemaVersion: 1;
+  kind: 'loadtest';
+  startedAt: string;
+  finishedAt: string;
+  machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
+  server: string;
+  options: LoadtestOptions;
+  /** Requests per second of the HTTP ceiling probe, per connection count. */
+  ceilings: { connections: number; requestsPerSecond: number }[];
+  results: (PhaseResult & { ceilingFraction: number | null })[];
+  auditPassed: boolean;
+};
+
+export const machine = () => ({
+  cpus: cpus().length,
+  cpuModel: cpus()[0]?.model ?? 'unknown',
+  memoryGiB: round(totalmem() / 2 ** 30, 1),
+  node: process.version,
+  platform: `${process.platform}-${process.arch}`,
+});
+
+export const buildReport = (
+  options: LoadtestOptions,
+  server: string,
+  startedAt: Date,
+  phases: PhaseResult[],
+): LoadtestReport => {
+  const ceilings = phases
+    .filter((p) => p.phase === 'ceiling')
+    .map((p) => ({ connections: p.connections, requestsPerSecond: p.requestsPerSecond }));
+  const results = phases
+    .filter((p) => p.phase !== 'ceiling')
+    .map((p) => {
+      const ceiling = ceilings.find((c) => c.connections === p.connections)?.requestsPerSecond;
+      return {
+        ...p,
+        ceilingFraction: p.phase === 'throughput' && ceiling ? round(p.reservationsPerSecond / ceiling, 3) : null,
+      };
+    });
+  return {
+    schemaVersion: 1,
+    kind: 'loadtest',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    server,
+    options,
+    ceilings,
+    results,
+    auditPassed: results.every((r) => r.audit?.passed !== false),
+  };
+};
+
+const statusCell = (counts: Record<string, number>, code: string) => counts[code] ?? 0;
+const otherStatuses = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .filter(([code]) => !['200', '201', '409', '503'].includes(code))
+    .reduce((n, [, c]) => n + c, 0);
+const auditCell = (r: LoadtestReport['results'][number]) =>
+  r.audit
+    ? r.audit.passed
+      ? 'pass'
+      : `FAIL: ${r.audit.checks
+          .filter((c) => !c.passed)
+          .map((c) => c.check)
+          .join(', ')}`
+    : '-';
+
+/** The tables of the report, one per scenario phase. */
+export const reportTables = (
+  report: LoadtestReport,
+): { title: string; header: string[]; rows: (string | number)[][] }[] => {
+  const tables = [];
+  const groups = new Map<string, LoadtestReport['results']>();
+  for (const r of report.results) {
+    const key = `${r.scenario} / ${r.phase}`;
+    groups.set(key, [...(groups.get(key) ?? []), r]);
+  }
+  for (const [title, rows] of groups) {
+    const sellout = rows.some((r) => r.sellout);
+    const header = [
+      'design',
+      'conns',
+      ...(sellout ? ['sold', 'sold out after s', 'attempts/s'] : ['committed/s', 'of ceiling']),
+      'req/s',
+      'p50 ms',
+      'p90 ms',
+      'p99 ms',
+      'max ms',
+      'p99 201 ms',
+      '201',
+      '409',
+      '503',
+      'other',
+      'errors',
+      'conflicts',
+      'retries',
+      'exhausted',
+      'lag events',
+      'audit',
+    ];
+    tables.push({
+      title,
+      header,
+      rows: rows.map((r) => [
+        r.design,
+        r.connections,
+        ...(sellout
+          ? [
+              `${r.sellout?.seatsSold}/${r.sellout?.capacity}`,
+              r.sellout?.timeToSellOutSeconds ?? 'not sold out',
+              r.attemptsPerSecond,
+            ]
+          : [r.reservationsPerSecond, r.ceilingFraction === null ? '-' : `${Math.round(r.ceilingFraction * 100)}%`]),
+        r.requestsPerSecond,
+        r.latencyMs.all.p50,
+        r.latencyMs.all.p90,
+        r.latencyMs.all.p99,
+        r.latencyMs.all.max,
+        r.latencyMs.committed.p99,
+        statusCell(r.statusCounts, '201'),
+        statusCell(r.statusCounts, '409'),
+        statusCell(r.statusCounts, '503'),
+        otherStatuses(r.statusCounts),
+        r.errors,
+        r.server.versionConflicts,
+        r.server.retries,
+        r.server.retriesExhausted,
+        r.server.projectionLagEvents,
+        auditCell(r),
+      ]),
+    });
+  }
+  return tables;
+};
+
+const markdown = (report: LoadtestReport): string => {
+  const lines = [
+    `# seat-surge load test, ${report.startedAt}`,
+    '',
+    `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}. Server: ${report.server}.`,
+    `HTTP ceiling (POST with a validated body and one \`select 1\`): ${report.ceilings.map((c) => `${c.requestsPerSecond} req/s at ${c.connections} connections`).join('; ') || 'not measured'}.`,
+    `Integrity audit: **${report.auditPassed ? 'passed' : 'FAILED'}**.`,
+  ];
+  for (const table of reportTables(report))
+    lines.push('', `## ${table.title}`, '', markdownTable(table.header, table.rows));
+  const failures = report.results.flatMap((r) =>
+    r.audit?.passed === false
+      ? r.audit.checks
+          .filter((c) => !c.passed)
+          .map((c) => `- ${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${c.check}: ${c.detail}`)
+      : [],
+  );
+  if (failures.length > 0) lines.push('', '## Audit failures', '', ...failures);
+  return `${lines.join('\n')}\n`;
+};
+
+const html = (report: LoadtestReport): string => {
+  const sections: string[] = [
+    `<p>Machine: ${escapeHtml(`${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}`)}. Server: ${escapeHtml(report.server)}. Integrity audit: <b class="${report.auditPassed ? 'pass' : 'fail'}">${report.auditPassed ? 'passed' : 'FAILED'}</b>.</p>`,
+  ];
+  const byPhase = new Map<string, LoadtestReport['results']>();
+  for (const r of report.results)
+    byPhase.set(`${r.scenario} / ${r.phase}`, [...(byPhase.get(`${r.scenario} / ${r.phase}`) ?? []), r]);
+  for (const [title, rows] of byPhase) {
+    const connections = [...new Set(rows.map((r) => r.connections))].sort((a, b) => a - b);
+    const sellout = rows.some((r) => r.sellout);
+    const metric = (r: PhaseResult) => (sellout ? r.attemptsPerSecond : r.reservationsPerSecond);
+    sections.push(`<h2>${escapeHtml(title)}</h2>`);
+    sections.push(
+      barChart({
+        title: sellout ? 'Booking attempts answered per second (201 + 409)' : 'Reservations committed per second',
+        unit: '/s',
+        groups: connections.map((c) => ({
+          label: `${c} connections`,
+          bars: rows.filter((r) => r.connections === c).map((r) => ({ label: r.design, value: metric(r) })),
+        })),
+        ...(sellout
+          ? {}
+          : {
+              reference: {
+                label: 'HTTP ceiling',
+                values: connections.map((c) => report.ceilings.find((x) => x.connections === c)?.requestsPerSecond),
+              },
+            }),
+      }),
+    );
+    sections.push(
+      barChart({
+        title: 'Latency of all requests: p50, p90, p99',
+        unit: 'ms',
+        groups: rows.map((r) => ({
+          label: `${r.design} c=${r.connections}`,
+          bars: [
+            { label: 'p50', value: r.latencyMs.all.p50 },
+            { label: 'p90', value: r.latencyMs.all.p90 },
+            { label: 'p99', value: r.latencyMs.all.p99 },
+          ],
+        })),
+      }),
+    );
+    for (const c of connections) {
+      const atC = rows.filter((r) => r.connections === c);
+      sections.push(
+        lineChart({
+          title: `Per second at ${c} connections: ${sellout ? 'answers' : 'reservations committed'} (ramp included)`,
+          xLabel: 'second of the phase',
+          yLabel: sellout ? 'answers/s' : 'committed/s',
+          series: atC.map((r) => ({
+            label: r.design,
+            points: r.timeline.map((t) => [t.second, sellout ? t.requests : t.committed] as [number, number]),
+          })),
+        }),
+        lineChart({
+          title: `Per second at ${c} connections: p99 latency`,
+          xLabel: 'second of the phase',
+          yLabel: 'p99 ms',
+          series: atC.map((r) => ({
+            label: r.design,
+            points: r.timeline.map((t) => [t.second, t.p99] as [number, number]),
+          })),
+        }),
+      );
+    }
+  }
+  for (const table of reportTables(report))
+    sections.push(`<h3>${escapeHtml(table.title)}</h3>`, htmlTable(table.header, table.rows, escapeHtml));
+  return page(`seat-surge load test, ${report.startedAt}`, sections.join('\n'));
+};
+
+/** Writes report.json, report.md and report.html into `dir`. */
+export const writeLoadtestReport = async (dir: string, report: LoadtestReport): Promise<string[]> => {
+  await mkdir(dir, { recursive: true });
+  const files = [join(dir, 'report.json'), join(dir, 'report.md'), join(dir, 'report.html')];
+  await writeFile(files[0]!, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(files[1]!, markdown(report));
+  await writeFile(files[2]!, html(report));
+  return files;
+};
+
+export { markdown as loadtestMarkdown };

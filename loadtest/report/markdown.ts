@@ -1,0 +1,16 @@
+/** A Markdown table from a header row and rows of cells. */
+export const markdownTable = (header: string[], rows: (string | number)[][]): string =>
+  [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,
+    ...rows.map((row) => `| ${row.join(' | ')} |`),
+  ].join('\n');
+
+/** An HTML table from the same. */
+export const htmlTable = (header: string[], rows: (string | number)[][], escape: (s: string) => string): string =>
+  `<table><thead><tr>${header.map((h) => `<th>${escape(h)}</th>`).join('')}</tr></thead><tbody>${rows
+    .map(
+      (row) =>
+        `<tr>${row.map((cell) => `<td${String(cell).startsWith('FAIL') ? ' class="fail"' : ''}>${escape(String(cell))}</td>`).join('')}</tr>`,
+    )
+    .join('')}</tbody></table>`;

@@ -1,0 +1,108 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DESIGNS, parseOptions, USAGE, UsageRequested, type LoadtestOptions } from './options.js';
+import {
+  ceilingPhase,
+  mixedPhase,
+  selloutPhase,
+  throughputPhase,
+  type PhaseContext,
+  type PhaseResult,
+} from './phases.js';
+import { buildReport, reportTables, writeLoadtestReport } from './report/loadtest-report.js';
+import { markdownTable } from './report/markdown.js';
+import { startServer } from './server.js';
+
+/** One line per phase as it finishes. */
+const summaryLine = (r: PhaseResult): string => {
+  const audit = r.audit ? (r.audit.passed ? 'audit ok' : 'AUDIT FAILED') : '';
+  const main =
+    r.phase === 'sellout'
+      ? `sold ${r.sellout?.seatsSold}/${r.sellout?.capacity} in ${r.sellout?.timeToSellOutSeconds ?? '-'} s, ${r.attemptsPerSecond} attempts/s`
+      : r.phase === 'ceiling'
+        ? `${r.requestsPerSecond} req/s`
+        : `${r.reservationsPerSecond} committed/s, ${r.requestsPerSecond} req/s`;
+  return `${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
+};
+
+/**
+ * Runs the whole comparison and writes the reports. `serverEnv` is passed to the self-started
+ * server (the tests point it at their own database).
+ */
+export const runLoadtest = async (
+  options: LoadtestOptions,
+  serverEnv: Record<string, string> = {},
+): Promise<{ exitCode: number; files: string[] }> => {
+  await mkdir(options.outDir, { recursive: true });
+  const startedAt = new Date();
+  const server = options.target ? undefined : await startServer(join(options.outDir, 'server.log'), serverEnv);
+  const baseUrl = options.target ?? server?.baseUrl ?? '';
+  const ctx: PhaseContext = { baseUrl, options, runTag: `lt${startedAt.getTime().toString(36)}` };
+  const phases: PhaseResult[] = [];
+  const record = (result: PhaseResult) => {
+    phases.push(result);
+    console.log(summaryLine(result));
+  };
+  try {
+    for (const connections of options.connections) {
+      record(await ceilingPhase(ctx, connections));
+      for (const scenario of options.scenarios) {
+        for (const design of options.designs) {
+          if (scenario === 'surge') {
+            record(await throughputPhase(ctx, design, 'surge', connections));
+            record(await selloutPhase(ctx, design, connections));
+          } else if (scenario === 'spread') {
+            record(await throughputPhase(ctx, design, 'spread', connections));
+          } else {
+            record(await mixedPhase(ctx, design, connections));
+          }
+        }
+      }
+    }
+  } finally {
+    await server?.stop();
+  }
+  const report = buildReport(
+    options,
+    options.target ? `target ${options.target}` : 'self-started (embedded PostgreSQL)',
+    startedAt,
+    phases,
+  );
+  const files = await writeLoadtestReport(options.outDir, report);
+  for (const table of reportTables(report)) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);
+  if (!report.auditPassed) {
+    console.error('\n!!! INTEGRITY AUDIT FAILED !!!');
+    for (const r of report.results.filter((x) => x.audit?.passed === false)) {
+      for (const c of r.audit?.checks.filter((x) => !x.passed) ?? []) {
+        console.error(`!!! ${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${c.check}: ${c.detail}`);
+      }
+    }
+  }
+  console.log(`\nReports: ${files.join(', ')}`);
+  return { exitCode: report.auditPassed ? 0 : 2, files };
+};
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  let options: LoadtestOptions;
+  try {
+    options = parseOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof UsageRequested) {
+      console.log(USAGE);
+      process.exit(0);
+    }
+    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    process.exit(1);
+  }
+  console.log(
+    `Designs ${options.designs.join(', ')} (${options.designs.map((d) => DESIGNS[d]).join(', ')}); scenarios ${options.scenarios.join(', ')}; connections ${options.connections.join(', ')}`,
+  );
+  runLoadtest(options).then(
+    ({ exitCode }) => process.exit(exitCode),
+    (error: unknown) => {
+      console.error(`load test failed: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,112 @@
+import type { SeatQuantity } from '../src/seat-availability/index.js';
+import type { Ledger } from './ledger.js';
+import type { RequestKind } from './recorder.js';
+
+/** One request a workload wants sent, and what to remember about it. */
+export type PlannedRequest = {
+  kind: RequestKind;
+  method: 'GET' | 'POST' | 'DELETE';
+  path: string;
+  body?: string;
+  conferenceId?: string;
+  reservationId?: string;
+  seats?: SeatQuantity[];
+};
+
+/** Produces the next request of a load; called once per request. */
+export type Workload = () => PlannedRequest;
+
+/** Seat types every load-test conference has. */
+export const SEAT_TYPES = ['standard', 'vip'] as const;
+
+/** A small deterministic random source, so a run's request mix can be replayed. */
+export const seededRandom = (seed: number) => {
+  let state = seed >>> 0 || 1;
+  return () => {
+    state ^= state << 13;
+    state ^= state >>> 17;
+    state ^= state << 5;
+    return (state >>> 0) / 4_294_967_296;
+  };
+};
+
+/** Single- and multi-seat bookings: 70% one seat, 20% two to four, 10% one of each type. */
+const bookingSeats = (random: () => number): SeatQuantity[] => {
+  const roll = random();
+  if (roll < 0.7) return [{ seatType: 'standard', quantity: 1 }];
+  if (roll < 0.9) return [{ seatType: 'standard', quantity: 2 + Math.floor(random() * 3) }];
+  return [
+    { seatType: 'standard', quantity: 1 },
+    { seatType: 'vip', quantity: 1 },
+  ];
+};
+
+const reserve = (
+  prefix: string,
+  conferenceId: string,
+  reservationId: string,
+  seats: SeatQuantity[],
+): PlannedRequest => ({
+  kind: 'reserve',
+  method: 'POST',
+  path: `${prefix}/${conferenceId}/reservations`,
+  body: JSON.stringify({ reservationId, seats }),
+  conferenceId,
+  reservationId,
+  seats,
+});
+
+/** Reservations with unique ids spread at random over the given conferences. */
+export const bookingWorkload = (
+  prefix: string,
+  conferenceIds: string[],
+  idPrefix: string,
+  random: () => number,
+  seats: (random: () => number) => SeatQuantity[] = bookingSeats,
+): Workload => {
+  let counter = 0;
+  return () => {
+    const conferenceId = conferenceIds[Math.floor(random() * conferenceIds.length)] ?? conferenceIds[0] ?? '';
+    return reserve(prefix, conferenceId, `${idPrefix}-${(counter++).toString(36)}`, seats(random));
+  };
+};
+
+/** The sell-out phase: single seats, so exactly the capacity can be sold. */
+export const oneSeat = (): SeatQuantity[] => [{ seatType: 'standard', quantity: 1 }];
+
+/** 70% reservations, 10% cancels of reservations this run made, 20% availability reads. */
+export const mixedWorkload = (
+  prefix: string,
+  conferenceId: string,
+  idPrefix: string,
+  random: () => number,
+  ledger: Ledger,
+): Workload => {
+  const book = bookingWorkload(prefix, [conferenceId], idPrefix, random);
+  const cancellable: string[] = [];
+  let seen = 0;
+  return () => {
+    // Reservations confirmed since last time become candidates for cancelling, each at most once.
+    const accepted = [...ledger.accepted(conferenceId).keys()];
+    for (; seen < accepted.length; seen++) cancellable.push(accepted[seen] ?? '');
+    const roll = random();
+    if (roll < 0.2) return { kind: 'read', method: 'GET', path: `${prefix}/${conferenceId}/availability` };
+    if (roll < 0.3 && cancellable.length > 0) {
+      const reservationId = cancellable.splice(Math.floor(random() * cancellable.length), 1)[0] ?? '';
+      return {
+        kind: 'cancel',
+        method: 'DELETE',
+        path: `${prefix}/${conferenceId}/reservations/${reservationId}`,
+        conferenceId,
+        reservationId,
+      };
+    }
+    return book();
+  };
+};
+
+/** The HTTP layer's ceiling: the same body as a reservation, one `select 1`, nothing else. */
+export const ceilingWorkload = (): Workload => {
+  const body = JSON.stringify({ seats: [{ seatType: 'standard', quantity: 1 }] });
+  return () => ({ kind: 'ceiling', method: 'POST', path: '/loadtest/ceiling', body });
+};

@@ -1,0 +1,604 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+
+/**
+ * k6 is not installed here, so the k6 scripts in loadtest/k6 are imported under Node with stubs of
+ * k6's modules: each load copies the scripts into a fresh temp dir, pointing their `k6`, `k6/http`,
+ * `k6/metrics` and `k6/execution` imports at small stubs written beside them. The stubs record
+ * requests, checks and metric samples, and answer HTTP from an in-memory fake of the service.
+ */
+
+const K6_DIR = fileURLToPath(new URL('../loadtest/k6/', import.meta.url));
+const SCRIPTS = ['surge.js', 'spread.js', 'mixed.js'] as const;
+const BASE_URL = 'http://k6-stub.test:3999';
+const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
+const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+
+type Tags = Record<string, string>;
+type StubRequest = {
+  method: string;
+  url: string;
+  body: string | null;
+  params: { headers?: Record<string, string>; tags?: Tags; responseCallback?: unknown };
+};
+type StubResponse = {
+  status: number;
+  body: string;
+  headers: Record<string, string>;
+  timings: { duration: number };
+  json: () => unknown;
+};
+type StubState = {
+  requests: StubRequest[];
+  checks: { name: string; passed: boolean; tags?: Tags }[];
+  metrics: Record<string, { type: string; samples: { value: number; tags?: Tags }[] }>;
+  respond: (request: StubRequest) => StubResponse;
+};
+type Seat = { seatType: string; quantity: number };
+type SetupData = { conferences: { id: string; seatTypes: { type: string; capacity: number }[] }[] };
+type Scenario = {
+  executor: string;
+  startRate?: number;
+  timeUnit?: string;
+  preAllocatedVUs?: number;
+  maxVUs?: number;
+  stages?: { duration: string; target: number }[];
+};
+type K6Script = {
+  options: { scenarios: Record<string, Scenario>; thresholds: Record<string, string[]> };
+  setup: () => SetupData;
+  default: (data: SetupData) => void;
+  teardown?: (data: SetupData) => void;
+  handleSummary?: (data: unknown) => unknown;
+};
+
+// ---------------------------------------------------------------------------------------------------
+// stubs of k6's modules (plain JS, written next to the copied scripts)
+
+const STUBS: Record<string, { file: string; source: string }> = {
+  k6: {
+    file: 'k6-stub.js',
+    source: `import { state } from './k6-stub-state.js';
+export const check = (value, sets, tags) => {
+  let all = true;
+  for (const [name, predicate] of Object.entries(sets)) {
+    const passed = Boolean(typeof predicate === 'function' ? predicate(value) : predicate);
+    state.checks.push({ name, passed, tags });
+    all = all && passed;
+  }
+  return all;
+};
+export const fail = (message) => { throw new Error(message); };
+export const sleep = () => {};
+export const group = (_name, fn) => fn();
+export default { check, fail, sleep, group };
+`,
+  },
+  'k6/http': {
+    file: 'k6-stub-http.js',
+    source: `import { state } from './k6-stub-state.js';
+const send = (method, url, body, params) => {
+  const request = { method, url, body: body === undefined ? null : body, params: params || {} };
+  state.requests.push(request);
+  return state.respond(request);
+};
+export const request = send;
+export const get = (url, params) => send('GET', url, null, params);
+export const head = (url, params) => send('HEAD', url, null, params);
+export const post = (url, body, params) => send('POST', url, body, params);
+export const put = (url, body, params) => send('PUT', url, body, params);
+export const patch = (url, body, params) => send('PATCH', url, body, params);
+export const del = (url, body, params) => send('DELETE', url, body, params);
+export const batch = (requests) =>
+  requests.map((r) =>
+    typeof r === 'string' ? send('GET', r, null) : Array.isArray(r) ? send(r[0], r[1], r[2], r[3]) : send(r.method, r.url, r.body, r.params),
+  );
+export const expectedStatuses = (...statuses) => ({ expectedStatuses: statuses });
+export const setResponseCallback = () => {};
+export default { request, get, head, post, put, patch, del, batch, expectedStatuses, setResponseCallback };
+`,
+  },
+  'k6/metrics': {
+    file: 'k6-stub-metrics.js',
+    source: `import { state } from './k6-stub-state.js';
+class Metric {
+  constructor(name, type) {
+    this.name = name;
+    state.metrics[name] = { type, samples: [] };
+  }
+  add(value, tags) {
+    state.metrics[this.name].samples.push({ value: Number(value), tags });
+  }
+}
+export class Counter extends Metric { constructor(name) { super(name, 'counter'); } }
+export class Gauge extends Metric { constructor(name) { super(name, 'gauge'); } }
+export class Rate extends Metric { constructor(name) { super(name, 'rate'); } }
+export class Trend extends Metric { constructor(name) { super(name, 'trend'); } }
+export default { Counter, Gauge, Rate, Trend };
+`,
+  },
+  'k6/execution': {
+    file: 'k6-stub-execution.js',
+    source: `export default {
+  vu: { idInTest: 1, idInInstance: 1, iterationInInstance: 0, iterationInScenario: 0, tags: {} },
+  scenario: { name: 'stub', executor: 'ramping-arrival-rate', iterationInTest: 0, iterationInInstance: 0 },
+  instance: { vusActive: 1 },
+  test: { abort: (message) => { throw new Error(message); }, options: {} },
+};
+`,
+  },
+};
+const STATE_SOURCE = `export const state = { requests: [], checks: [], metrics: {}, respond: () => { throw new Error('no responder'); } };\n`;
+
+// ---------------------------------------------------------------------------------------------------
+// an in-memory fake of the HTTP API, serving one design's prefix
+
+const reply = (status: number, body: unknown): StubResponse => {
+  const text = JSON.stringify(body);
+  return {
+    status,
+    body: text,
+    headers: { 'Content-Type': status >= 400 ? 'application/problem+json' : 'application/json' },
+    timings: { duration: 1 },
+    json: () => JSON.parse(text),
+  };
+};
+
+type Availability = {
+  conferenceId: string;
+  name: string;
+  seatTypes: { type: string; capacity: number; reserved: number; remaining: number }[];
+  position: number;
+};
+
+class FakeService {
+  readonly conferences = new Map<
+    string,
+    {
+      name: string;
+      seatTypes: { type: string; capacity: number; reserved: number }[];
+      reservations: Map<string, { seats: Seat[]; status: 'reserved' | 'cancelled' }>;
+    }
+  >();
+  /** Rewrites availability answers, to simulate a broken store. */
+  tamper: (availability: Availability) => Availability = (a) => a;
+  /** Listing requests still to be answered as if the view had seen no reservation yet. */
+  listingLag = 0;
+  /** Answers every reservation POST with this instead, when set. */
+  reserveAnswer: (() => StubResponse) | undefined;
+  /** Answers conference creation with this status instead of 201, when set. */
+  createStatus: number | undefined;
+
+  constructor(readonly prefix: string) {}
+
+  respond = (request: StubRequest): StubResponse => {
+    const url = new URL(request.url);
+    const root = `${BASE_URL}${this.prefix}`;
+    if (`${url.origin}${url.pathname}`.slice(0, root.length) !== root) return reply(404, { error: 'not_found' });
+    const parts = url.pathname.slice(this.prefix.length).split('/').filter(Boolean);
+    const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
+    if (parts.length === 0 && request.method === 'POST') return this.create(body);
+    const conference = this.conferences.get(parts[0] ?? '');
+    if (!conference) return reply(404, { error: 'conference_not_found' });
+    const id = parts[0] ?? '';
+    if (parts[1] === 'availability' && request.method === 'GET') return reply(200, this.tamper(this.availability(id)));
+    if (parts[1] !== 'reservations') return reply(404, { error: 'not_found' });
+    if (parts.length === 2 && request.method === 'POST') return this.reserve(id, body);
+    if (parts.length === 2 && request.method === 'GET') return this.listing(id, url.searchParams);
+    if (parts.length === 3 && request.method === 'DELETE') {
+      const reservation = conference.reservations.get(parts[2] ?? '');
+      if (!reservation) return reply(404, { error: 'reservation_not_found' });
+      if (reservation.status === 'reserved') {
+        reservation.status = 'cancelled';
+        for (const { seatType, quantity } of reservation.seats) {
+          const seat = conference.seatTypes.find((s) => s.type === seatType);
+          if (seat) seat.reserved -= quantity;
+        }
+      }
+      return reply(200, { reservationId: parts[2], conferenceId: id, seats: reservation.seats, status: 'cancelled' });
+    }
+    return reply(404, { error: 'not_found' });
+  };
+
+  private create(body: Record<string, unknown>): StubResponse {
+    if (this.createStatus !== undefined) return reply(this.createStatus, { error: 'conference_exists' });
+    const id = String(body.id);
+    if (this.conferences.has(id)) return reply(409, { error: 'conference_exists' });
+    const seatTypes = (body.seatTypes as { type: string; capacity: number }[]).map((s) => ({ ...s, reserved: 0 }));
+    this.conferences.set(id, { name: String(body.name), seatTypes, reservations: new Map() });
+    return reply(201, this.availability(id));
+  }
+
+  private reserve(id: string, body: Record<string, unknown>): StubResponse {
+    if (this.reserveAnswer) return this.reserveAnswer();
+    const conference = this.conferences.get(id);
+    const reservationId = String(body.reservationId);
+    const seats = body.seats as Seat[];
+    if (!conference) return reply(404, { error: 'conference_not_found' });
+    if (conference.reservations.has(reservationId)) {
+      return reply(200, { reservationId, conferenceId: id, seats, status: 'reserved' });
+    }
+    const short = seats.some(({ seatType, quantity }) => {
+      const seat = conference.seatTypes.find((s) => s.type === seatType);
+      return !seat || seat.capacity - seat.reserved < quantity;
+    });
+    if (short) return reply(409, { status: 409, error: 'insufficient_seats' });
+    for (const { seatType, quantity } of seats) {
+      const seat = conference.seatTypes.find((s) => s.type === seatType);
+      if (seat) seat.reserved += quantity;
+    }
+    conference.reservations.set(reservationId, { seats, status: 'reserved' });
+    return reply(201, { reservationId, conferenceId: id, seats, status: 'reserved' });
+  }
+
+  private listing(id: string, query: URLSearchParams): StubResponse {
+    const conference = this.conferences.get(id);
+    const after = query.get('after') ?? '';
+    const limit = Number(query.get('limit') ?? '100');
+    const lagging = this.listingLag > 0;
+    if (lagging) this.listingLag--;
+    const all = lagging
+      ? []
+      : [...(conference?.reservations ?? new Map()).entries()].sort(([a], [b]) => (a < b ? -1 : 1));
+    const page = all
+      .filter(([reservationId]) => reservationId > after)
+      .slice(0, limit)
+      .map(([reservationId, r]) => ({ reservationId, conferenceId: id, seats: r.seats, status: r.status }));
+    const last = page.at(-1);
+    return reply(200, {
+      conferenceId: id,
+      reservations: page,
+      ...(last && page.length === limit ? { next: `?after=${last.reservationId}&limit=${limit}` } : {}),
+    });
+  }
+
+  availability(id: string): Availability {
+    const conference = this.conferences.get(id);
+    return {
+      conferenceId: id,
+      name: conference?.name ?? '',
+      seatTypes: (conference?.seatTypes ?? []).map((s) => ({ ...s, remaining: s.capacity - s.reserved })),
+      position: 1,
+    };
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// loading a script
+
+const tempDirs: string[] = [];
+
+type Loaded = {
+  script: K6Script;
+  state: StubState;
+  service: FakeService;
+  /** Module specifiers other than k6's modules and relative files, per file. */
+  foreignImports: string[];
+  /** k6 module imports that were pointed at stubs. */
+  stubbedImports: string[];
+};
+
+const load = async (name: (typeof SCRIPTS)[number], env: Record<string, string> = {}): Promise<Loaded> => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'seat-surge-k6-'));
+  tempDirs.push(dir);
+  const foreignImports: string[] = [];
+  const stubbedImports: string[] = [];
+  await writeFile(path.join(dir, 'k6-stub-state.js'), STATE_SOURCE);
+  for (const stub of Object.values(STUBS)) await writeFile(path.join(dir, stub.file), stub.source);
+  for (const file of (await readdir(K6_DIR)).filter((f) => f.endsWith('.js'))) {
+    const source = await readFile(path.join(K6_DIR, file), 'utf8');
+    const rewritten = source.replace(
+      /(\bfrom\s*|\bimport\s*)(['"])([^'"]+)\2/g,
+      (match, keyword: string, quote: string, specifier: string) => {
+        const stub = STUBS[specifier];
+        if (stub) {
+          stubbedImports.push(`${file}: ${specifier}`);
+          return `${keyword}${quote}./${stub.file}${quote}`;
+        }
+        if (!specifier.startsWith('./')) foreignImports.push(`${file}: ${specifier}`);
+        return match;
+      },
+    );
+    await writeFile(path.join(dir, file), rewritten);
+  }
+  const fullEnv: Record<string, string> = { BASE_URL, ...env };
+  (globalThis as Record<string, unknown>).__ENV = fullEnv;
+  const state = (await import(pathToFileURL(path.join(dir, 'k6-stub-state.js')).href)).state as StubState;
+  const script = (await import(pathToFileURL(path.join(dir, name)).href)) as K6Script;
+  const service = new FakeService(fullEnv.DESIGN === 'crud' ? '/crud/conferences' : '/conferences');
+  state.respond = service.respond;
+  return { script, state, service, foreignImports, stubbedImports };
+};
+
+const sum = (state: StubState, metric: string) =>
+  (state.metrics[metric]?.samples ?? []).reduce((total, { value }) => total + value, 0);
+const failedChecks = (state: StubState) => state.checks.filter((c) => !c.passed).map((c) => c.name);
+const teardownOf = (script: K6Script) => {
+  const teardown = script.teardown;
+  if (!teardown) throw new Error('the script has no teardown');
+  return teardown;
+};
+
+/** Small runs, so the fakes stay small; teardown's settle budget is kept for the lag tests. */
+const ENV: Record<(typeof SCRIPTS)[number], Record<string, string>> = {
+  'surge.js': { CAPACITY: '5', PEAK_RATE: '200', DURATION: '5s' },
+  'spread.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
+  'mixed.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
+};
+
+beforeEach(() => {
+  vi.restoreAllMocks();
+  // The scripts log the integrity summary (and failures) as k6 would print them.
+  vi.spyOn(console, 'log').mockImplementation(() => {});
+  vi.spyOn(console, 'error').mockImplementation(() => {});
+});
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  delete (globalThis as Record<string, unknown>).__ENV;
+  await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe.each(SCRIPTS)('k6 script %s', (name) => {
+  it('imports nothing but k6 modules and its shared lib', async () => {
+    const { foreignImports, stubbedImports } = await load(name, ENV[name]);
+    expect(foreignImports).toEqual([]);
+    expect(stubbedImports).toContain('lib.js: k6/http');
+  });
+
+  it('drives an open model: a ramping-arrival-rate scenario ramping to PEAK_RATE and held for DURATION', async () => {
+    const { script } = await load(name, ENV[name]);
+    const scenarios = Object.values(script.options.scenarios);
+    const scenario = scenarios.find((s) => s.executor === 'ramping-arrival-rate');
+    expect(scenario).toBeDefined();
+    expect(scenario?.timeUnit).toBe('1s');
+    expect(scenario?.startRate).toBeGreaterThan(0);
+    expect(scenario?.startRate).toBeLessThan(200);
+    expect(scenario?.preAllocatedVUs).toBeGreaterThan(0);
+    expect(scenario?.maxVUs).toBeGreaterThanOrEqual(scenario?.preAllocatedVUs ?? Infinity);
+    expect(scenario?.stages?.at(-1)).toEqual({ duration: '5s', target: 200 });
+    expect(Math.max(...(scenario?.stages ?? []).map((s) => s.target))).toBe(200);
+  });
+
+  it('sets thresholds on p(99) reservation latency, unexpected answers and integrity failures', async () => {
+    const { script } = await load(name, ENV[name]);
+    const thresholds = script.options.thresholds;
+    expect(Object.keys(thresholds).length).toBeGreaterThan(0);
+    expect(thresholds['http_req_duration{kind:reserve}']).toEqual(['p(99)<1000']);
+    expect(
+      Object.values(thresholds)
+        .flat()
+        .some((t) => t.startsWith('p(99)')),
+    ).toBe(true);
+    expect(thresholds.unexpected_status).toEqual(['rate<0.01']);
+    expect(thresholds.integrity_failures).toEqual(['count==0']);
+  });
+
+  it('takes the p(99) bound and the error rate from P99_MS and ERROR_RATE', async () => {
+    const { script } = await load(name, { ...ENV[name], P99_MS: '250', ERROR_RATE: '0.05' });
+    expect(script.options.thresholds['http_req_duration{kind:reserve}']).toEqual(['p(99)<250']);
+    expect(script.options.thresholds.unexpected_status).toEqual(['rate<0.05']);
+  });
+
+  it('exports setup, default and teardown', async () => {
+    const { script } = await load(name, ENV[name]);
+    expect(typeof script.setup).toBe('function');
+    expect(typeof script.default).toBe('function');
+    expect(typeof (script.teardown ?? script.handleSummary)).toBe('function');
+  });
+
+  it('setup creates its conferences at BASE_URL/conferences with valid, fresh ids', async () => {
+    const { script, state, service } = await load(name, ENV[name]);
+    const data = script.setup();
+    const creates = state.requests.filter((r) => r.method === 'POST');
+    expect(creates.length).toBe(name === 'spread.js' ? 3 : 1);
+    for (const request of creates) {
+      expect(request.url).toBe(`${BASE_URL}/conferences`);
+      const body = JSON.parse(request.body ?? '{}') as { id: string; name: string; seatTypes: unknown[] };
+      expect(body.id).toMatch(CONFERENCE_ID);
+      expect(body.name.length).toBeGreaterThan(0);
+      expect(body.seatTypes.length).toBeGreaterThan(0);
+    }
+    expect(data.conferences.map((c) => c.id).sort()).toEqual([...service.conferences.keys()].sort());
+    const again = (await load(name, ENV[name])).script.setup();
+    expect(again.conferences[0]?.id).not.toBe(data.conferences[0]?.id);
+  });
+
+  it('setup uses /crud/conferences when DESIGN=crud', async () => {
+    const { script, state, service } = await load(name, { ...ENV[name], DESIGN: 'crud' });
+    const data = script.setup();
+    expect(state.requests.length).toBeGreaterThan(0);
+    for (const request of state.requests) expect(request.url).toBe(`${BASE_URL}/crud/conferences`);
+    expect(service.conferences.size).toBe(data.conferences.length);
+  });
+
+  it('setup fails loudly when creating a conference does not answer 201', async () => {
+    const { script, service } = await load(name, ENV[name]);
+    service.createStatus = 409;
+    expect(() => script.setup()).toThrow(/answered 409, not 201/);
+  });
+
+  it.each(['es', 'crud'])('an iteration POSTs a reservation with seats to the design %s', async (design) => {
+    const { script, state } = await load(name, { ...ENV[name], DESIGN: design });
+    const prefix = design === 'crud' ? '/crud/conferences' : '/conferences';
+    const data = script.setup();
+    state.requests.length = 0;
+    // mixed.js rolls first for reserve / cancel / read: 0.5 is a reservation.
+    if (name === 'mixed.js') vi.spyOn(Math, 'random').mockReturnValueOnce(0.5);
+    script.default(data);
+    expect(state.requests).toHaveLength(1);
+    const [request] = state.requests;
+    expect(request?.method).toBe('POST');
+    const ids = data.conferences.map((c) => c.id);
+    const match = /^(.*)\/([^/]+)\/reservations$/.exec(request?.url ?? '');
+    expect(match?.[1]).toBe(`${BASE_URL}${prefix}`);
+    expect(ids).toContain(match?.[2]);
+    expect(request?.params.tags?.kind).toBe('reserve');
+    expect(request?.params.headers?.['content-type']).toBe('application/json');
+    const body = JSON.parse(request?.body ?? '{}') as { reservationId: string; seats: Seat[] };
+    expect(body.reservationId).toMatch(RESERVATION_ID);
+    expect(body.seats.length).toBeGreaterThan(0);
+    for (const seat of body.seats) {
+      expect(['standard', 'vip']).toContain(seat.seatType);
+      expect(Number.isInteger(seat.quantity) && seat.quantity >= 1 && seat.quantity <= 100).toBe(true);
+    }
+    expect(sum(state, 'reservations_accepted')).toBe(1);
+    expect(sum(state, 'unexpected_status')).toBe(0);
+  });
+
+  it('teardown finds no integrity failure when availability and listing agree', async () => {
+    const { script, state } = await load(name, ENV[name]);
+    const data = script.setup();
+    for (let i = 0; i < 20; i++) script.default(data);
+    state.checks.length = 0;
+    teardownOf(script)(data);
+    expect(failedChecks(state)).toEqual([]);
+    expect(state.checks.filter((c) => c.name.startsWith('integrity:')).length).toBeGreaterThan(0);
+    // A sample even without failures, so the count==0 threshold is evaluated.
+    expect(state.metrics.integrity_failures?.samples.length).toBeGreaterThan(0);
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    for (const { id } of data.conferences) {
+      const urls = state.requests.map((r) => r.url);
+      expect(urls).toContain(`${BASE_URL}/conferences/${id}/availability?consistency=strong`);
+      expect(urls.some((u) => u.startsWith(`${BASE_URL}/conferences/${id}/reservations?`))).toBe(true);
+    }
+  });
+
+  it('teardown counts an integrity failure when reserved exceeds capacity', async () => {
+    const { script, state, service } = await load(name, ENV[name]);
+    const data = script.setup();
+    script.default(data);
+    service.tamper = (a) => ({
+      ...a,
+      seatTypes: a.seatTypes.map((s) => ({ ...s, reserved: s.capacity + 1, remaining: -1 })),
+    });
+    teardownOf(script)(data);
+    expect(sum(state, 'integrity_failures')).toBeGreaterThan(0);
+    expect(failedChecks(state)).toContain('integrity: 0 <= reserved <= capacity');
+  });
+
+  it('teardown counts an integrity failure when remaining is not capacity - reserved', async () => {
+    const { script, state, service } = await load(name, ENV[name]);
+    const data = script.setup();
+    service.tamper = (a) => ({ ...a, seatTypes: a.seatTypes.map((s) => ({ ...s, remaining: s.remaining + 1 })) });
+    teardownOf(script)(data);
+    expect(sum(state, 'integrity_failures')).toBeGreaterThan(0);
+    expect(failedChecks(state)).toEqual(expect.arrayContaining(['integrity: remaining == capacity - reserved']));
+  });
+});
+
+describe('k6 integrity check against the eventually consistent listing', () => {
+  it('re-reads a lagging listing until it matches the strong availability', async () => {
+    const { script, state, service } = await load('surge.js', ENV['surge.js']);
+    const data = script.setup();
+    for (let i = 0; i < 3; i++) script.default(data);
+    service.listingLag = 2;
+    teardownOf(script)(data);
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    expect(state.requests.filter((r) => r.url.includes('/reservations?')).length).toBe(3);
+  });
+
+  it('fails when the listing never catches up within SETTLE_SECONDS', async () => {
+    const { script, state, service } = await load('surge.js', { ...ENV['surge.js'], SETTLE_SECONDS: '1' });
+    const data = script.setup();
+    script.default(data);
+    service.listingLag = 1_000;
+    teardownOf(script)(data);
+    expect(sum(state, 'integrity_failures')).toBe(1);
+    expect(failedChecks(state)).toEqual(['integrity: listing matches strong availability']);
+    // 1 s at a 0.5 s pause: the first read and two more, never an endless loop.
+    expect(state.requests.filter((r) => r.url.includes('/reservations?')).length).toBe(3);
+  });
+
+  it('pages through the listing with after= until a page is not full', async () => {
+    const { script, state } = await load('spread.js', { ...ENV['spread.js'], CONFERENCES: '1', CAPACITY: '5000' });
+    const data = script.setup();
+    for (let i = 0; i < 1_100; i++) script.default(data);
+    teardownOf(script)(data);
+    const pages = state.requests.filter((r) => r.url.includes('/reservations?'));
+    expect(pages.length).toBe(2);
+    expect(pages[0]?.url).toContain('after=&limit=1000');
+    expect(pages[1]?.url).toMatch(/after=k6-[0-9a-f-]+&limit=1000/);
+    expect(sum(state, 'integrity_failures')).toBe(0);
+  });
+});
+
+describe('k6 surge', () => {
+  it('sells out: 201s up to the capacity, then 409s, and teardown reports as many seats as 201s', async () => {
+    const { script, state } = await load('surge.js', ENV['surge.js']);
+    const data = script.setup();
+    for (let i = 0; i < 8; i++) script.default(data);
+    expect(sum(state, 'reservations_accepted')).toBe(5);
+    expect(sum(state, 'reservations_sold_out')).toBe(3);
+    expect(sum(state, 'unexpected_status')).toBe(0);
+    teardownOf(script)(data);
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    expect(state.metrics.seats_reserved_at_end?.samples.at(-1)?.value).toBe(5);
+  });
+
+  it('counts busy 503s and other answers apart from sold-out 409s, and both as unexpected', async () => {
+    const { script, state, service } = await load('surge.js', ENV['surge.js']);
+    const data = script.setup();
+    const answers = [
+      reply(503, { error: 'busy' }),
+      reply(500, { error: 'internal_error' }),
+      reply(409, { error: 'reservation_conflict' }),
+      reply(409, { error: 'insufficient_seats' }),
+    ];
+    service.reserveAnswer = () => answers.shift() ?? reply(0, null);
+    for (let i = 0; i < 4; i++) script.default(data);
+    expect(sum(state, 'requests_busy')).toBe(1);
+    expect(sum(state, 'request_errors')).toBe(2);
+    expect(sum(state, 'reservations_sold_out')).toBe(1);
+    expect(sum(state, 'reservations_accepted')).toBe(0);
+    expect(state.metrics.unexpected_status?.samples.map((s) => s.value)).toEqual([1, 1, 1, 0]);
+  });
+});
+
+describe('k6 mixed', () => {
+  it('cancels only reservations this VU made, each once, and reserves when there is none', async () => {
+    const { script, state, service } = await load('mixed.js', ENV['mixed.js']);
+    const data = script.setup();
+    const conferenceId = data.conferences[0]?.id ?? '';
+    const random = vi.spyOn(Math, 'random');
+    // 0.25 rolls a cancel; with nothing to cancel yet, this iteration reserves instead.
+    random.mockReturnValueOnce(0.25);
+    script.default(data);
+    const first = state.requests.at(-1);
+    expect(first?.method).toBe('POST');
+    const reservationId = (JSON.parse(first?.body ?? '{}') as { reservationId: string }).reservationId;
+    random.mockReturnValueOnce(0.25).mockReturnValueOnce(0);
+    script.default(data);
+    const cancel = state.requests.at(-1);
+    expect(cancel?.method).toBe('DELETE');
+    expect(cancel?.url).toBe(`${BASE_URL}/conferences/${conferenceId}/reservations/${reservationId}`);
+    expect(cancel?.params.tags?.kind).toBe('cancel');
+    expect(service.conferences.get(conferenceId)?.reservations.get(reservationId)?.status).toBe('cancelled');
+    random.mockReturnValueOnce(0.25);
+    script.default(data);
+    expect(state.requests.at(-1)?.method).toBe('POST');
+    expect(state.requests.filter((r) => r.method === 'DELETE')).toHaveLength(1);
+  });
+
+  it('reads the availability on a fifth of the rolls', async () => {
+    const { script, state } = await load('mixed.js', ENV['mixed.js']);
+    const data = script.setup();
+    vi.spyOn(Math, 'random').mockReturnValueOnce(0.1);
+    script.default(data);
+    const read = state.requests.at(-1);
+    expect(read?.method).toBe('GET');
+    expect(read?.url).toBe(`${BASE_URL}/conferences/${data.conferences[0]?.id}/availability`);
+    expect(read?.params.tags?.kind).toBe('read');
+    expect(sum(state, 'availability_reads')).toBe(1);
+  });
+
+  it('sets p(99) thresholds on reservations, cancels and reads', async () => {
+    const { script } = await load('mixed.js', ENV['mixed.js']);
+    for (const kind of ['reserve', 'cancel', 'read']) {
+      expect(script.options.thresholds[`http_req_duration{kind:${kind}}`]).toEqual(['p(99)<1000']);
+    }
+  });
+});

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { serve } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseOptions } from '../loadtest/options.js';
+import type { LoadtestReport } from '../loadtest/report/loadtest-report.js';
+import { runLoadtest } from '../loadtest/run.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestService } from './support/service.js';
+
+let db: TestDatabase;
+let out: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  out = await mkdtemp(join(tmpdir(), 'seat-surge-loadtest-'));
+});
+afterAll(async () => {
+  await db?.drop();
+  await rm(out, { recursive: true, force: true });
+});
+
+const runCli = (args: string[]) =>
+  new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/run.ts', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+
+describe('npm run loadtest --quick', () => {
+  it('runs every scenario against both designs on a self-started server and writes a complete, clean report', async () => {
+    const options = parseOptions(['--quick', '--scenario', 'surge,spread,mixed', '--out', join(out, 'clean')]);
+    const { exitCode, files } = await runLoadtest(options, { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+    expect(exitCode).toBe(0);
+    expect(files.map((f) => f.split('/').at(-1))).toEqual(['report.json', 'report.md', 'report.html']);
+
+    const report = JSON.parse(await readFile(files[0]!, 'utf8')) as LoadtestReport;
+    expect(report).toMatchObject({ schemaVersion: 1, kind: 'loadtest', auditPassed: true });
+    expect(report.ceilings).toEqual([{ connections: 8, requestsPerSecond: expect.any(Number) }]);
+    const rows = report.results.map((r) => `${r.design} ${r.scenario}/${r.phase}`);
+    expect(rows).toEqual([
+      'es surge/throughput',
+      'es surge/sellout',
+      'crud surge/throughput',
+      'crud surge/sellout',
+      'es spread/throughput',
+      'crud spread/throughput',
+      'es mixed/mixed',
+      'crud mixed/mixed',
+    ]);
+    for (const result of report.results) {
+      expect(result.audit?.passed).toBe(true);
+      expect(result.requests).toBeGreaterThan(0);
+      expect(result.timeline.length).toBeGreaterThan(0);
+      expect(result.latencyMs.all.p99).toBeGreaterThanOrEqual(result.latencyMs.all.p50);
+      expect(result.server).toEqual(
+        expect.objectContaining({ versionConflicts: expect.any(Number), retries: expect.any(Number) }),
+      );
+    }
+    for (const sellout of report.results.filter((r) => r.phase === 'sellout')) {
+      // Exactly the capacity is sold, never more.
+      expect(sellout.sellout).toMatchObject({ capacity: 50, seatsSold: 50, attempts: 1000 });
+      expect(sellout.statusCounts['201']).toBe(50);
+    }
+    const throughput = report.results.filter((r) => r.phase === 'throughput');
+    expect(throughput.every((r) => r.ceilingFraction !== null)).toBe(true);
+
+    const markdown = await readFile(files[1]!, 'utf8');
+    expect(markdown).toContain('## surge / sellout');
+    expect(markdown).toContain('Integrity audit: **passed**');
+    const html = await readFile(files[2]!, 'utf8');
+    expect(html).toContain('<svg');
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/); // opens from disk, no network
+  }, 240_000);
+
+  it('catches a design that loses updates: the audit fails loudly and the process exits non-zero', async () => {
+    // The CRUD baseline without its row locks: reads the counters unlocked and writes back absolute values.
+    const broken = createTestService(db.sql, { crud: { unsafeWithoutRowLocks: true } });
+    const server = serve({ fetch: broken.app.fetch, port: 0, hostname: '127.0.0.1' });
+    await new Promise<void>((listening) => server.once('listening', () => listening()));
+    const { port } = server.address() as AddressInfo;
+    try {
+      // The harness runs as its own process; this test process serves the broken design meanwhile.
+      const run = await runCli([
+        '--quick',
+        '--design',
+        'crud',
+        '--scenario',
+        'surge',
+        '--target',
+        `http://127.0.0.1:${port}`,
+        '--out',
+        join(out, 'broken'),
+      ]);
+      expect(run.status).toBe(2);
+      expect(run.stderr).toContain('INTEGRITY AUDIT FAILED');
+      expect(run.stderr).toMatch(/reserved == accepted/);
+      const report = JSON.parse(await readFile(join(out, 'broken', 'report.json'), 'utf8')) as LoadtestReport;
+      expect(report.auditPassed).toBe(false);
+    } finally {
+      await new Promise<void>((closed) => server.close(() => closed()));
+    }
+  }, 240_000);
+});
