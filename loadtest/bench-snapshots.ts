@@ -1,0 +1,364 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { createCommandHandlers, loadSeatAvailability } from '../src/command-handlers/index.js';
+import { loadConfig } from '../src/config.js';
+import { connect, type Sql } from '../src/database/connect.js';
+import { databaseUrl, ensureDatabase } from '../src/database/databases.js';
+import { openDatabase } from '../src/database/open-database.js';
+import { applyMigrations } from '../src/database/migrate.js';
+import { createEventStore } from '../src/event-store/event-store.js';
+import { createLogger } from '../src/logger.js';
+import { createMetrics } from '../src/metrics.js';
+import { evolveAll, streamIdOf, type SeatAvailabilityEvent } from '../src/seat-availability/index.js';
+import { createSnapshots, writeSnapshot } from '../src/snapshots/index.js';
+import { machine } from './report/loadtest-report.js';
+import { htmlTable, markdownTable } from './report/markdown.js';
+import { escapeHtml, lineChart, page } from './report/svg.js';
+import { seededRandom } from './workloads.js';
+import { percentiles, round } from './stats.js';
+
+export type BenchOptions = {
+  intervals: number[];
+  lengths: number[];
+  samples: number;
+  commands: number;
+  outDir: string;
+};
+
+/** One measured (stream length, snapshot interval) pair; the rows of the report. */
+export type BenchRow = {
+  streamLength: number;
+  snapshotInterval: number;
+  /** Stream version the snapshot reflects (0 = none) and events replayed after it. */
+  snapshotVersion: number;
+  tailEvents: number;
+  reservationsInState: number;
+  coldLoadMs: { median: number; p90: number };
+  reserveCommandMs: { median: number; p90: number };
+  snapshotJsonBytes: number;
+  snapshotStoredBytes: number;
+  snapshotWriteMs: number | null;
+};
+
+export type BenchReport = {
+  schemaVersion: 1;
+  kind: 'snapshot-benchmark';
+  startedAt: string;
+  finishedAt: string;
+  machine: ReturnType<typeof machine>;
+  options: BenchOptions;
+  rows: BenchRow[];
+};
+
+const numbers = (text: string, name: string) =>
+  text.split(',').map((v) => {
+    const n = Number(v.replace(/k$/i, '000'));
+    if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a list of whole numbers (got "${text}")`);
+    return n;
+  });
+
+export const parseBenchOptions = (argv: string[], now = new Date()): BenchOptions => {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      intervals: { type: 'string' },
+      lengths: { type: 'string' },
+      samples: { type: 'string' },
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+    },
+    strict: true,
+  });
+  const quick = values.quick ?? false;
+  return {
+    intervals: numbers(values.intervals ?? (quick ? '0,10,100' : '0,10,100,1000'), 'intervals'),
+    lengths: numbers(values.lengths ?? (quick ? '300,1000' : '1000,10000,100000'), 'lengths'),
+    samples: Number(values.samples ?? (quick ? 3 : 7)),
+    commands: quick ? 5 : 20,
+    outDir: values.out ?? `loadtest/results/${now.toISOString().replace(/[:.]/g, '-')}-snapshots`,
+  };
+};
+
+/**
+ * A realistic history: the conference, then 85% new reservations of 1-4 seats and 15% cancels
+ * of a live one, so the state (every reservation ever made) grows as it does in production.
+ */
+export const history = (conferenceId: string, length: number, seed = 1): SeatAvailabilityEvent[] => {
+  const random = seededRandom(seed);
+  const at = '2026-11-21T10:00:00.000Z';
+  const events: SeatAvailabilityEvent[] = [
+    {
+      type: 'ConferenceCreated',
+      data: {
+        conferenceId,
+        name: 'Benchmark',
+        seatTypes: [
+          { type: 'standard', capacity: 10_000_000 },
+          { type: 'vip', capacity: 10_000_000 },
+        ],
+        createdAt: at,
+      },
+    },
+  ];
+  const live: { id: string; seats: { seatType: string; quantity: number }[] }[] = [];
+  for (let i = 1; i < length; i++) {
+    if (random() < 0.15 && live.length > 0) {
+      const [cancelled] = live.splice(Math.floor(random() * live.length), 1);
+      if (cancelled) {
+        events.push({
+          type: 'ReservationCancelled',
+          data: { conferenceId, reservationId: cancelled.id, seats: cancelled.seats, cancelledAt: at },
+        });
+        continue;
+      }
+    }
+    const seats = [{ seatType: random() < 0.9 ? 'standard' : 'vip', quantity: 1 + Math.floor(random() * 4) }];
+    const id = `bench-${i.toString(36)}-${Math.floor(random() * 1e9).toString(36)}`;
+    live.push({ id, seats });
+    events.push({ type: 'SeatsReserved', data: { conferenceId, reservationId: id, seats, reservedAt: at } });
+  }
+  return events;
+};
+
+/**
+ * Where the stream's latest snapshot is, on average: the policy snapshots at every multiple of
+ * the interval, so a stream read at a random moment has about half an interval of events after
+ * its last snapshot. We place it at the last multiple at or below `length - interval / 2`.
+ */
+export const snapshotVersionFor = (length: number, interval: number): number =>
+  interval === 0 ? 0 : Math.max(0, Math.floor((length - Math.floor(interval / 2)) / interval) * interval);
+
+const timed = async (action: () => Promise<unknown>): Promise<number> => {
+  const started = performance.now();
+  await action();
+  return performance.now() - started;
+};
+
+const summary = (samples: number[]) => {
+  const p = percentiles(samples);
+  return { median: round(p.p50, 2), p90: round(p.p90, 2) };
+};
+
+const measure = async (sql: Sql, length: number, interval: number, options: BenchOptions): Promise<BenchRow> => {
+  const log = createLogger('silent');
+  const conferenceId = `bench-${length}-${interval}-${Date.now().toString(36)}`;
+  const streamId = streamIdOf(conferenceId);
+  const events = history(conferenceId, length);
+  const eventStore = createEventStore(sql);
+  for (let version = 0; version < events.length; version += 1000) {
+    const chunk = events.slice(version, version + 1000);
+    await eventStore.append(
+      streamId,
+      version,
+      chunk.map(({ type, data }) => ({ type, data })),
+    );
+  }
+
+  const snapshotVersion = snapshotVersionFor(length, interval);
+  let snapshotWriteMs: number | null = null;
+  let sizes = { json: 0, stored: 0 };
+  if (snapshotVersion > 0) {
+    const state = evolveAll(events.slice(0, snapshotVersion));
+    const [row] = await sql<{ position: number }[]>`
+      select position from events where stream_id = ${streamId} and stream_version = ${snapshotVersion}`;
+    const snapshot = { state, version: snapshotVersion, position: row?.position ?? 0 };
+    // Serialising and writing, timed on scratch streams so the real one keeps its snapshot.
+    const writes: number[] = [];
+    for (let i = 0; i < options.samples; i++) {
+      writes.push(await timed(() => writeSnapshot(sql, `${streamId}-scratch-${i}`, snapshot)));
+    }
+    snapshotWriteMs = summary(writes).median;
+    await writeSnapshot(sql, streamId, snapshot);
+    const [size] = await sql<{ json: number; stored: number }[]>`
+      select octet_length(state::text) as json, pg_column_size(state) as stored from snapshots where stream_id = ${streamId}`;
+    sizes = { json: size?.json ?? 0, stored: size?.stored ?? 0 };
+  }
+
+  const snapshots = createSnapshots(sql, { interval, log });
+  const loads: number[] = [];
+  let reservationsInState = 0;
+  for (let i = 0; i < options.samples; i++) {
+    loads.push(
+      await timed(async () => {
+        const { state } = await loadSeatAvailability({ eventStore, snapshots }, conferenceId);
+        reservationsInState = state.status === 'open' ? state.reservations.size : 0;
+      }),
+    );
+  }
+
+  const handlers = createCommandHandlers({
+    eventStore,
+    snapshots,
+    metrics: createMetrics(async () => ({ events: 0, milliseconds: 0 })),
+    retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 10 },
+    clock: () => new Date(),
+  });
+  const commands: number[] = [];
+  for (let i = 0; i < options.commands; i++) {
+    commands.push(
+      await timed(() =>
+        handlers.reserveSeats({
+          conferenceId,
+          reservationId: `bench-command-${i}`,
+          seats: [{ seatType: 'standard', quantity: 1 }],
+        }),
+      ),
+    );
+  }
+  await snapshots.settle();
+  return {
+    streamLength: length,
+    snapshotInterval: interval,
+    snapshotVersion,
+    tailEvents: length - snapshotVersion,
+    reservationsInState,
+    coldLoadMs: summary(loads),
+    reserveCommandMs: summary(commands),
+    snapshotJsonBytes: sizes.json,
+    snapshotStoredBytes: sizes.stored,
+    snapshotWriteMs,
+  };
+};
+
+const tableOf = (rows: BenchRow[]) => ({
+  header: [
+    'stream length',
+    'interval',
+    'tail events',
+    'reservations',
+    'cold load ms (median)',
+    'p90',
+    'reserve ms (median)',
+    'p90',
+    'snapshot JSON bytes',
+    'stored bytes',
+    'snapshot write ms',
+  ],
+  rows: rows.map((r) => [
+    r.streamLength,
+    r.snapshotInterval === 0 ? 'none' : r.snapshotInterval,
+    r.tailEvents,
+    r.reservationsInState,
+    r.coldLoadMs.median,
+    r.coldLoadMs.p90,
+    r.reserveCommandMs.median,
+    r.reserveCommandMs.p90,
+    r.snapshotJsonBytes,
+    r.snapshotStoredBytes,
+    r.snapshotWriteMs ?? '-',
+  ]),
+});
+
+export const writeBenchReport = async (report: BenchReport): Promise<string[]> => {
+  const dir = report.options.outDir;
+  await mkdir(dir, { recursive: true });
+  const table = tableOf(report.rows);
+  const intro = `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, Node ${report.machine.node}. ${report.options.samples} samples per figure.`;
+  const md = `# seat-surge snapshot benchmark, ${report.startedAt}\n\n${intro}\n\n${markdownTable(table.header, table.rows)}\n`;
+  const intervals = [...new Set(report.rows.map((r) => r.snapshotInterval))];
+  const seriesBy = (y: (r: BenchRow) => number) =>
+    intervals.map((interval) => ({
+      label: interval === 0 ? 'no snapshots' : `every ${interval}`,
+      points: report.rows
+        .filter((r) => r.snapshotInterval === interval)
+        .map((r) => [r.streamLength, y(r)] as [number, number]),
+    }));
+  const html = page(
+    `seat-surge snapshot benchmark, ${report.startedAt}`,
+    [
+      `<p>${escapeHtml(intro)}</p>`,
+      lineChart({
+        title: 'Cold aggregate load time by stream length',
+        xLabel: 'events in the stream',
+        yLabel: 'median ms',
+        series: seriesBy((r) => r.coldLoadMs.median),
+      }),
+      lineChart({
+        title: 'Reserve command latency by stream length',
+        xLabel: 'events in the stream',
+        yLabel: 'median ms',
+        series: seriesBy((r) => r.reserveCommandMs.median),
+      }),
+      lineChart({
+        title: 'Snapshot size by stream length',
+        xLabel: 'events in the stream',
+        yLabel: 'JSON bytes',
+        series: seriesBy((r) => r.snapshotJsonBytes).filter((s) => s.label !== 'no snapshots'),
+      }),
+      htmlTable(table.header, table.rows, escapeHtml),
+    ].join('\n'),
+  );
+  const files = [join(dir, 'report.json'), join(dir, 'report.md'), join(dir, 'report.html')];
+  await writeFile(files[0]!, `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(files[1]!, md);
+  await writeFile(files[2]!, html);
+  return files;
+};
+
+/** Runs every (length, interval) pair on a fresh database of the given server. */
+export const runBench = async (serverUrl: string, options: BenchOptions, onRow: (row: BenchRow) => void = () => {}) => {
+  const startedAt = new Date();
+  const name = `bench_${startedAt.getTime().toString(36)}`;
+  const url = await ensureDatabase(serverUrl, name);
+  await applyMigrations(url);
+  const sql = connect(url, 4);
+  const rows: BenchRow[] = [];
+  try {
+    for (const length of options.lengths) {
+      for (const interval of options.intervals) {
+        const row = await measure(sql, length, interval, options);
+        rows.push(row);
+        onRow(row);
+      }
+    }
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+  const report: BenchReport = {
+    schemaVersion: 1,
+    kind: 'snapshot-benchmark',
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    machine: machine(),
+    options,
+    rows,
+  };
+  return { report, files: await writeBenchReport(report), database: databaseUrl(serverUrl, name) };
+};
+
+const isMain = import.meta.url === `file://${process.argv[1]}`;
+if (isMain) {
+  const main = async () => {
+    const options = parseBenchOptions(process.argv.slice(2));
+    const config = loadConfig({
+      ...process.env,
+      EMBEDDED_POSTGRES_DIR: '.data/bench',
+      EMBEDDED_POSTGRES_PORT: '54331',
+    });
+    const database = await openDatabase(config, createLogger('warn'));
+    try {
+      console.log(
+        `Snapshot benchmark: intervals ${options.intervals.join(', ')} × lengths ${options.lengths.join(', ')}`,
+      );
+      const total = options.intervals.length * options.lengths.length;
+      let done = 0;
+      const { files } = await runBench(database.url, options, (r) => {
+        done++;
+        console.log(
+          `[${done}/${total}] ${r.streamLength} events, interval ${r.snapshotInterval || 'none'}: cold load ${r.coldLoadMs.median} ms, reserve ${r.reserveCommandMs.median} ms, snapshot ${r.snapshotJsonBytes} B`,
+        );
+      });
+      console.log(`\nReports: ${files.join(', ')}`);
+    } finally {
+      await database.close();
+    }
+  };
+  main().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`snapshot benchmark failed: ${(error as Error).message}`);
+      process.exit(1);
+    },
+  );
+}

@@ -1,0 +1,78 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { history, runBench, snapshotVersionFor, type BenchReport } from '../loadtest/bench-snapshots.js';
+import { dropDatabase } from '../src/database/databases.js';
+import { evolveAll } from '../src/seat-availability/index.js';
+
+let out: string;
+beforeAll(async () => {
+  out = await mkdtemp(join(tmpdir(), 'seat-surge-bench-'));
+});
+afterAll(() => rm(out, { recursive: true, force: true }));
+
+describe('snapshot benchmark', () => {
+  it('generates a realistic history: mostly reservations, some cancels, a growing state', () => {
+    const events = history('c', 2000);
+    expect(events).toHaveLength(2000);
+    const cancels = events.filter((e) => e.type === 'ReservationCancelled').length;
+    expect(cancels / events.length).toBeGreaterThan(0.08);
+    expect(cancels / events.length).toBeLessThan(0.2);
+    const state = evolveAll(events);
+    expect(state.status === 'open' && state.reservations.size).toBe(2000 - 1 - cancels);
+  });
+
+  it('places the snapshot about half an interval before the end of the stream', () => {
+    expect(snapshotVersionFor(1000, 0)).toBe(0);
+    expect(snapshotVersionFor(1000, 10)).toBe(990);
+    expect(snapshotVersionFor(1000, 100)).toBe(900);
+    expect(snapshotVersionFor(1000, 1000)).toBe(0);
+    expect(snapshotVersionFor(10_000, 1000)).toBe(9000);
+  });
+
+  it('measures every length and interval and writes the three reports', async () => {
+    const serverUrl = inject('serverUrl');
+    const options = {
+      intervals: [0, 10, 50],
+      lengths: [120, 400],
+      samples: 2,
+      commands: 2,
+      outDir: join(out, 'bench'),
+    };
+    const { report, files, database } = await runBench(serverUrl, options);
+    try {
+      expect(report.rows.map((r) => [r.streamLength, r.snapshotInterval])).toEqual([
+        [120, 0],
+        [120, 10],
+        [120, 50],
+        [400, 0],
+        [400, 10],
+        [400, 50],
+      ]);
+      for (const row of report.rows) {
+        expect(row.tailEvents).toBe(row.streamLength - row.snapshotVersion);
+        expect(row.coldLoadMs.median).toBeGreaterThan(0);
+        expect(row.reserveCommandMs.median).toBeGreaterThan(0);
+        if (row.snapshotInterval === 0) {
+          expect(row.snapshotJsonBytes).toBe(0);
+          expect(row.snapshotWriteMs).toBeNull();
+        } else {
+          expect(row.snapshotJsonBytes).toBeGreaterThan(0);
+          expect(row.snapshotWriteMs).not.toBeNull();
+        }
+      }
+      // The state grows with the stream, and so does its snapshot.
+      const size = (length: number) => report.rows.find((r) => r.streamLength === length && r.snapshotInterval === 10)!;
+      expect(size(400).snapshotJsonBytes).toBeGreaterThan(size(120).snapshotJsonBytes);
+      expect(size(400).reservationsInState).toBeGreaterThan(size(120).reservationsInState);
+
+      const written = JSON.parse(await readFile(files[0]!, 'utf8')) as BenchReport;
+      expect(written.kind).toBe('snapshot-benchmark');
+      expect(await readFile(files[2]!, 'utf8')).toContain('<svg');
+    } finally {
+      await dropDatabase(serverUrl, new URL(database).pathname.slice(1));
+    }
+  });
+});
