@@ -1,7 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCommandHandlers, loadSeatAvailability } from '../src/command-handlers/index.js';
+import { createCommandHandlers, handleCommand, loadSeatAvailability } from '../src/command-handlers/index.js';
 import { loadConfig } from '../src/config.js';
 import { connect, type Sql } from '../src/database/connect.js';
 import { databaseUrl, ensureDatabase } from '../src/database/databases.js';
@@ -11,7 +11,7 @@ import { createEventStore } from '../src/event-store/event-store.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { evolveAll, streamIdOf, type SeatAvailabilityEvent } from '../src/seat-availability/index.js';
-import { createSnapshots, writeSnapshot } from '../src/snapshots/index.js';
+import { createSnapshots, toSnapshot, writeSnapshot } from '../src/snapshots/index.js';
 import { machine } from './report/loadtest-report.js';
 import { htmlTable, markdownTable } from './report/markdown.js';
 import { escapeHtml, lineChart, page } from './report/svg.js';
@@ -162,11 +162,14 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
     const state = evolveAll(events.slice(0, snapshotVersion));
     const [row] = await sql<{ position: number }[]>`
       select position from events where stream_id = ${streamId} and stream_version = ${snapshotVersion}`;
-    const snapshot = { state, version: snapshotVersion, position: row?.position ?? 0 };
-    // Serialising and writing, timed on scratch streams so the real one keeps its snapshot.
+    if (state.status !== 'open') throw new Error('the benchmark conference is missing');
+    const snapshot = { state: toSnapshot(state), version: snapshotVersion, position: row?.position ?? 0 };
+    // Capturing and writing, timed on scratch streams so the real one keeps its snapshot.
     const writes: number[] = [];
     for (let i = 0; i < options.samples; i++) {
-      writes.push(await timed(() => writeSnapshot(sql, `${streamId}-scratch-${i}`, snapshot)));
+      writes.push(
+        await timed(() => writeSnapshot(sql, `${streamId}-scratch-${i}`, { ...snapshot, state: toSnapshot(state) })),
+      );
     }
     snapshotWriteMs = summary(writes).median;
     await writeSnapshot(sql, streamId, snapshot);
@@ -187,12 +190,16 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
     );
   }
 
-  const handlers = createCommandHandlers({
+  // The direct write path: every command loads the aggregate, as a cold process would.
+  const commandDeps = {
     eventStore,
     snapshots,
     metrics: createMetrics(async () => ({ events: 0, milliseconds: 0 })),
     retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 10 },
+  };
+  const handlers = createCommandHandlers({
     clock: () => new Date(),
+    handle: (command, metadata) => handleCommand(commandDeps, command, metadata),
   });
   const commands: number[] = [];
   for (let i = 0; i < options.commands; i++) {

@@ -19,10 +19,11 @@ import type { Metrics } from './metrics.js';
 const HEALTH_TIMEOUT_MS = 2000;
 
 export type AppDeps = {
-  /** The event-sourced design, at /conferences. */
-  bookings: Bookings;
-  /** The CRUD baseline, at /crud/conferences. */
-  crudBookings: Bookings;
+  /**
+   * The booking designs by mount path: the event-sourced one at /conferences (its configured
+   * write path), each write path under its own prefix, the CRUD baseline at /crud/conferences.
+   */
+  designs: Record<string, Bookings>;
   eventStore: EventStore;
   sql: Sql;
   metrics: Metrics;
@@ -55,9 +56,10 @@ export const createApp = (deps: AppDeps) => {
     }),
   );
 
-  app.route('/conferences', bookingRoutes(deps.bookings, deps.newReservationId));
+  for (const [path, bookings] of Object.entries(deps.designs)) {
+    app.route(path, bookingRoutes(bookings, deps.newReservationId));
+  }
   app.route('/conferences', eventRoutes(deps.eventStore));
-  app.route('/crud/conferences', bookingRoutes(deps.crudBookings, deps.newReservationId));
 
   // The ceiling of the HTTP layer, for the load tests: the same middleware, a validated JSON
   // body and one database round trip, and nothing else.

@@ -39,6 +39,20 @@ const configSchema = z
     COMMAND_RETRY_BASE_DELAY_MS: integer(2, 0, 60_000),
     /** Ceiling of the backoff. */
     COMMAND_RETRY_MAX_DELAY_MS: integer(100, 0, 60_000),
+    /**
+     * How event-sourced commands are written at /conferences: `batched` (one writer per conference
+     * deciding queued commands together, one append per batch) or `direct` (load, decide, append,
+     * retry on conflict). Both are always served at /batched/conferences and /direct/conferences.
+     */
+    WRITE_PATH: z.enum(['batched', 'direct']).default('batched'),
+    /** Most commands one batch decides and appends together. */
+    BATCH_MAX_COMMANDS: integer(256, 1, 10_000),
+    /** Commands that may wait per conference; beyond that callers get 503 busy at once. */
+    BATCH_QUEUE_LIMIT: integer(4096, 1, 1_000_000),
+    /** Cached conference states are dropped after this long idle... */
+    CACHE_IDLE_MS: integer(60_000, 1000, 86_400_000),
+    /** ...or beyond this many conferences, least recently used first. */
+    CACHE_MAX_CONFERENCES: integer(10_000, 1, 10_000_000),
     /** Run the projector inside the API process (`off` when it runs as its own process: npm run projector). */
     PROJECTOR: z.enum(['on', 'off']).default('on'),
     /** Most events the projector applies in one transaction. */
@@ -63,6 +77,13 @@ const configSchema = z
       maxRetries: env.COMMAND_MAX_RETRIES,
       baseDelayMs: env.COMMAND_RETRY_BASE_DELAY_MS,
       maxDelayMs: env.COMMAND_RETRY_MAX_DELAY_MS,
+    },
+    writePath: env.WRITE_PATH,
+    batch: {
+      maxBatch: env.BATCH_MAX_COMMANDS,
+      maxQueue: env.BATCH_QUEUE_LIMIT,
+      idleEvictMs: env.CACHE_IDLE_MS,
+      maxCached: env.CACHE_MAX_CONFERENCES,
     },
     projector: {
       enabled: env.PROJECTOR === 'on',

@@ -39,6 +39,17 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
       help: 'Commands answered busy because every retry met a version conflict',
       registers: [registry],
     }),
+    batchSize: new Histogram({
+      name: 'seat_surge_batch_commands',
+      help: 'Commands decided together and appended in one append (batched write path)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers: [registry],
+    }),
+    queueFull: new Counter({
+      name: 'seat_surge_queue_full_total',
+      help: "Commands refused at once (503 busy) because their conference's queue was full",
+      registers: [registry],
+    }),
     requestsInFlight: new Gauge({
       name: 'seat_surge_http_requests_in_flight',
       help: 'HTTP requests being handled right now (this scrape included)',

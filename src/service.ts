@@ -1,5 +1,12 @@
 import { createApp } from './app.js';
-import { createCommandHandlers, type RetryPolicy } from './command-handlers/index.js';
+import {
+  createCommandHandlers,
+  createConferenceWriters,
+  handleCommand,
+  type BatchOptions,
+  type RetryPolicy,
+} from './command-handlers/index.js';
+import type { SeatAvailabilityEvent } from './seat-availability/index.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
 import { createReadModel, Projector } from './projections/index.js';
@@ -11,6 +18,9 @@ import { createSnapshots, type SnapshotOptions } from './snapshots/index.js';
 
 export type ServiceOptions = {
   snapshotInterval: number;
+  /** The write path of /conferences; both are always served under /batched and /direct. */
+  writePath?: 'batched' | 'direct';
+  batch?: BatchOptions;
   projector?: { batchSize: number; pollIntervalMs: number };
   retry: RetryPolicy;
   bodyLimitBytes: number;
@@ -20,6 +30,8 @@ export type ServiceOptions = {
   writeSnapshot?: SnapshotOptions['write'];
   /** For tests: options of the CRUD baseline (e.g. its deliberately unsafe variant). */
   crud?: CrudOptions;
+  /** For tests: runs after a batch's append commits, before its callers are answered. */
+  afterBatchAppend?: (events: SeatAvailabilityEvent[]) => Promise<void>;
   /** For tests: retry without waiting. */
   sleep?: (ms: number) => Promise<void>;
 };
@@ -47,25 +59,54 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     onWrite: (outcome) => metrics.snapshots.inc({ outcome }),
     ...(options.writeSnapshot ? { write: options.writeSnapshot } : {}),
   });
-  const handlers = createCommandHandlers({
+  const commandDeps = {
     eventStore,
     snapshots,
     metrics,
     retry: options.retry,
-    clock,
     ...(options.sleep ? { sleep: options.sleep } : {}),
+  };
+  const writers = createConferenceWriters({
+    ...commandDeps,
+    batch: options.batch ?? { maxBatch: 256, maxQueue: 4096, idleEvictMs: 60_000, maxCached: 10_000 },
+    ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
   });
+  const directHandlers = createCommandHandlers({
+    clock,
+    handle: (command, metadata) => handleCommand(commandDeps, command, metadata),
+  });
+  const batchedHandlers = createCommandHandlers({ clock, handle: writers.handle });
+  const handlers = options.writePath === 'direct' ? directHandlers : batchedHandlers;
   const readModel = createReadModel(sql);
-  const bookings = eventSourcedBookings(handlers, { eventStore, snapshots }, readModel);
+  const esBookings = (commands: typeof handlers) =>
+    eventSourcedBookings(commands, { eventStore, snapshots }, readModel);
+  const bookings = esBookings(handlers);
   const crud = crudBookings(sql, { clock, ...options.crud });
   const app = createApp({
-    bookings,
-    crudBookings: crud,
+    designs: {
+      '/conferences': bookings,
+      '/batched/conferences': esBookings(batchedHandlers),
+      '/direct/conferences': esBookings(directHandlers),
+      '/crud/conferences': crud,
+    },
     eventStore,
     sql,
     metrics,
     log,
     bodyLimitBytes: options.bodyLimitBytes,
   });
-  return { app, handlers, bookings, crudBookings: crud, eventStore, snapshots, metrics, projector, readModel };
+  return {
+    app,
+    handlers,
+    directHandlers,
+    batchedHandlers,
+    writers,
+    bookings,
+    crudBookings: crud,
+    eventStore,
+    snapshots,
+    metrics,
+    projector,
+    readModel,
+  };
 };

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Bookings } from '../src/bookings.js';
 import { BusyError, toSeatAvailabilityEvent } from '../src/command-handlers/index.js';
 import { crudBookings } from '../src/crud-baseline/crud-bookings.js';
+import { eventSourcedBookings } from '../src/event-sourced-bookings.js';
 import { evolveAll, streamIdOf, type SeatQuantity } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
@@ -15,21 +16,26 @@ beforeAll(async () => {
 });
 afterAll(() => db?.drop());
 
+const slug = (design: string) => design.replace(/[^a-z]+/g, '-');
+
 type StoredReservation = { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' };
 
 /** Each design's authoritative store, read directly: what was really recorded. */
-const designs = [
-  {
-    design: 'event-sourced',
-    bookings: (): Bookings => service.bookings,
-    stored: async (conferenceId: string) => {
-      const events = await service.eventStore.readStream(streamIdOf(conferenceId));
-      expect(events.map((e) => e.streamVersion)).toEqual(events.map((_, i) => i + 1));
-      const state = evolveAll(events.map(toSeatAvailabilityEvent));
-      if (state.status !== 'open') throw new Error('conference missing from the stream');
-      return { counters: state.seatTypes, reservations: state.reservations as Map<string, StoredReservation> };
-    },
+const eventSourced = (design: string, bookings: () => Bookings) => ({
+  design,
+  bookings,
+  stored: async (conferenceId: string) => {
+    const events = await service.eventStore.readStream(streamIdOf(conferenceId));
+    expect(events.map((e) => e.streamVersion)).toEqual(events.map((_, i) => i + 1));
+    const state = evolveAll(events.map(toSeatAvailabilityEvent));
+    if (state.status !== 'open') throw new Error('conference missing from the stream');
+    return { counters: state.seatTypes, reservations: state.reservations as Map<string, StoredReservation> };
   },
+});
+
+const designs = [
+  eventSourced('event-sourced, batched', () => service.bookings),
+  eventSourced('event-sourced, direct', () => eventSourcedBookings(service.directHandlers, service, service.readModel)),
   {
     design: 'crud',
     bookings: (): Bookings => crudBookings(db.sql),
@@ -79,7 +85,7 @@ describe.each(designs)('$design under concurrency', ({ design, bookings, stored 
   };
 
   it('sells exactly the capacity when 300 single-seat reservations race for 100 seats', async () => {
-    const conferenceId = `race-100-${design}`;
+    const conferenceId = `race-100-${slug(design)}`;
     await bookings().createConference(
       { conferenceId, name: 'Race', seatTypes: [{ type: 'standard', capacity: 100 }] },
       {},
@@ -105,7 +111,7 @@ describe.each(designs)('$design under concurrency', ({ design, bookings, stored 
   });
 
   it('returns the seats of a reservation once when 20 cancels of it race', async () => {
-    const conferenceId = `cancel-race-${design}`;
+    const conferenceId = `cancel-race-${slug(design)}`;
     await bookings().createConference(
       { conferenceId, name: 'Cancel race', seatTypes: [{ type: 'vip', capacity: 10 }] },
       {},
@@ -129,7 +135,7 @@ describe.each(designs)('$design under concurrency', ({ design, bookings, stored 
   });
 
   it('keeps the invariant under a mix of concurrent multi-seat reserves, repeats and cancels', async () => {
-    const conferenceId = `mixed-race-${design}`;
+    const conferenceId = `mixed-race-${slug(design)}`;
     await bookings().createConference(
       {
         conferenceId,

@@ -314,7 +314,10 @@ describe('reads, audit trail and operations', () => {
   });
 
   it('answers 503 busy with Retry-After when retries run out, and appends nothing for those', async () => {
-    const impatient = createTestService(db.sql, { retry: { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 1500 } }).app;
+    const impatient = createTestService(db.sql, {
+      writePath: 'direct',
+      retry: { maxRetries: 0, baseDelayMs: 0, maxDelayMs: 1500 },
+    }).app;
     await impatient.request('/conferences', {
       method: 'POST',
       body: JSON.stringify({ id: 'http-busy', name: 'Busy', seatTypes: [{ type: 'standard', capacity: 1000 }] }),

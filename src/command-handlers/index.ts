@@ -1,11 +1,13 @@
-import type { SeatQuantity, SeatTypeCapacity } from '../seat-availability/index.js';
-import { handleCommand, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
+import type { SeatAvailabilityCommand, SeatQuantity, SeatTypeCapacity } from '../seat-availability/index.js';
+import type { CommandMetadata, CommandOutcome } from './handle-command.js';
 
 export { BusyError } from './busy-error.js';
 export { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
 export { handleCommand, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
+export { createConferenceWriters, type BatchOptions, type ConferenceWriters } from './conference-writer.js';
 export {
   appendSeatAvailabilityEvents,
+  catchUp,
   loadSeatAvailability,
   loadSeatAvailabilityAsOf,
   toSeatAvailabilityEvent,
@@ -14,26 +16,26 @@ export {
 
 export type SeatAvailabilityHandlers = ReturnType<typeof createCommandHandlers>;
 
-/**
- * The three commands of the event-sourced write path, stamped with the clock's time.
- * Each is one call of `handleCommand`; a queue in front of it can batch them later.
- */
-export const createCommandHandlers = (deps: CommandDeps & { clock: () => Date }) => {
-  const now = () => deps.clock().toISOString();
+/** How a command is carried out: directly (`handleCommand`) or through a conference's writer. */
+export type HandleCommand = (command: SeatAvailabilityCommand, metadata: CommandMetadata) => Promise<CommandOutcome>;
+
+/** The three commands of the event-sourced write path, stamped with the clock's time. */
+export const createCommandHandlers = ({ clock, handle }: { clock: () => Date; handle: HandleCommand }) => {
+  const now = () => clock().toISOString();
   return {
     createConference: (
       input: { conferenceId: string; name: string; seatTypes: SeatTypeCapacity[] },
       metadata: CommandMetadata = {},
-    ): Promise<CommandOutcome> => handleCommand(deps, { type: 'CreateConference', ...input, now: now() }, metadata),
+    ): Promise<CommandOutcome> => handle({ type: 'CreateConference', ...input, now: now() }, metadata),
 
     reserveSeats: (
       input: { conferenceId: string; reservationId: string; seats: SeatQuantity[] },
       metadata: CommandMetadata = {},
-    ): Promise<CommandOutcome> => handleCommand(deps, { type: 'ReserveSeats', ...input, now: now() }, metadata),
+    ): Promise<CommandOutcome> => handle({ type: 'ReserveSeats', ...input, now: now() }, metadata),
 
     cancelReservation: (
       input: { conferenceId: string; reservationId: string },
       metadata: CommandMetadata = {},
-    ): Promise<CommandOutcome> => handleCommand(deps, { type: 'CancelReservation', ...input, now: now() }, metadata),
+    ): Promise<CommandOutcome> => handle({ type: 'CancelReservation', ...input, now: now() }, metadata),
   };
 };

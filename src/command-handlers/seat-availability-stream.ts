@@ -46,6 +46,10 @@ export const appendSeatAvailabilityEvents = async (
   return appended;
 };
 
+/** Brings a loaded state up to date with the events appended after it (by anyone). */
+export const catchUp = async (deps: StreamDeps, conferenceId: string, from: VersionedState): Promise<VersionedState> =>
+  replay(await deps.eventStore.readStream(streamIdOf(conferenceId), { afterVersion: from.version }), from);
+
 const replay = (events: RecordedEvent[], from: VersionedState): VersionedState => {
   const last = events.at(-1);
   if (!last) return from;

@@ -4,6 +4,7 @@ export {
   type Snapshots,
   type SnapshotOptions,
   type VersionedState,
+  type StoredSnapshot,
 } from './snapshots.js';
 export { snapshotDue } from './snapshot-policy.js';
 export { SNAPSHOT_SCHEMA_VERSION, toSnapshot, fromSnapshot } from './seat-availability-snapshot.js';

@@ -12,6 +12,9 @@ import { snapshotDue } from './snapshot-policy.js';
 /** A state as of stream `version`, whose last event has global `position`. */
 export type VersionedState = { state: SeatAvailability; version: number; position: number };
 
+/** A snapshot ready to store: the state in its stored shape, and the version and position it reflects. */
+export type StoredSnapshot = { state: SeatAvailabilitySnapshotV1; version: number; position: number };
+
 export type Snapshots = ReturnType<typeof createSnapshots>;
 
 export type SnapshotOptions = {
@@ -20,7 +23,7 @@ export type SnapshotOptions = {
   /** Told of every snapshot written or failed, for metrics. */
   onWrite?: (outcome: 'written' | 'failed') => void;
   /** Where snapshots are written; replaced in tests to make writes fail. */
-  write?: (sql: Sql, streamId: string, snapshot: VersionedState) => Promise<void>;
+  write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot) => Promise<void>;
 };
 
 /**
@@ -43,15 +46,23 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
     },
 
     /**
-     * Called after every append. When the append crossed the interval, the snapshot is serialised
-     * and written on a later turn of the event loop, so the command is answered first; a failed
-     * write is logged and forgotten (the next interval tries again, and loading falls back to
-     * replaying events).
+     * Called after every append. When the append crossed the interval, the snapshot is written on
+     * a later turn of the event loop, so the command is answered first; a failed write is logged
+     * and forgotten (the next interval tries again, and loading falls back to replaying events).
      */
-    afterAppend(streamId: string, versionBefore: number, appended: VersionedState): void {
-      if (appended.state.status !== 'open' || !snapshotDue(interval, versionBefore, appended.version)) return;
+    afterAppend(
+      streamId: string,
+      versionBefore: number,
+      appended: VersionedState,
+      { captureNow = false }: { captureNow?: boolean } = {},
+    ): void {
+      const { state, version, position } = appended;
+      if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version)) return;
+      // A state that will change after this call (a cached one) is captured now; a state nobody
+      // else holds is captured on a later turn, after the command has been answered.
+      const captured = captureNow ? toSnapshot(state) : undefined;
       const task = new Promise<void>((done) => setImmediate(done))
-        .then(() => write(sql, streamId, appended))
+        .then(() => write(sql, streamId, { state: captured ?? toSnapshot(state), version, position }))
         .then(
           () => onWrite('written'),
           (error: unknown) => {
@@ -71,11 +82,10 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
 };
 
 /** Keeps only the newest snapshot per stream; an older one never overwrites a newer one. */
-export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: VersionedState) => {
-  if (state.status !== 'open') return;
+export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: StoredSnapshot) => {
   await sql`
     insert into snapshots (stream_id, version, position, schema_version, state)
-    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(toSnapshot(state))})
+    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
     on conflict (stream_id) do update
       set version = excluded.version, position = excluded.position, schema_version = excluded.schema_version,
           state = excluded.state, taken_at = now()

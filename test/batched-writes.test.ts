@@ -1,0 +1,211 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusyError, type CommandOutcome } from '../src/command-handlers/index.js';
+import { connect } from '../src/database/connect.js';
+import { streamIdOf } from '../src/seat-availability/index.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { catchUp, createTestService } from './support/service.js';
+import { viewContents } from './support/views.js';
+
+let db: TestDatabase;
+beforeAll(async () => {
+  db = await createTestDatabase();
+});
+afterAll(() => db?.drop());
+
+const kindOf = (outcome: PromiseSettledResult<CommandOutcome>) => {
+  if (outcome.status === 'rejected') return outcome.reason instanceof BusyError ? 'busy' : `error: ${outcome.reason}`;
+  const value = outcome.value;
+  return value.kind === 'rejected' ? value.rejection.kind : value.appended > 0 ? 'created' : 'repeated';
+};
+
+const standard = (quantity: number) => [{ seatType: 'standard', quantity }];
+
+describe('batched write path', () => {
+  it('decides a batch one command after another and answers each caller with its own outcome', async () => {
+    const service = createTestService(db.sql);
+    await service.handlers.createConference({
+      conferenceId: 'batch',
+      name: 'Batch',
+      seatTypes: [{ type: 'standard', capacity: 5 }],
+    });
+    const h = service.handlers;
+    // Sent in one turn, so they share one batch.
+    const outcomes = await Promise.allSettled([
+      h.reserveSeats({ conferenceId: 'batch', reservationId: 'a', seats: standard(2) }),
+      h.reserveSeats({ conferenceId: 'batch', reservationId: 'too-many', seats: standard(4) }),
+      h.reserveSeats({ conferenceId: 'batch', reservationId: 'a', seats: standard(2) }),
+      h.reserveSeats({ conferenceId: 'batch', reservationId: 'a', seats: standard(1) }),
+      h.reserveSeats({ conferenceId: 'batch', reservationId: 'b', seats: standard(3) }),
+      h.cancelReservation({ conferenceId: 'batch', reservationId: 'a' }),
+      h.reserveSeats({ conferenceId: 'batch', reservationId: 'c', seats: standard(2) }),
+    ]);
+    expect(outcomes.map(kindOf)).toEqual([
+      'created',
+      'insufficient_seats', // 2 of 5 taken by 'a' earlier in the same batch
+      'repeated', // the same id and seats: idempotent, inside the batch
+      'reservation_conflict',
+      'created',
+      'created', // the cancel, returning a's 2 seats...
+      'created', // ...which 'c' then gets
+    ]);
+
+    const events = await service.eventStore.readStream(streamIdOf('batch'));
+    const batchEvents = events.slice(1);
+    expect(batchEvents.map((e) => e.type)).toEqual([
+      'SeatsReserved',
+      'SeatsReserved',
+      'ReservationCancelled',
+      'SeatsReserved',
+    ]);
+    // One append: one transaction, one recording time.
+    expect(new Set(batchEvents.map((e) => e.recordedAt.getTime())).size).toBe(1);
+    const strong = await service.bookings.availability('batch', 'strong');
+    expect(strong?.seatTypes[0]).toMatchObject({ reserved: 5, remaining: 0 });
+    const batches = await service.metrics.batchSize.get();
+    expect(batches.values.find((v) => v.metricName === 'seat_surge_batch_commands_sum')?.value).toBeGreaterThanOrEqual(
+      7,
+    );
+  });
+
+  it('refuses commands at once with busy when a conference queue is full, and loses none it accepted', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let holding = false;
+    const service = createTestService(db.sql, {
+      batch: { maxBatch: 2, maxQueue: 3, idleEvictMs: 60_000, maxCached: 100 },
+      afterBatchAppend: async () => {
+        if (holding) await held;
+      },
+    });
+    await service.handlers.createConference({
+      conferenceId: 'full',
+      name: 'Full',
+      seatTypes: [{ type: 'standard', capacity: 100 }],
+    });
+    const first = service.handlers.reserveSeats({ conferenceId: 'full', reservationId: 'first', seats: standard(1) });
+    await new Promise((next) => setTimeout(next, 50)); // the first batch is now held after its append
+    const rest = Array.from({ length: 8 }, (_, i) =>
+      service.handlers.reserveSeats({ conferenceId: 'full', reservationId: `r-${i}`, seats: standard(1) }),
+    );
+    const settledEarly = await Promise.race([
+      Promise.allSettled(rest.slice(3)),
+      new Promise((r) => setTimeout(() => r('pending'), 200)),
+    ]);
+    expect(settledEarly).not.toBe('pending'); // the refused ones were answered without waiting
+    holding = false;
+    release();
+    const outcomes = (await Promise.allSettled([first, ...rest])).map(kindOf);
+    expect(outcomes).toEqual(['created', 'created', 'created', 'created', 'busy', 'busy', 'busy', 'busy', 'busy']);
+    expect((await service.bookings.availability('full', 'strong'))?.seatTypes[0]?.reserved).toBe(4);
+    expect((await service.metrics.queueFull.get()).values[0]?.value).toBe(5);
+  });
+
+  it('catches its cached state up when another process appended, and decides again', async () => {
+    const writer = createTestService(db.sql);
+    const other = createTestService(db.sql); // its own cache: stands for another API process
+    await writer.handlers.createConference({
+      conferenceId: 'catch-up',
+      name: 'C',
+      seatTypes: [{ type: 'standard', capacity: 3 }],
+    });
+    await writer.handlers.reserveSeats({ conferenceId: 'catch-up', reservationId: 'mine', seats: standard(1) }); // cached now
+    await other.directHandlers.reserveSeats({ conferenceId: 'catch-up', reservationId: 'theirs', seats: standard(2) });
+
+    const outcome = await writer.handlers.reserveSeats({
+      conferenceId: 'catch-up',
+      reservationId: 'late',
+      seats: standard(1),
+    });
+    expect(outcome.kind).toBe('rejected'); // the cache said 2 left; the store says 0
+    expect(outcome.kind === 'rejected' && outcome.rejection.kind).toBe('insufficient_seats');
+    // It was decided on the stale cache first, met the conflict, caught up and decided again.
+    expect((await writer.metrics.versionConflicts.get()).values[0]?.value).toBe(1);
+
+    const repeat = await writer.handlers.reserveSeats({
+      conferenceId: 'catch-up',
+      reservationId: 'theirs',
+      seats: standard(2),
+    });
+    expect(repeat.kind === 'accepted' && repeat.appended).toBe(0); // knows 'theirs' now
+  });
+
+  it('never oversells with two processes (separate pools and caches) hammering one conference', async () => {
+    const otherPool = connect(db.url, 5);
+    const a = createTestService(db.sql);
+    const b = createTestService(otherPool);
+    try {
+      await a.handlers.createConference({
+        conferenceId: 'two-writers',
+        name: 'Two',
+        seatTypes: [{ type: 'standard', capacity: 100 }],
+      });
+      // Both cache the conference; b's write leaves a's cache one version behind, so they collide.
+      await a.handlers.reserveSeats({ conferenceId: 'two-writers', reservationId: 'warm-a', seats: standard(1) });
+      await b.handlers.reserveSeats({ conferenceId: 'two-writers', reservationId: 'warm-b', seats: standard(1) });
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 300 }, (_, i) =>
+          (i % 2 === 0 ? a : b).handlers.reserveSeats({
+            conferenceId: 'two-writers',
+            reservationId: `w-${i}`,
+            seats: standard(1),
+          }),
+        ),
+      );
+      const kinds = outcomes.map(kindOf);
+      expect(kinds.filter((k) => k === 'created')).toHaveLength(98);
+      expect(kinds.filter((k) => !['created', 'insufficient_seats', 'busy'].includes(k))).toEqual([]);
+      const events = await a.eventStore.readStream(streamIdOf('two-writers'));
+      expect(events.filter((e) => e.type === 'SeatsReserved')).toHaveLength(100);
+      expect((await a.bookings.availability('two-writers', 'strong'))?.seatTypes[0]).toMatchObject({
+        reserved: 100,
+        remaining: 0,
+      });
+      const conflicts =
+        ((await a.metrics.versionConflicts.get()).values[0]?.value ?? 0) +
+        ((await b.metrics.versionConflicts.get()).values[0]?.value ?? 0);
+      expect(conflicts).toBeGreaterThan(0); // they really did collide, and were kept apart by the expected version
+    } finally {
+      await otherPool.end({ timeout: 5 });
+    }
+  });
+
+  it('after a crash between append and answer, keeps every committed reservation and counts none twice on retry', async () => {
+    // The first process commits a batch, then "dies" before answering anyone.
+    const crashingPool = connect(db.url, 3);
+    const crashing = createTestService(crashingPool, { afterBatchAppend: () => new Promise<void>(() => {}) });
+    await createTestService(db.sql).handlers.createConference({
+      conferenceId: 'crash',
+      name: 'Crash',
+      seatTypes: [{ type: 'standard', capacity: 10 }],
+    });
+    const unanswered = ['x', 'y', 'z'].map((id) =>
+      crashing.handlers.reserveSeats({ conferenceId: 'crash', reservationId: id, seats: standard(2) }),
+    );
+    const committed = async () => (await db.sql`select 1 from events where stream_id = ${streamIdOf('crash')}`).length;
+    for (let i = 0; committed && (await committed()) < 4 && i < 200; i++)
+      await new Promise((next) => setTimeout(next, 10));
+    expect(await committed()).toBe(4);
+    const answered = await Promise.race([
+      Promise.allSettled(unanswered),
+      new Promise((r) => setTimeout(() => r('none'), 100)),
+    ]);
+    expect(answered).toBe('none'); // nobody got a 201
+    await crashingPool.end({ timeout: 1 });
+
+    // The restarted process; the clients retry with the same reservation ids.
+    const restarted = createTestService(db.sql);
+    const retries = await Promise.all(
+      ['x', 'y', 'z', 'new'].map((id) =>
+        restarted.handlers.reserveSeats({ conferenceId: 'crash', reservationId: id, seats: standard(2) }),
+      ),
+    );
+    expect(retries.map((r) => (r.kind === 'accepted' ? r.appended : r.rejection.kind))).toEqual([0, 0, 0, 1]);
+    const events = await restarted.eventStore.readStream(streamIdOf('crash'));
+    expect(events.filter((e) => e.type === 'SeatsReserved')).toHaveLength(4);
+    expect((await restarted.bookings.availability('crash', 'strong'))?.seatTypes[0]?.reserved).toBe(8);
+    await catchUp(restarted.projector);
+    const views = await viewContents(db.sql);
+    expect(views.seats.find((s) => s.conference_id === 'crash')).toMatchObject({ reserved: 8, remaining: 2 });
+    expect(views.reservations.filter((r) => r.conference_id === 'crash')).toHaveLength(4);
+  });
+});
