@@ -1,7 +1,11 @@
 import { parseArgs } from 'node:util';
 
 /** The designs the harness can drive, and where each is served. */
-export const DESIGNS = { es: '/conferences', crud: '/crud/conferences' } as const;
+export const DESIGNS = {
+  'es-batched': '/batched/conferences',
+  'es-direct': '/direct/conferences',
+  crud: '/crud/conferences',
+} as const;
 export type Design = keyof typeof DESIGNS;
 
 export const SCENARIOS = ['surge', 'spread', 'mixed'] as const;
@@ -29,7 +33,7 @@ export type LoadtestOptions = {
 
 export const USAGE = `npm run loadtest -- [options]
 
-  --design es,crud          designs to compare (default: all)
+  --design es-batched,es-direct,crud   designs to compare (default: all three)
   --scenario surge,spread,mixed   scenarios to run (default: surge)
   --connections 64          concurrent connections; a list sweeps them (e.g. 16,64,256)
   --duration 20             seconds of held load per throughput phase (after a short ramp)

@@ -78,7 +78,7 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
     }),
     snapshots: new Counter({
       name: 'seat_surge_snapshots_total',
-      help: 'Snapshot writes, by outcome (written, failed)',
+      help: 'Snapshots due, by outcome (written, failed, skipped while the previous one was still being written)',
       labelNames: ['outcome'] as const,
       registers: [registry],
     }),

@@ -16,6 +16,13 @@ const SCRIPTS = ['surge.js', 'spread.js', 'mixed.js'] as const;
 const BASE_URL = 'http://k6-stub.test:3999';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** Where the service serves each design (src/service.ts); lib.js must agree. */
+const PREFIXES: Record<string, string> = {
+  es: '/conferences',
+  'es-batched': '/batched/conferences',
+  'es-direct': '/direct/conferences',
+  crud: '/crud/conferences',
+};
 
 type Tags = Record<string, string>;
 type StubRequest = {
@@ -308,7 +315,7 @@ const load = async (name: (typeof SCRIPTS)[number], env: Record<string, string> 
   (globalThis as Record<string, unknown>).__ENV = fullEnv;
   const state = (await import(pathToFileURL(path.join(dir, 'k6-stub-state.js')).href)).state as StubState;
   const script = (await import(pathToFileURL(path.join(dir, name)).href)) as K6Script;
-  const service = new FakeService(fullEnv.DESIGN === 'crud' ? '/crud/conferences' : '/conferences');
+  const service = new FakeService(PREFIXES[fullEnv.DESIGN ?? 'es'] ?? '/conferences');
   state.respond = service.respond;
   return { script, state, service, foreignImports, stubbedImports };
 };
@@ -421,9 +428,9 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(() => script.setup()).toThrow(/answered 409, not 201/);
   });
 
-  it.each(['es', 'crud'])('an iteration POSTs a reservation with seats to the design %s', async (design) => {
+  it.each(Object.keys(PREFIXES))('an iteration POSTs a reservation with seats to the design %s', async (design) => {
     const { script, state } = await load(name, { ...ENV[name], DESIGN: design });
-    const prefix = design === 'crud' ? '/crud/conferences' : '/conferences';
+    const prefix = PREFIXES[design] ?? '';
     const data = script.setup();
     state.requests.length = 0;
     // mixed.js rolls first for reserve / cancel / read: 0.5 is a reservation.

@@ -51,13 +51,17 @@ describe('npm run loadtest --quick', () => {
     expect(report.ceilings).toEqual([{ connections: 8, requestsPerSecond: expect.any(Number) }]);
     const rows = report.results.map((r) => `${r.design} ${r.scenario}/${r.phase}`);
     expect(rows).toEqual([
-      'es surge/throughput',
-      'es surge/sellout',
+      'es-batched surge/throughput',
+      'es-batched surge/sellout',
+      'es-direct surge/throughput',
+      'es-direct surge/sellout',
       'crud surge/throughput',
       'crud surge/sellout',
-      'es spread/throughput',
+      'es-batched spread/throughput',
+      'es-direct spread/throughput',
       'crud spread/throughput',
-      'es mixed/mixed',
+      'es-batched mixed/mixed',
+      'es-direct mixed/mixed',
       'crud mixed/mixed',
     ]);
     for (const result of report.results) {

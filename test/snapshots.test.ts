@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeatAvailability, toSeatAvailabilityEvent } from '../src/command-handlers/index.js';
 import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
-import { snapshotDue, SNAPSHOT_SCHEMA_VERSION } from '../src/snapshots/index.js';
+import { snapshotDue, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from '../src/snapshots/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
 
@@ -38,6 +38,9 @@ const playHistory = async (
         reservationId,
         seats: [{ seatType: step.quantity > 3 ? 'standard' : 'vip', quantity: step.quantity }],
       });
+    // One snapshot write at a time per stream (a due one is skipped while the previous is still
+    // being written): settling after each step makes the snapshot taken deterministic.
+    await service.snapshots.settle();
   }
   await service.snapshots.settle();
 };
@@ -139,5 +142,44 @@ describe('snapshots', () => {
     expect(await service.eventStore.streamVersion(streamIdOf(conferenceId))).toBe(5);
     const failed = await service.metrics.snapshots.get();
     expect(failed.values.find((v) => v.labels.outcome === 'failed')?.value).toBe(2);
+  });
+
+  it("skips a due snapshot while the stream's previous one is still being written, and still loads exactly", async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const written: number[] = [];
+    const service = createTestService(db.sql, {
+      snapshotInterval: 2,
+      writeSnapshot: async (sql, streamId, snapshot) => {
+        await gate;
+        written.push(snapshot.version);
+        await writeSnapshot(sql, streamId, snapshot);
+      },
+    });
+    const conferenceId = newConferenceId();
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Slow snapshots',
+      seatTypes: [{ type: 'standard', capacity: 60 }],
+    });
+    for (let i = 1; i <= 5; i++) {
+      await service.handlers.reserveSeats({
+        conferenceId,
+        reservationId: `r${i}`,
+        seats: [{ seatType: 'standard', quantity: 1 }],
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    release();
+    await service.snapshots.settle();
+    // Version 2 was due and held at the gate; versions 4 and 6 fell due meanwhile and were skipped.
+    expect(written).toEqual([2]);
+    const outcomes = (await service.metrics.snapshots.get()).values;
+    expect(outcomes.find((v) => v.labels.outcome === 'skipped')?.value).toBe(2);
+    const loaded = await loadSeatAvailability(service, conferenceId);
+    expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
+    expect(loaded.version).toBe(6);
   });
 });

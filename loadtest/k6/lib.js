@@ -4,7 +4,8 @@
 //
 //   k6 run -e DESIGN=crud -e BASE_URL=http://127.0.0.1:3000 loadtest/k6/surge.js
 //
-// Environment (all optional): BASE_URL (http://127.0.0.1:3000), DESIGN (es | crud), PEAK_RATE (500
+// Environment (all optional): BASE_URL (http://127.0.0.1:3000), DESIGN (es | es-batched | es-direct | crud; es is
+// the service's configured WRITE_PATH), PEAK_RATE (500
 // iterations/s), DURATION (30s held at the peak), RAMP (2s per ramp step), P99_MS (1000), ERROR_RATE
 // (0.01), PREALLOCATED_VUS / MAX_VUS (sized from PEAK_RATE), SETTLE_SECONDS (10, how long teardown
 // waits for the eventually consistent reservations listing to catch up).
@@ -14,7 +15,12 @@ import http from 'k6/http';
 import { Counter, Gauge, Rate } from 'k6/metrics';
 
 /** Where each design is served; mirrors DESIGNS in loadtest/options.ts. */
-export const DESIGNS = { es: '/conferences', crud: '/crud/conferences' };
+export const DESIGNS = {
+  es: '/conferences',
+  'es-batched': '/batched/conferences',
+  'es-direct': '/direct/conferences',
+  crud: '/crud/conferences',
+};
 
 const env = (name, fallback) => {
   const value = __ENV[name];

@@ -20,8 +20,8 @@ export type Snapshots = ReturnType<typeof createSnapshots>;
 export type SnapshotOptions = {
   interval: number;
   log: Logger;
-  /** Told of every snapshot written or failed, for metrics. */
-  onWrite?: (outcome: 'written' | 'failed') => void;
+  /** Told of every snapshot written, failed, or skipped because the stream's previous one was still being written. */
+  onWrite?: (outcome: 'written' | 'failed' | 'skipped') => void;
   /** Where snapshots are written; replaced in tests to make writes fail. */
   write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot) => Promise<void>;
 };
@@ -33,6 +33,7 @@ export type SnapshotOptions = {
 export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
   const { interval, log, onWrite = () => {}, write = writeSnapshot } = options;
   const pending = new Set<Promise<void>>();
+  const writing = new Set<string>();
 
   return {
     interval,
@@ -58,6 +59,13 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
     ): void {
       const { state, version, position } = appended;
       if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version)) return;
+      // A hot stream crosses the interval faster than a large state can be written: while one
+      // snapshot of a stream is being written, the next due one is skipped rather than queued.
+      if (writing.has(streamId)) {
+        onWrite('skipped');
+        return;
+      }
+      writing.add(streamId);
       // A state that will change after this call (a cached one) is captured now; a state nobody
       // else holds is captured on a later turn, after the command has been answered.
       const captured = captureNow ? toSnapshot(state) : undefined;
@@ -70,7 +78,10 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
             log.warn({ err: error, streamId, version: appended.version }, 'snapshot write failed; carrying on');
           },
         )
-        .finally(() => pending.delete(task));
+        .finally(() => {
+          writing.delete(streamId);
+          pending.delete(task);
+        });
       pending.add(task);
     },
 
