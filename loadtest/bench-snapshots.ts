@@ -11,7 +11,7 @@ import { createEventStore } from '../src/event-store/event-store.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { evolveAll, streamIdOf, type SeatAvailabilityEvent } from '../src/seat-availability/index.js';
-import { createSnapshots, toSnapshot, writeSnapshot } from '../src/snapshots/index.js';
+import { createSnapshots, snapshotStep, toSnapshot, writeSnapshot } from '../src/snapshots/index.js';
 import { machine } from './report/loadtest-report.js';
 import { htmlTable, markdownTable } from './report/markdown.js';
 import { escapeHtml, lineChart, page } from './report/svg.js';
@@ -123,11 +123,15 @@ export const history = (conferenceId: string, length: number, seed = 1): SeatAva
 
 /**
  * Where the stream's latest snapshot is, on average: the policy snapshots at every multiple of
- * the interval, so a stream read at a random moment has about half an interval of events after
- * its last snapshot. We place it at the last multiple at or below `length - interval / 2`.
+ * its step (the interval, doubled while the state holds more than ten reservations per event of
+ * the step: see snapshot-policy.ts), so a stream read at a random moment has about half a step
+ * of events after its last snapshot. We place it at the last multiple at or below `length - step / 2`.
  */
-export const snapshotVersionFor = (length: number, interval: number): number =>
-  interval === 0 ? 0 : Math.max(0, Math.floor((length - Math.floor(interval / 2)) / interval) * interval);
+export const snapshotVersionFor = (length: number, interval: number, stateSize = 0): number => {
+  if (interval === 0) return 0;
+  const step = snapshotStep(interval, stateSize);
+  return Math.max(0, Math.floor((length - Math.floor(step / 2)) / step) * step);
+};
 
 const timed = async (action: () => Promise<unknown>): Promise<number> => {
   const started = performance.now();
@@ -155,7 +159,9 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
     );
   }
 
-  const snapshotVersion = snapshotVersionFor(length, interval);
+  const finalState = evolveAll(events);
+  const stateSize = finalState.status === 'open' ? finalState.reservations.size : 0;
+  const snapshotVersion = snapshotVersionFor(length, interval, stateSize);
   let snapshotWriteMs: number | null = null;
   let sizes = { json: 0, stored: 0 };
   if (snapshotVersion > 0) {

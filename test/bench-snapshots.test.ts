@@ -30,6 +30,8 @@ describe('snapshot benchmark', () => {
     expect(snapshotVersionFor(1000, 100)).toBe(900);
     expect(snapshotVersionFor(1000, 1000)).toBe(0);
     expect(snapshotVersionFor(10_000, 1000)).toBe(9000);
+    // A state of 50,000 reservations is snapshotted every 6,400 events (interval 100 doubled 6 times).
+    expect(snapshotVersionFor(100_000, 100, 50_000)).toBe(96_000);
   });
 
   it('measures every length and interval and writes the three reports', async () => {

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeatAvailability, toSeatAvailabilityEvent } from '../src/command-handlers/index.js';
 import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
-import { snapshotDue, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from '../src/snapshots/index.js';
+import { snapshotDue, snapshotStep, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from '../src/snapshots/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
 
@@ -55,6 +55,17 @@ describe('snapshots', () => {
     expect(snapshotDue(10, 10, 11)).toBe(false);
     expect(snapshotDue(10, 3, 9)).toBe(false);
     expect(snapshotDue(0, 99, 100)).toBe(false);
+  });
+
+  it('doubles the step while the state holds more than ten reservations per event of the step', () => {
+    expect(snapshotStep(100, 0)).toBe(100);
+    expect(snapshotStep(100, 1000)).toBe(100);
+    expect(snapshotStep(100, 1001)).toBe(200);
+    expect(snapshotStep(100, 50_000)).toBe(6400);
+    // Every step is a multiple of the interval, so large states snapshot on the same versions.
+    expect(snapshotDue(100, 6399, 6400, 50_000)).toBe(true);
+    expect(snapshotDue(100, 6499, 6500, 50_000)).toBe(false);
+    expect(snapshotDue(100, 6499, 6500, 500)).toBe(true);
   });
 
   it('loads the same state from snapshot plus tail as from a full replay, for random histories and intervals', async () => {

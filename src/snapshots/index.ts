@@ -6,5 +6,5 @@ export {
   type VersionedState,
   type StoredSnapshot,
 } from './snapshots.js';
-export { snapshotDue } from './snapshot-policy.js';
+export { snapshotDue, snapshotStep } from './snapshot-policy.js';
 export { SNAPSHOT_SCHEMA_VERSION, toSnapshot, fromSnapshot } from './seat-availability-snapshot.js';

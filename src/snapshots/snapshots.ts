@@ -58,7 +58,7 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
       { captureNow = false }: { captureNow?: boolean } = {},
     ): void {
       const { state, version, position } = appended;
-      if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version)) return;
+      if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version, state.reservations.size)) return;
       // A hot stream crosses the interval faster than a large state can be written: while one
       // snapshot of a stream is being written, the next due one is skipped rather than queued.
       if (writing.has(streamId)) {
