@@ -8,8 +8,12 @@ import type { Sql } from './database/connect.js';
 import type { EventStore } from './event-store/event-store.js';
 import type { AppEnv } from './http/app-env.js';
 import { bookingRoutes, routeNotFound } from './http/booking-routes.js';
+import { docsRoutes } from './http/docs-routes.js';
 import { eventRoutes } from './http/event-routes.js';
+import { liveRoutes, type LiveDeps } from './http/live-routes.js';
+import { pageRoutes } from './http/page-routes.js';
 import { Problem } from './http/problem.js';
+import { requestLog } from './http/request-log.js';
 import { validBody } from './http/request.js';
 import { ceilingSchema } from './http/schemas.js';
 import type { Logger } from './logger.js';
@@ -25,6 +29,8 @@ export type AppDeps = {
    */
   designs: Record<string, Bookings>;
   eventStore: EventStore;
+  /** What GET /conferences/:id/stream reads and waits on. */
+  live: Omit<LiveDeps, 'eventStore' | 'log'>;
   sql: Sql;
   metrics: Metrics;
   log: Logger;
@@ -36,6 +42,12 @@ export type AppDeps = {
 export const createApp = (deps: AppDeps) => {
   const app = new Hono<AppEnv>();
   app.use(requestId());
+  // Error answers are built as new Responses; every answer carries the id, also those.
+  app.use(async (c, next) => {
+    await next();
+    c.res.headers.set('X-Request-Id', c.get('requestId'));
+  });
+  app.use(requestLog(deps.log));
   app.use(async (_, next) => {
     deps.metrics.requestsInFlight.inc();
     try {
@@ -60,6 +72,7 @@ export const createApp = (deps: AppDeps) => {
     app.route(path, bookingRoutes(bookings, deps.newReservationId));
   }
   app.route('/conferences', eventRoutes(deps.eventStore));
+  app.route('/conferences', liveRoutes({ ...deps.live, eventStore: deps.eventStore, log: deps.log }));
 
   // The ceiling of the HTTP layer, for the load tests: the same middleware, a validated JSON
   // body and one database round trip, and nothing else.
@@ -85,6 +98,9 @@ export const createApp = (deps: AppDeps) => {
   app.get('/metrics', async (c) =>
     c.text(await deps.metrics.registry.metrics(), 200, { 'content-type': deps.metrics.registry.contentType }),
   );
+
+  app.route('/', docsRoutes());
+  app.route('/', pageRoutes());
 
   app.notFound((c) => routeNotFound(c.req.method, c.req.path).toResponse());
   app.onError((error, c) => toProblem(error, deps.log, c.get('requestId')).toResponse());

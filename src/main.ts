@@ -18,15 +18,27 @@ run('seat-surge', async (config, log, releases) => {
   }
 
   const server = serve({ fetch: service.app.fetch, port: config.port, hostname: config.host });
-  releases.push(() => new Promise<void>((closed) => server.close(() => closed())));
+  releases.push(
+    () =>
+      new Promise<void>((closed) => {
+        server.close(() => closed());
+        // Open event streams never end by themselves; the browser reconnects or falls back to polling.
+        service.closeLiveStreams();
+      }),
+  );
   await new Promise<void>((listening, failed) => {
     server.once('listening', listening);
     server.once('error', failed);
   });
+  const url = `http://${config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`;
+  // Released first on Ctrl-C: says what is being stopped before the pieces go one by one.
+  releases.push(async () => log.info({ url, database: database.description }, 'seat-surge stops serving'));
   log.info(
     {
-      url: `http://${config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`,
+      url,
+      docs: `${url}/docs`,
       database: database.description,
+      writePath: config.writePath,
       snapshotInterval: config.snapshotInterval,
       maxRetries: config.retry.maxRetries,
       poolSize: config.databasePoolSize,

@@ -9,7 +9,7 @@ import {
 import type { SeatAvailabilityEvent } from './seat-availability/index.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
-import { createReadModel, Projector } from './projections/index.js';
+import { createReadModel, createViewsChanged, Projector } from './projections/index.js';
 import type { Sql } from './database/connect.js';
 import { createEventStore } from './event-store/event-store.js';
 import type { Logger } from './logger.js';
@@ -44,12 +44,16 @@ export type Service = ReturnType<typeof createService>;
  */
 export const createService = (sql: Sql, options: ServiceOptions) => {
   const { log, clock = () => new Date() } = options;
+  const viewsChanged = createViewsChanged();
+  // Aborted by closeLiveStreams(): open event streams would otherwise keep the server from closing.
+  const liveStreams = new AbortController();
   const projector = new Projector({
     sql,
     log,
     batchSize: options.projector?.batchSize ?? 500,
     pollIntervalMs: options.projector?.pollIntervalMs ?? 1000,
     onApplied: (count) => metrics.projectedEvents.inc(count),
+    viewsChanged,
   });
   const metrics = createMetrics(() => projector.lag());
   const eventStore = createEventStore(sql);
@@ -90,6 +94,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
       '/crud/conferences': crud,
     },
     eventStore,
+    live: { readModel, viewsChanged, closing: liveStreams.signal },
     sql,
     metrics,
     log,
@@ -108,5 +113,8 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     metrics,
     projector,
     readModel,
+    viewsChanged,
+    /** Ends every open GET /conferences/:id/stream, so the HTTP server can close. */
+    closeLiveStreams: () => liveStreams.abort(),
   };
 };

@@ -291,5 +291,8 @@ describe('point-in-time reads', () => {
     expect(await reservedAsOf(justAfter(1))).toBe(3);
     expect(await reservedAsOf(justAfter(2))).toBe(7);
     expect(await reservedAsOf(justAfter(3))).toBe(4);
+    // The time an event is shown with (milliseconds; stored in microseconds) includes that event.
+    expect(await reservedAsOf(events[1]!.recordedAt)).toBe(3);
+    expect(await reservedAsOf(new Date(events[1]!.recordedAt.getTime() - 1))).toBe(0);
   });
 });

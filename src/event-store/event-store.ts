@@ -66,7 +66,12 @@ export const createEventStore = (sql: Queryable) => {
       return { version: newVersion, position: last.position };
     },
 
-    /** The events of one stream after `afterVersion`, oldest first; optionally only those recorded up to `until`. */
+    /**
+     * The events of one stream after `afterVersion`, oldest first; optionally only those recorded
+     * up to `until`, which names a millisecond (a JavaScript Date): an event recorded within it
+     * counts, although PostgreSQL keeps microseconds, so the recordedAt an event is shown with
+     * includes that event.
+     */
     async readStream(
       streamId: string,
       options: { afterVersion?: number; until?: Date } = {},
@@ -75,7 +80,7 @@ export const createEventStore = (sql: Queryable) => {
       return sql<RecordedEvent[]>`
       select ${recordedEventColumns} from events
       where stream_id = ${streamId} and stream_version > ${afterVersion}
-        ${until ? sql`and recorded_at <= ${until}` : sql``}
+        ${until ? sql`and recorded_at < ${until}::timestamptz + interval '1 millisecond'` : sql``}
       order by stream_version`;
     },
 

@@ -46,7 +46,7 @@ export class Problem extends Error {
   }
 }
 
-const titles: Record<ProblemCode, string> = {
+const titles = {
   conference_exists: 'Conference already exists',
   conference_not_found: 'Conference not found',
   unknown_seat_type: 'Unknown seat type',
@@ -60,7 +60,10 @@ const titles: Record<ProblemCode, string> = {
   busy: 'Busy, retry shortly',
   database_unavailable: 'Database unavailable',
   internal_error: 'Internal error',
-};
+} satisfies Record<ProblemCode, string>;
+
+/** Every error code an answer can carry. */
+export const PROBLEM_CODES = Object.keys(titles) as [ProblemCode, ...ProblemCode[]];
 
 /** The one table from a domain rejection to its HTTP status and words. */
 export const rejectionProblem = (rejection: Rejection): Problem => {

@@ -3,3 +3,4 @@ export { rebuildViews, type RebuildOptions, type RebuildResult } from './rebuild
 export { createReadModel, type ReadModel } from './read-model.js';
 export { applyEvents, LIVE_VIEWS, type ViewTables } from './apply-events.js';
 export { readCheckpoint } from './checkpoint.js';
+export { createViewsChanged, type ViewsChanged, type ViewsChangedListener } from './views-changed.js';

@@ -4,6 +4,7 @@ import { createEventStore, type SettledEvent } from '../event-store/event-store.
 import type { Logger } from '../logger.js';
 import { applyEvents, LIVE_VIEWS } from './apply-events.js';
 import { LOCKS, readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import type { ViewsChanged } from './views-changed.js';
 
 export type ProjectorOptions = {
   sql: Sql;
@@ -15,6 +16,8 @@ export type ProjectorOptions = {
   /** Called inside each batch's transaction before it commits; a throw rolls the batch back (tests simulate crashes). */
   beforeCommit?: (events: SettledEvent[]) => Promise<void> | void;
   onApplied?: (count: number) => void;
+  /** Told after each committed batch which streams' views it changed (live readers wake on it). */
+  viewsChanged?: Pick<ViewsChanged, 'notify'>;
 };
 
 export type ProjectionLag = { events: number; milliseconds: number };
@@ -59,20 +62,22 @@ export class Projector {
    * it applied. A failure anywhere rolls back both: nothing is lost and nothing applied twice.
    */
   async applyNextBatch(): Promise<number> {
-    const { sql, batchSize, beforeCommit, onApplied } = this.options;
-    const applied = await sql.begin(async (tx) => {
+    const { sql, batchSize, beforeCommit, onApplied, viewsChanged } = this.options;
+    const applied: SettledEvent[] = await sql.begin(async (tx) => {
       await tx`select pg_advisory_xact_lock(${LOCKS.batch})`;
       const checkpoint = await readCheckpoint(tx);
       const events = await createEventStore(tx).readSettled(checkpoint, batchSize);
       const last = events.at(-1);
-      if (!last) return 0;
+      if (!last) return [];
       await applyEvents(tx, LIVE_VIEWS, events);
       await writeCheckpoint(tx, last);
       await beforeCommit?.(events);
-      return events.length;
+      return events;
     });
-    if (applied > 0) onApplied?.(applied);
-    return applied;
+    if (applied.length === 0) return 0;
+    onApplied?.(applied.length);
+    viewsChanged?.notify(new Set(applied.map((event) => event.streamId)));
+    return applied.length;
   }
 
   /** Events committed but not yet applied, and the age of the oldest of them. */

@@ -1,0 +1,707 @@
+// The seat-surge demo page: plain browser JavaScript talking to the HTTP API of this server only.
+
+/** How often the page polls when Server-Sent Events are unavailable. */
+const POLL_INTERVAL_MS = 2000;
+/** After the event stream gave up for good, try it again this often (polling meanwhile). */
+const LIVE_RETRY_MS = 15_000;
+/** Most events kept on the page; older ones stay in the stream, readable through the API. */
+const MAX_EVENTS_SHOWN = 500;
+/** Most reservations listed. */
+const RESERVATIONS_PAGE = 200;
+
+const $ = (selector) => {
+  const element = document.querySelector(selector);
+  if (!element) throw new Error(`missing element ${selector}`);
+  return element;
+};
+
+/** Everything the page knows about the conference on show. */
+const current = {
+  conferenceId: '',
+  /** Position of the last availability shown. */
+  position: -1,
+  seatTypes: [],
+  /** Events loaded so far, oldest first. */
+  events: [],
+  lastEventPosition: 0,
+  /** Distinct event times for the point-in-time slider. */
+  moments: [],
+  source: undefined,
+  pollTimer: undefined,
+  retryTimer: undefined,
+  refreshing: undefined,
+  refreshAgain: false,
+};
+
+// ---------------------------------------------------------------- API
+
+/** An answer of the API that is not a success, in words from its Problem document. */
+class ApiError extends Error {
+  constructor(status, problem, message) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+const api = async (method, path, body) => {
+  let response;
+  try {
+    response = await fetch(path, {
+      method,
+      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+  } catch {
+    throw new ApiError(0, undefined, 'The server cannot be reached.');
+  }
+  const type = response.headers.get('content-type') ?? '';
+  const content = type.includes('json') ? await response.json().catch(() => undefined) : undefined;
+  if (!response.ok) throw new ApiError(response.status, content, describeProblem(response, content));
+  return { status: response.status, body: content };
+};
+
+/** The sentence to show for an error answer: the Problem's `message`, plus what the code calls for. */
+const describeProblem = (response, problem) => {
+  if (!problem || typeof problem.message !== 'string') return `The server answered ${response.status}.`;
+  switch (problem.error) {
+    case 'busy': {
+      const seconds = response.headers.get('retry-after') ?? '1';
+      return `Busy, retry in ${seconds} s. ${problem.message}`;
+    }
+    case 'invalid_request': {
+      const issues = Array.isArray(problem.issues) ? problem.issues : [];
+      const details = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
+      return details ? `${problem.message} (${details})` : problem.message;
+    }
+    default:
+      return problem.message;
+  }
+};
+
+const conferencePath = (conferenceId, rest = '') => `/conferences/${encodeURIComponent(conferenceId)}${rest}`;
+
+// ---------------------------------------------------------------- status line
+
+let statusTimer;
+/** Says something in the status line (an aria-live region); errors stay until the next message. */
+const say = (text, kind = 'info') => {
+  const status = $('#status');
+  status.textContent = text;
+  status.className = `status status-${kind}`;
+  clearTimeout(statusTimer);
+  if (kind !== 'error') statusTimer = setTimeout(() => (status.textContent = ''), 8000);
+};
+
+const sayError = (error, doing) =>
+  say(`${doing}: ${error instanceof ApiError ? error.message : String(error)}`, 'error');
+
+// ---------------------------------------------------------------- rendering helpers
+
+const element = (tag, attributes = {}, ...children) => {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === undefined) continue;
+    if (name === 'className') node.className = value;
+    else if (name === 'dataset') Object.assign(node.dataset, value);
+    else node.setAttribute(name, value);
+  }
+  node.append(...children.filter((child) => child !== undefined));
+  return node;
+};
+
+const formatTime = (iso) => {
+  const date = new Date(iso);
+  return `${date.toLocaleTimeString([], { hour12: false })}.${String(date.getMilliseconds()).padStart(3, '0')}`;
+};
+
+const seatsText = (seats) => seats.map((seat) => `${seat.quantity} ${seat.seatType}`).join(', ');
+
+/** A compact table of seat types, for the three views. */
+const seatTable = (seatTypes) =>
+  element(
+    'table',
+    { className: 'seats compact' },
+    element(
+      'thead',
+      {},
+      element(
+        'tr',
+        {},
+        element('th', { scope: 'col' }, 'Type'),
+        element('th', { scope: 'col' }, 'Reserved'),
+        element('th', { scope: 'col' }, 'Remaining'),
+      ),
+    ),
+    element(
+      'tbody',
+      {},
+      ...seatTypes.map((seat) =>
+        element(
+          'tr',
+          { dataset: { seatType: seat.type } },
+          element('th', { scope: 'row' }, seat.type),
+          element('td', { dataset: { field: 'reserved' } }, String(seat.reserved)),
+          element('td', { dataset: { field: 'remaining' } }, String(seat.remaining)),
+        ),
+      ),
+    ),
+  );
+
+const showView = (id, meta, seatTypes) => {
+  const view = $(id);
+  view.querySelector('[data-field="meta"]').textContent = meta;
+  view.querySelector('[data-field="seats"]').replaceChildren(seatTypes ? seatTable(seatTypes) : '');
+};
+
+// ---------------------------------------------------------------- conferences
+
+const loadConferences = async () => {
+  try {
+    const { body } = await api('GET', '/conferences');
+    const select = $('#conference-select');
+    const chosen = current.conferenceId || select.value;
+    const ids = body.conferences.map((conference) => conference.conferenceId);
+    if (chosen && !ids.includes(chosen)) ids.push(chosen);
+    select.replaceChildren(
+      element('option', { value: '' }, ids.length ? '(choose one)' : '(none yet: create one below)'),
+      ...ids.map((id) => {
+        const conference = body.conferences.find((c) => c.conferenceId === id);
+        return element('option', { value: id }, conference ? `${conference.name} (${id})` : id);
+      }),
+    );
+    select.value = chosen;
+  } catch (error) {
+    sayError(error, 'Could not list the conferences');
+  }
+};
+
+let seatTypeRows = 0;
+const seatTypeRow = (type = '', capacity = '') => {
+  const index = seatTypeRows++;
+  const remove = element(
+    'button',
+    { type: 'button', className: 'link', 'aria-label': `Remove seat type ${index + 1}` },
+    'Remove',
+  );
+  const row = element(
+    'div',
+    { className: 'seat-type-row' },
+    element(
+      'div',
+      { className: 'field' },
+      element('label', { for: `seat-type-${index}` }, `Seat type ${index + 1}`),
+      element('input', {
+        id: `seat-type-${index}`,
+        name: 'seat-type',
+        value: type,
+        autocomplete: 'off',
+        spellcheck: 'false',
+      }),
+    ),
+    element(
+      'div',
+      { className: 'field narrow' },
+      element('label', { for: `capacity-${index}` }, 'Capacity'),
+      element('input', {
+        id: `capacity-${index}`,
+        name: 'capacity',
+        type: 'number',
+        min: '0',
+        value: String(capacity),
+      }),
+    ),
+    remove,
+  );
+  remove.addEventListener('click', () => {
+    if ($('#seat-type-rows').children.length > 1) row.remove();
+  });
+  $('#seat-type-rows').append(row);
+};
+
+const createConference = async (event) => {
+  event.preventDefault();
+  const id = $('#new-conference-id').value.trim();
+  const name = $('#new-conference-name').value.trim();
+  const seatTypes = [...document.querySelectorAll('.seat-type-row')].map((row) => ({
+    type: row.querySelector('input[name="seat-type"]').value.trim(),
+    capacity: Number(row.querySelector('input[name="capacity"]').value),
+  }));
+  try {
+    await api('POST', '/conferences', { id, name, seatTypes });
+    say(`Created conference ${id}: one ConferenceCreated event in a new stream.`, 'success');
+    $('#new-conference-id').value = suggestId();
+    await openConference(id);
+    await loadConferences();
+  } catch (error) {
+    sayError(error, 'Could not create the conference');
+  }
+};
+
+const suggestId = () => `demo-${Math.random().toString(36).slice(2, 7)}`;
+
+// ---------------------------------------------------------------- the conference on show
+
+const openConference = async (conferenceId) => {
+  stopLive();
+  Object.assign(current, {
+    conferenceId,
+    position: -1,
+    seatTypes: [],
+    events: [],
+    lastEventPosition: 0,
+    moments: [],
+  });
+  $('#conference-select').value = conferenceId;
+  $('#conference-title').textContent = conferenceId || 'no conference';
+  $('#availability tbody').replaceChildren();
+  $('#event-list').replaceChildren();
+  $('#event-count').textContent = conferenceId ? 'Loading events…' : 'No events loaded.';
+  $('#reservations-list').replaceChildren();
+  $('#reserve-seat-type').replaceChildren();
+  Object.assign($('#asof-range'), { max: '0', value: '0' });
+  $('#asof-range-label').textContent = '–';
+  for (const id of ['#materialised-view', '#replayed-view', '#point-in-time-view']) showView(id, '–');
+  updateMoments();
+  // The creation form folds away once there is a conference to look at (saves a phone screen).
+  $('#create-details').open = !conferenceId;
+  if (conferenceId) history.replaceState(null, '', `#conference=${encodeURIComponent(conferenceId)}`);
+  if (!conferenceId) return;
+  connectLive(conferenceId);
+  await pollOnce();
+  refreshAround();
+};
+
+/** A new view of the live read model arrived (by event stream or poll). */
+const showAvailability = (view) => {
+  if (view.conferenceId !== current.conferenceId || view.position === current.position) return;
+  current.position = view.position;
+  current.seatTypes = view.seatTypes;
+  renderAvailability(view);
+  showView('#materialised-view', `position ${view.position}`, view.seatTypes);
+  fillSeatTypeChoice(view.seatTypes);
+  refreshAround();
+};
+
+const renderAvailability = (view) => {
+  $('#conference-title').textContent = view.name ? `${view.name} (${view.conferenceId})` : view.conferenceId;
+  $('#availability tbody').replaceChildren(
+    ...view.seatTypes.map((seat) => {
+      const share = seat.capacity === 0 ? 100 : Math.round((seat.reserved / seat.capacity) * 100);
+      return element(
+        'tr',
+        { dataset: { seatType: seat.type } },
+        element('th', { scope: 'row' }, seat.type),
+        element('td', { dataset: { field: 'capacity' } }, String(seat.capacity)),
+        element('td', { dataset: { field: 'reserved' } }, String(seat.reserved)),
+        element(
+          'td',
+          { dataset: { field: 'remaining' }, className: seat.remaining === 0 ? 'sold-out' : undefined },
+          String(seat.remaining),
+        ),
+        element(
+          'td',
+          { 'aria-hidden': 'true', className: 'bar-cell' },
+          element('span', { className: 'bar' }, element('span', { className: 'bar-fill', style: `width: ${share}%` })),
+        ),
+      );
+    }),
+  );
+};
+
+const fillSeatTypeChoice = (seatTypes) => {
+  const select = $('#reserve-seat-type');
+  const chosen = select.value;
+  const types = seatTypes.map((seat) => seat.type);
+  if ([...select.options].map((option) => option.value).join() === types.join()) return;
+  select.replaceChildren(...types.map((type) => element('option', { value: type }, type)));
+  if (types.includes(chosen)) select.value = chosen;
+};
+
+/** Reads that follow a change: new events, reservations, the replayed view. One at a time, coalesced. */
+const refreshAround = () => {
+  if (!current.conferenceId) return;
+  if (current.refreshing) {
+    current.refreshAgain = true;
+    return;
+  }
+  const conferenceId = current.conferenceId;
+  current.refreshing = Promise.allSettled([
+    loadNewEvents(conferenceId),
+    loadReservations(conferenceId),
+    loadReplayed(conferenceId),
+  ]).then(() => {
+    current.refreshing = undefined;
+    if (current.refreshAgain) {
+      current.refreshAgain = false;
+      refreshAround();
+    }
+  });
+};
+
+// ---------------------------------------------------------------- live updates: SSE, polling as fallback
+
+const setMode = (mode) => {
+  const indicator = $('#live-mode');
+  indicator.textContent = mode;
+  indicator.className = `mode mode-${mode}`;
+};
+
+const connectLive = (conferenceId) => {
+  if (!('EventSource' in window)) {
+    startPolling();
+    return;
+  }
+  setMode('connecting');
+  const source = new EventSource(conferencePath(conferenceId, '/stream'));
+  current.source = source;
+  source.addEventListener('open', () => {
+    stopPolling();
+    setMode('live');
+  });
+  source.addEventListener('availability', (message) => {
+    setMode('live');
+    showAvailability(JSON.parse(message.data));
+  });
+  source.addEventListener('error', () => {
+    if (current.source !== source) return;
+    // The browser retries a dropped stream by itself; until it is back, poll.
+    startPolling();
+    if (source.readyState === EventSource.CLOSED) {
+      current.source = undefined;
+      current.retryTimer = setTimeout(
+        () => current.conferenceId === conferenceId && connectLive(conferenceId),
+        LIVE_RETRY_MS,
+      );
+    }
+  });
+};
+
+const startPolling = () => {
+  setMode('polling');
+  if (current.pollTimer) return;
+  current.pollTimer = setInterval(pollOnce, POLL_INTERVAL_MS);
+};
+
+const stopPolling = () => {
+  clearInterval(current.pollTimer);
+  current.pollTimer = undefined;
+};
+
+const stopLive = () => {
+  current.source?.close();
+  current.source = undefined;
+  clearTimeout(current.retryTimer);
+  stopPolling();
+  setMode('off');
+};
+
+const pollOnce = async () => {
+  const conferenceId = current.conferenceId;
+  if (!conferenceId) return;
+  try {
+    const { body } = await api('GET', conferencePath(conferenceId, '/availability'));
+    showAvailability(body);
+  } catch (error) {
+    // A conference just created may not be projected yet: the next update brings it.
+    if (!(error instanceof ApiError && error.status === 404)) sayError(error, 'Could not read the availability');
+  }
+};
+
+// ---------------------------------------------------------------- reserve and cancel
+
+const reserve = async (event) => {
+  event.preventDefault();
+  const seatType = $('#reserve-seat-type').value;
+  const quantity = Number($('#reserve-quantity').value);
+  const reservationId = $('#reserve-id').value.trim();
+  if (!current.conferenceId) return say('Pick or create a conference first.', 'error');
+  try {
+    const { status, body } = await api('POST', conferencePath(current.conferenceId, '/reservations'), {
+      ...(reservationId ? { reservationId } : {}),
+      seats: [{ seatType, quantity }],
+    });
+    say(
+      status === 201
+        ? `Reserved ${seatsText(body.seats)} (reservation ${body.reservationId}): one SeatsReserved event appended.`
+        : `Reservation ${body.reservationId} was already made: the repeat appended nothing.`,
+      'success',
+    );
+    $('#cancel-id').value = body.reservationId;
+  } catch (error) {
+    sayError(error, 'Not reserved');
+  }
+};
+
+const cancel = async (reservationId) => {
+  if (!current.conferenceId) return say('Pick or create a conference first.', 'error');
+  try {
+    await api('DELETE', conferencePath(current.conferenceId, `/reservations/${encodeURIComponent(reservationId)}`));
+    say(`Cancelled reservation ${reservationId}: its seats are free again.`, 'success');
+  } catch (error) {
+    sayError(error, 'Not cancelled');
+  }
+};
+
+const loadReservations = async (conferenceId) => {
+  try {
+    const { body } = await api('GET', conferencePath(conferenceId, `/reservations?limit=${RESERVATIONS_PAGE}`));
+    if (conferenceId !== current.conferenceId) return;
+    const list = $('#reservations-list');
+    const items = body.reservations.map((reservation) =>
+      element(
+        'li',
+        { dataset: { reservationId: reservation.reservationId, status: reservation.status } },
+        element('code', {}, reservation.reservationId),
+        ` ${seatsText(reservation.seats)} `,
+        element('span', { className: `badge badge-${reservation.status}` }, reservation.status),
+        reservation.status === 'reserved' ? cancelButton(reservation.reservationId) : undefined,
+      ),
+    );
+    list.replaceChildren(...items);
+    if (items.length === 0) list.append(element('li', { className: 'empty' }, 'No reservations yet.'));
+    if (body.next) list.append(element('li', { className: 'empty' }, `Showing the first ${RESERVATIONS_PAGE} by id.`));
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) sayError(error, 'Could not list the reservations');
+  }
+};
+
+const cancelButton = (reservationId) => {
+  const button = element(
+    'button',
+    { type: 'button', className: 'small', 'aria-label': `Cancel reservation ${reservationId}` },
+    'Cancel',
+  );
+  button.addEventListener('click', () => cancel(reservationId));
+  return button;
+};
+
+// ---------------------------------------------------------------- the event stream
+
+const loadNewEvents = async (conferenceId) => {
+  try {
+    for (;;) {
+      const { body } = await api(
+        'GET',
+        conferencePath(conferenceId, `/events?after=${current.lastEventPosition}&limit=1000`),
+      );
+      if (conferenceId !== current.conferenceId) return;
+      if (body.events.length > 0) addEvents(body.events);
+      if (!body.next) break;
+    }
+  } catch (error) {
+    if (!(error instanceof ApiError && error.status === 404)) sayError(error, 'Could not read the event stream');
+  }
+};
+
+const addEvents = (events) => {
+  current.events.push(...events);
+  current.lastEventPosition = events.at(-1).position;
+  const list = $('#event-list');
+  list.prepend(...events.map(eventItem).reverse());
+  while (list.children.length > MAX_EVENTS_SHOWN) list.lastElementChild.remove();
+  const count = current.events.length;
+  $('#event-count').textContent =
+    `${count} event${count === 1 ? '' : 's'}, the last at position ${current.lastEventPosition}.`;
+  updateMoments();
+};
+
+const eventItem = (event) =>
+  element(
+    'li',
+    { className: `event event-${event.type}`, dataset: { position: String(event.position) } },
+    element(
+      'div',
+      { className: 'event-head' },
+      element('strong', {}, event.type),
+      element('span', {}, `version ${event.version}`),
+      element('span', {}, `position ${event.position}`),
+      element('time', { datetime: event.recordedAt }, formatTime(event.recordedAt)),
+    ),
+    element('code', { className: 'event-data' }, JSON.stringify(event.data)),
+  );
+
+// ---------------------------------------------------------------- replayed and point-in-time views
+
+const loadReplayed = async (conferenceId) => {
+  try {
+    const { body } = await api('GET', conferencePath(conferenceId, '/availability?consistency=strong'));
+    if (conferenceId !== current.conferenceId) return;
+    showView('#replayed-view', `version ${body.version} · position ${body.position}`, body.seatTypes);
+  } catch (error) {
+    sayError(error, 'Could not replay the conference');
+  }
+};
+
+/**
+ * Keeps the slider over the distinct times of the events; a slider at its end follows new events.
+ * `asOf` an event's recordedAt includes that event.
+ */
+const updateMoments = () => {
+  const range = $('#asof-range');
+  const following = Number(range.value) >= current.moments.length - 1;
+  current.moments = [...new Set(current.events.map((event) => event.recordedAt))];
+  range.max = String(Math.max(0, current.moments.length - 1));
+  range.disabled = current.moments.length === 0;
+  if (following && current.moments.length > 0) {
+    range.value = range.max;
+    showMoment();
+  } else {
+    labelMoment();
+  }
+};
+
+const momentTime = (index) => current.moments[index];
+
+/** Says which moment the slider stands at: after how many of the events. */
+const labelMoment = () => {
+  const recordedAt = current.moments[Number($('#asof-range').value)];
+  if (!recordedAt) return;
+  const eventsUpTo = current.events.filter((event) => event.recordedAt <= recordedAt).length;
+  $('#asof-range-label').textContent =
+    `after ${eventsUpTo} of ${current.events.length} events (${formatTime(recordedAt)})`;
+};
+
+const showMoment = () => {
+  const index = Number($('#asof-range').value);
+  if (!current.moments[index]) return;
+  labelMoment();
+  const asOf = momentTime(index);
+  $('#asof-input').value = toLocalInput(new Date(asOf));
+  loadPointInTime(asOf);
+};
+
+/** A `datetime-local` value (local time, no zone) for a date, to the millisecond. */
+const toLocalInput = (date) => {
+  const local = new Date(date.getTime() - date.getTimezoneOffset() * 60_000);
+  return local.toISOString().slice(0, 23);
+};
+
+let pointInTimeRequest = 0;
+const loadPointInTime = async (asOf) => {
+  const conferenceId = current.conferenceId;
+  const request = ++pointInTimeRequest;
+  try {
+    const { body } = await api('GET', conferencePath(conferenceId, `/availability?asOf=${encodeURIComponent(asOf)}`));
+    if (request !== pointInTimeRequest || conferenceId !== current.conferenceId) return;
+    showView(
+      '#point-in-time-view',
+      `as of ${asOf} · version ${body.version} · position ${body.position}`,
+      body.seatTypes,
+    );
+  } catch (error) {
+    if (request !== pointInTimeRequest) return;
+    const before = error instanceof ApiError && error.status === 404;
+    showView('#point-in-time-view', before ? `as of ${asOf}: the conference did not exist yet` : error.message);
+  }
+};
+
+// ---------------------------------------------------------------- surge
+
+/** Sends `total` single-seat bookings at one design, at most `concurrency` at a time, and counts the answers. */
+const surge = async (basePath, conferenceId, { total, concurrency }) => {
+  const counts = { sold: 0, refused: 0, busy: 0, other: 0 };
+  let sent = 0;
+  const started = performance.now();
+  const worker = async () => {
+    while (sent < total) {
+      sent += 1;
+      try {
+        const response = await fetch(`${basePath}/${conferenceId}/reservations`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ seats: [{ seatType: 'standard', quantity: 1 }] }),
+        });
+        await response.body?.cancel();
+        if (response.status === 201 || response.status === 200) counts.sold += 1;
+        else if (response.status === 409) counts.refused += 1;
+        else if (response.status === 503) counts.busy += 1;
+        else counts.other += 1;
+      } catch {
+        counts.other += 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, total) }, worker));
+  return { ...counts, elapsedMs: performance.now() - started };
+};
+
+const runSurge = async (event) => {
+  event.preventDefault();
+  const seats = Number($('#surge-seats').value);
+  const total = Number($('#surge-bookings').value);
+  const concurrency = Number($('#surge-concurrency').value);
+  const button = $('#surge-button');
+  button.disabled = true;
+  const tbody = $('#surge-results tbody');
+  tbody.replaceChildren();
+  const stamp = Date.now().toString(36);
+  const designs = [
+    { name: 'event-sourced', basePath: '/conferences', conferenceId: `surge-es-${stamp}` },
+    { name: 'CRUD baseline', basePath: '/crud/conferences', conferenceId: `surge-crud-${stamp}` },
+  ];
+  try {
+    for (const design of designs) {
+      say(`Surge: ${total} bookings at the ${design.name} design…`);
+      await api('POST', design.basePath, {
+        id: design.conferenceId,
+        name: `Surge ${stamp} (${design.name})`,
+        seatTypes: [{ type: 'standard', capacity: seats }],
+      });
+      // One design at a time, so they do not compete for the browser's connections.
+      const result = await surge(design.basePath, design.conferenceId, { total, concurrency });
+      tbody.append(surgeRow(design, result, seats));
+    }
+    say(`Surge done: each design should have sold exactly ${Math.min(seats, total)} seats.`, 'success');
+    await loadConferences();
+  } catch (error) {
+    sayError(error, 'The surge stopped');
+  } finally {
+    button.disabled = false;
+  }
+};
+
+const surgeRow = (design, result, seats) =>
+  element(
+    'tr',
+    { dataset: { design: design.basePath === '/conferences' ? 'event-sourced' : 'crud' } },
+    element('th', { scope: 'row' }, design.name),
+    element('td', {}, element('code', {}, design.conferenceId)),
+    element('td', { dataset: { field: 'sold' } }, `${result.sold} of ${seats}`),
+    element('td', { dataset: { field: 'refused' } }, String(result.refused)),
+    element('td', { dataset: { field: 'busy' } }, String(result.busy)),
+    element('td', { dataset: { field: 'other' } }, String(result.other)),
+    element('td', { dataset: { field: 'elapsed' } }, `${Math.round(result.elapsedMs)} ms`),
+  );
+
+// ---------------------------------------------------------------- start
+
+const start = () => {
+  $('#new-conference-id').value = suggestId();
+  seatTypeRow('standard', 100);
+  seatTypeRow('vip', 10);
+  $('#add-seat-type').addEventListener('click', () => seatTypeRow());
+  $('#create-form').addEventListener('submit', createConference);
+  $('#conference-select').addEventListener('change', (event) => openConference(event.target.value));
+  $('#refresh-conferences').addEventListener('click', loadConferences);
+  $('#reserve-form').addEventListener('submit', reserve);
+  $('#cancel-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const reservationId = $('#cancel-id').value.trim();
+    if (reservationId) cancel(reservationId);
+  });
+  $('#asof-range').addEventListener('input', showMoment);
+  $('#asof-input').addEventListener('change', (event) => {
+    const value = event.target.value;
+    if (!value) return;
+    $('#asof-range-label').textContent = 'the time chosen below';
+    loadPointInTime(new Date(value).toISOString());
+  });
+  $('#surge-form').addEventListener('submit', runSurge);
+
+  const fromHash = new URLSearchParams(location.hash.slice(1)).get('conference');
+  loadConferences().then(() => fromHash && openConference(fromHash));
+};
+
+start();

@@ -1,0 +1,88 @@
+import { z } from 'zod';
+import { PROBLEM_CODES } from './problem.js';
+
+/**
+ * The shapes of the answers, for the OpenAPI document. The routes do not parse their own answers;
+ * `test/openapi.test.ts` does, for every documented operation, so these cannot drift from what
+ * the routes send (the objects are strict: an undocumented field fails that test).
+ */
+
+const seatQuantity = z.strictObject({ seatType: z.string(), quantity: z.number().int() });
+
+export const availabilityAnswer = z.strictObject({
+  conferenceId: z.string(),
+  name: z.string(),
+  seatTypes: z.array(
+    z.strictObject({
+      type: z.string(),
+      capacity: z.number().int(),
+      reserved: z.number().int(),
+      remaining: z.number().int(),
+    }),
+  ),
+  position: z.number().int().meta({
+    description: 'Global position of the last event the answer reflects (0 for the CRUD baseline)',
+  }),
+  version: z
+    .number()
+    .int()
+    .optional()
+    .meta({ description: 'The stream version, when read from the aggregate (strong or asOf)' }),
+});
+
+export const conferenceListAnswer = z.strictObject({
+  conferences: z.array(
+    z.strictObject({
+      conferenceId: z.string(),
+      name: z.string(),
+      createdAt: z.string().meta({ format: 'date-time' }),
+      position: z.number().int(),
+    }),
+  ),
+});
+
+export const reservationAnswer = z.strictObject({
+  reservationId: z.string(),
+  conferenceId: z.string(),
+  seats: z.array(seatQuantity),
+  status: z.enum(['reserved', 'cancelled']),
+  reservedAt: z.string().optional().meta({ format: 'date-time' }),
+  cancelledAt: z.string().optional().meta({ format: 'date-time' }),
+});
+
+export const reservationPageAnswer = z.strictObject({
+  conferenceId: z.string(),
+  reservations: z.array(reservationAnswer),
+  next: z.string().optional().meta({ description: 'Query string of the next page; absent on the last page' }),
+});
+
+export const eventPageAnswer = z.strictObject({
+  conferenceId: z.string(),
+  events: z.array(
+    z.strictObject({
+      position: z.number().int(),
+      version: z.number().int(),
+      type: z.enum(['ConferenceCreated', 'SeatsReserved', 'ReservationCancelled']),
+      data: z.record(z.string(), z.unknown()),
+      metadata: z.record(z.string(), z.unknown()).meta({ description: 'Includes the requestId that appended it' }),
+      recordedAt: z.string().meta({ format: 'date-time' }),
+    }),
+  ),
+  next: z.string().optional().meta({ description: 'Query string of the next page; absent on the last page' }),
+});
+
+export const healthAnswer = z.strictObject({ status: z.literal('ok'), database: z.literal('up') });
+
+export const ceilingAnswer = z.strictObject({ ok: z.literal(true) });
+
+/** RFC 9457 Problem Details plus our `error` code and `message`; details vary by code. */
+export const problemAnswer = z
+  .object({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    error: z.enum(PROBLEM_CODES),
+    message: z.string(),
+  })
+  .catchall(z.unknown());

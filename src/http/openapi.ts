@@ -1,0 +1,311 @@
+import { z } from 'zod';
+import {
+  availabilityAnswer,
+  ceilingAnswer,
+  conferenceListAnswer,
+  eventPageAnswer,
+  healthAnswer,
+  problemAnswer,
+  reservationAnswer,
+  reservationPageAnswer,
+} from './answer-schemas.js';
+import {
+  availabilityQuerySchema,
+  ceilingSchema,
+  conferenceIdSchema,
+  createConferenceSchema,
+  eventsQuerySchema,
+  reservationIdSchema,
+  reservationsQuerySchema,
+  reserveSeatsSchema,
+} from './schemas.js';
+
+/**
+ * The OpenAPI 3.1 document, generated from the zod schemas the routes validate with (requests)
+ * and the answer schemas the tests check every answer against (answers). The table of
+ * operations below is the only hand-written part; `test/openapi.test.ts` fails when a route of
+ * the app is missing from it or it names a route the app does not have.
+ */
+
+type Answer = { description: string; schema?: z.ZodType; contentType?: string; headers?: Record<string, string> };
+
+export type Operation = {
+  method: 'get' | 'post' | 'delete';
+  /** OpenAPI path, parameters in braces: /conferences/{id}/availability. */
+  path: string;
+  summary: string;
+  description?: string;
+  tag: string;
+  params?: Record<string, z.ZodType>;
+  query?: z.ZodObject;
+  body?: z.ZodType;
+  answers: Record<number, Answer>;
+};
+
+/** Schemas shown by name under components.schemas; requests are described as sent, answers as received. */
+const requestSchemas = { CreateConference: createConferenceSchema, ReserveSeats: reserveSeatsSchema };
+const answerSchemas = {
+  Availability: availabilityAnswer,
+  ConferenceList: conferenceListAnswer,
+  Reservation: reservationAnswer,
+  ReservationPage: reservationPageAnswer,
+  EventPage: eventPageAnswer,
+  Health: healthAnswer,
+  Problem: problemAnswer,
+};
+
+const problem = (description: string): Answer => ({
+  description,
+  schema: problemAnswer,
+  contentType: 'application/problem+json',
+});
+const invalid = problem('Invalid input (`invalid_request`, `malformed_json`, `unknown_seat_type`)');
+const notFound = problem('No such conference or reservation');
+const busy: Answer = {
+  ...problem('`busy`: the conference has too many commands waiting; retry after `Retry-After` seconds'),
+  headers: { 'Retry-After': 'Seconds to wait before retrying' },
+};
+const tooLarge = problem('`payload_too_large`: the body is over the limit');
+
+/** The booking routes, served for each design under its prefix. */
+const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): Operation[] => {
+  const conference = { id: conferenceIdSchema };
+  const reservation = { id: conferenceIdSchema, reservationId: reservationIdSchema };
+  return [
+    {
+      method: 'post',
+      path: prefix,
+      tag,
+      summary: 'Create a conference',
+      body: createConferenceSchema,
+      answers: {
+        201: { description: 'Created; the availability of the new conference', schema: availabilityAnswer },
+        400: invalid,
+        409: problem('`conference_exists`'),
+        413: tooLarge,
+        503: busy,
+      },
+    },
+    {
+      method: 'get',
+      path: prefix,
+      tag,
+      summary: 'List conferences',
+      description: 'From the read side (eventually consistent) on the event-sourced paths.',
+      answers: { 200: { description: 'The conferences', schema: conferenceListAnswer } },
+    },
+    {
+      method: 'get',
+      path: `${prefix}/{id}/availability`,
+      tag,
+      summary: 'Remaining seats per seat type',
+      description: keepsHistory
+        ? 'From the materialised view by default (eventually consistent; `position` says how far it has read). `consistency=strong` replays the aggregate (snapshot + events); `asOf` replays the stream up to that time.'
+        : 'From the counter rows. This design keeps no history: `asOf` is answered 400.',
+      params: conference,
+      query: availabilityQuerySchema,
+      answers: {
+        200: { description: 'Capacity, reserved and remaining of every seat type', schema: availabilityAnswer },
+        400: invalid,
+        404: notFound,
+      },
+    },
+    {
+      method: 'get',
+      path: `${prefix}/{id}/reservations`,
+      tag,
+      summary: "A page of a conference's reservations, by reservation id",
+      params: conference,
+      query: reservationsQuerySchema,
+      answers: { 200: { description: 'A page', schema: reservationPageAnswer }, 400: invalid, 404: notFound },
+    },
+    {
+      method: 'post',
+      path: `${prefix}/{id}/reservations`,
+      tag,
+      summary: 'Reserve seats',
+      description:
+        'Idempotent by `reservationId` (generated when absent): repeating a reservation with the same seats answers 200.',
+      params: conference,
+      body: reserveSeatsSchema,
+      answers: {
+        201: { description: 'Reserved', schema: reservationAnswer, headers: { Location: 'The reservation' } },
+        200: { description: 'Already reserved with these seats (a repeat)', schema: reservationAnswer },
+        400: invalid,
+        404: notFound,
+        409: problem('`insufficient_seats` (with `remaining` per requested type) or `reservation_conflict`'),
+        413: tooLarge,
+        503: busy,
+      },
+    },
+    {
+      method: 'get',
+      path: `${prefix}/{id}/reservations/{reservationId}`,
+      tag,
+      summary: 'One reservation',
+      params: reservation,
+      answers: { 200: { description: 'The reservation', schema: reservationAnswer }, 400: invalid, 404: notFound },
+    },
+    {
+      method: 'delete',
+      path: `${prefix}/{id}/reservations/{reservationId}`,
+      tag,
+      summary: 'Cancel a reservation',
+      description: 'Idempotent: cancelling a cancelled reservation answers 200 again.',
+      params: reservation,
+      answers: {
+        200: { description: 'Cancelled', schema: reservationAnswer },
+        400: invalid,
+        404: notFound,
+        503: busy,
+      },
+    },
+  ];
+};
+
+/** Every operation the app serves, in the order the document lists them. */
+export const OPERATIONS: Operation[] = [
+  ...bookingOperations('/conferences', 'Event-sourced (configured write path)', true),
+  {
+    method: 'get',
+    path: '/conferences/{id}/events',
+    tag: 'Event-sourced (configured write path)',
+    summary: "The conference's events (its audit trail), oldest first",
+    params: { id: conferenceIdSchema },
+    query: eventsQuerySchema,
+    answers: { 200: { description: 'A page of events', schema: eventPageAnswer }, 400: invalid, 404: notFound },
+  },
+  {
+    method: 'get',
+    path: '/conferences/{id}/stream',
+    tag: 'Event-sourced (configured write path)',
+    summary: 'Live availability (Server-Sent Events)',
+    description:
+      'An `availability` event with the body of GET /conferences/{id}/availability on connect and whenever the view changes.',
+    params: { id: conferenceIdSchema },
+    answers: {
+      200: { description: 'An event stream', contentType: 'text/event-stream' },
+      400: invalid,
+      404: notFound,
+    },
+  },
+  ...bookingOperations('/batched/conferences', 'Event-sourced, batched single writer', true),
+  ...bookingOperations('/direct/conferences', 'Event-sourced, direct (retry on conflict)', true),
+  ...bookingOperations('/crud/conferences', 'CRUD baseline', false),
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'Operations',
+    summary: 'Liveness and database reachability',
+    answers: { 200: { description: 'Up', schema: healthAnswer }, 503: problem('`database_unavailable`') },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    tag: 'Operations',
+    summary: 'Prometheus metrics',
+    answers: { 200: { description: 'Metrics in the Prometheus text format', contentType: 'text/plain' } },
+  },
+  {
+    method: 'post',
+    path: '/loadtest/ceiling',
+    tag: 'Operations',
+    summary: "The HTTP layer's ceiling probe for the load tests",
+    description: 'The middleware and body validation of a reservation, then one `select 1`.',
+    body: ceilingSchema,
+    answers: { 200: { description: 'Done', schema: ceilingAnswer }, 400: invalid, 413: tooLarge },
+  },
+  {
+    method: 'get',
+    path: '/openapi.json',
+    tag: 'Operations',
+    summary: 'This document',
+    answers: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
+  },
+];
+
+type JsonSchema = Record<string, unknown>;
+
+/** JSON Schema (draft 2020-12, as OpenAPI 3.1 uses) of one schema, named ones by reference. */
+const toSchema = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
+  const named = Object.entries(io === 'input' ? requestSchemas : answerSchemas).find(([, s]) => s === schema);
+  if (named) return { $ref: `#/components/schemas/${named[0]}` };
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io, unrepresentable: 'any' }) as JsonSchema;
+  return json;
+};
+
+const components = (schemas: Record<string, z.ZodType>, io: 'input' | 'output') => {
+  const registry = z.registry<{ id: string }>();
+  for (const [id, schema] of Object.entries(schemas)) registry.add(schema, { id });
+  const { schemas: json } = z.toJSONSchema(registry, {
+    io,
+    unrepresentable: 'any',
+    uri: (id) => `#/components/schemas/${id}`,
+  });
+  return Object.fromEntries(
+    Object.entries(json).map(([id, { $schema: _s, $id: _i, ...schema }]) => [id, schema as JsonSchema]),
+  );
+};
+
+const parameters = (operation: Operation) => [
+  ...Object.entries(operation.params ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'path',
+    required: true,
+    schema: toSchema(schema, 'input'),
+  })),
+  ...Object.entries(operation.query?.shape ?? {}).map(([name, schema]) => ({
+    name,
+    in: 'query',
+    required: !(schema as z.ZodType).safeParse(undefined).success,
+    schema: toSchema(schema as z.ZodType, 'input'),
+  })),
+];
+
+const answer = ({ description, schema, contentType = 'application/json', headers }: Answer) => ({
+  description,
+  ...(headers
+    ? {
+        headers: Object.fromEntries(
+          Object.entries(headers).map(([name, text]) => [name, { description: text, schema: { type: 'string' } }]),
+        ),
+      }
+    : {}),
+  content: { [contentType]: schema ? { schema: toSchema(schema, 'output') } : {} },
+});
+
+/** The whole document; built once per app. */
+export const openApiDocument = (version: string) => {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const operation of OPERATIONS) {
+    const parametersOf = parameters(operation);
+    (paths[operation.path] ??= {})[operation.method] = {
+      tags: [operation.tag],
+      summary: operation.summary,
+      ...(operation.description ? { description: operation.description } : {}),
+      operationId: `${operation.method}${operation.path.replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      ...(parametersOf.length > 0 ? { parameters: parametersOf } : {}),
+      ...(operation.body
+        ? {
+            requestBody: {
+              required: true,
+              content: { 'application/json': { schema: toSchema(operation.body, 'input') } },
+            },
+          }
+        : {}),
+      responses: Object.fromEntries(Object.entries(operation.answers).map(([status, a]) => [status, answer(a)])),
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'seat-surge',
+      version,
+      description:
+        'Conference seat reservations, event-sourced (with a batched single writer or the textbook retry-on-conflict path) and as a CRUD baseline, side by side. Errors are RFC 9457 Problem Details with a stable `error` code.',
+    },
+    servers: [{ url: '/' }],
+    paths,
+    components: { schemas: { ...components(requestSchemas, 'input'), ...components(answerSchemas, 'output') } },
+  };
+};
