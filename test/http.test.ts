@@ -1,3 +1,6 @@
+import { request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/database/connect.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -236,11 +239,48 @@ describe('hostile bodies', () => {
     await expectProblem(await send('POST', path, body), status);
   });
 
+  it('limits bodies over real HTTP, declared by Content-Length or sent in chunks', async () => {
+    const server = serve({ fetch: app.fetch, port: 0, hostname: '127.0.0.1' });
+    try {
+      await new Promise<void>((ready) => server.once('listening', ready));
+      const { port } = server.address() as AddressInfo;
+      const post = (body: string, chunked: boolean) =>
+        new Promise<number>((answered, failed) => {
+          const request = httpRequest(
+            {
+              port,
+              host: '127.0.0.1',
+              method: 'POST',
+              path,
+              headers: chunked
+                ? { 'content-type': 'application/json', 'transfer-encoding': 'chunked' }
+                : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+            },
+            (response) => {
+              response.resume();
+              answered(response.statusCode ?? 0);
+            },
+          );
+          request.on('error', failed);
+          if (chunked) for (let at = 0; at < body.length; at += 4096) request.write(body.slice(at, at + 4096));
+          else request.write(body);
+          request.end();
+        });
+      const large = JSON.stringify({ ...seats(1), padding: 'x'.repeat(100_000) });
+      expect(await post(large, false)).toBe(413);
+      expect(await post(large, true)).toBe(413);
+      expect(await post(JSON.stringify({ seats: [{ seatType: 'standard', quantity: 1 }] }), false)).toBe(201);
+      expect(await post(JSON.stringify({ seats: [{ seatType: 'standard', quantity: 1 }] }), true)).toBe(201);
+    } finally {
+      await new Promise<void>((closed) => server.close(() => closed()));
+    }
+  });
+
   it('stays up and correct after the hostile bodies', async () => {
     expect((await send('POST', path, seats(1))).status).toBe(201);
     await catchUp(service.projector);
     const availability = await json(send('GET', '/conferences/http-hostile/availability'));
-    expect(availability.seatTypes[0]).toMatchObject({ reserved: 1 });
+    expect(availability.seatTypes[0]).toMatchObject({ reserved: 3 });
   });
 
   it('answers 400 for a malformed path id and an unknown query parameter', async () => {
