@@ -11,7 +11,7 @@ import { createEventStore } from '../src/event-store/event-store.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
 import { evolveAll, streamIdOf, type SeatAvailabilityEvent } from '../src/seat-availability/index.js';
-import { createSnapshots, snapshotStep, toSnapshot, writeSnapshot } from '../src/snapshots/index.js';
+import { createSnapshots, serializeSnapshot, snapshotStep, writeSnapshot } from '../src/snapshots/index.js';
 import { machine } from './report/loadtest-report.js';
 import { htmlTable, markdownTable } from './report/markdown.js';
 import { escapeHtml, lineChart, page } from './report/svg.js';
@@ -169,12 +169,14 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
     const [row] = await sql<{ position: number }[]>`
       select position from events where stream_id = ${streamId} and stream_version = ${snapshotVersion}`;
     if (state.status !== 'open') throw new Error('the benchmark conference is missing');
-    const snapshot = { state: toSnapshot(state), version: snapshotVersion, position: row?.position ?? 0 };
+    const snapshot = { json: await serializeSnapshot(state), version: snapshotVersion, position: row?.position ?? 0 };
     // Capturing and writing, timed on scratch streams so the real one keeps its snapshot.
     const writes: number[] = [];
     for (let i = 0; i < options.samples; i++) {
       writes.push(
-        await timed(() => writeSnapshot(sql, `${streamId}-scratch-${i}`, { ...snapshot, state: toSnapshot(state) })),
+        await timed(async () =>
+          writeSnapshot(sql, `${streamId}-scratch-${i}`, { ...snapshot, json: await serializeSnapshot(state) }),
+        ),
       );
     }
     snapshotWriteMs = summary(writes).median;

@@ -2,7 +2,16 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadSeatAvailability, toSeatAvailabilityEvent } from '../src/command-handlers/index.js';
 import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
-import { snapshotDue, snapshotStep, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from '../src/snapshots/index.js';
+import {
+  fromSnapshot,
+  serializeSnapshot,
+  snapshotDue,
+  snapshotStep,
+  SNAPSHOT_SCHEMA_VERSION,
+  writeSnapshot,
+} from '../src/snapshots/index.js';
+import { RESERVATIONS_PER_TURN } from '../src/snapshots/seat-availability-snapshot.js';
+import type { OpenConference, Reservation } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
 
@@ -192,5 +201,114 @@ describe('snapshots', () => {
     const loaded = await loadSeatAvailability(service, conferenceId);
     expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
     expect(loaded.version).toBe(6);
+  });
+
+  it('serialises a state over several turns of the event loop into JSON that reads back as the same state', async () => {
+    const reservations = new Map<string, Reservation>();
+    for (let i = 0; i < 2 * RESERVATIONS_PER_TURN + 7; i++) {
+      reservations.set(`r-${i}`, {
+        status: i % 5 === 0 ? 'cancelled' : 'reserved',
+        seats: [{ seatType: i % 2 ? 'standard' : 'vip', quantity: 1 + (i % 3) }],
+      });
+    }
+    const state: OpenConference = {
+      status: 'open',
+      conferenceId: 'big',
+      name: 'Big "quoted" conference',
+      seatTypes: new Map([
+        ['standard', { capacity: 100_000, reserved: 10 }],
+        ['vip', { capacity: 50_000, reserved: 4 }],
+      ]),
+      reservations,
+    };
+    let turns = 0;
+    const counting = setInterval(() => turns++, 0);
+    const json = await serializeSnapshot(state);
+    clearInterval(counting);
+    expect(fromSnapshot(JSON.parse(json))).toEqual(state);
+    expect(turns).toBeGreaterThan(0); // it let timers run while it worked
+    const empty = await serializeSnapshot({ ...state, reservations: new Map() });
+    expect(JSON.parse(empty).reservations).toEqual([]);
+  });
+
+  it('folds what the batched writer did while a snapshot was being written back into its cached state', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const service = createTestService(db.sql, {
+      snapshotInterval: 2,
+      writeSnapshot: async (sql, streamId, snapshot) => {
+        await gate;
+        await writeSnapshot(sql, streamId, snapshot);
+      },
+    });
+    const conferenceId = newConferenceId();
+    const reserve = (reservationId: string, quantity = 1) =>
+      service.handlers.reserveSeats({ conferenceId, reservationId, seats: [{ seatType: 'standard', quantity }] });
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Set aside',
+      seatTypes: [{ type: 'standard', capacity: 10 }],
+    });
+    await reserve('r1'); // version 2: a snapshot falls due and waits at the gate
+    // While it waits, the cached state moves on: r1 is cancelled, r2 and r3 are reserved.
+    expect((await service.handlers.cancelReservation({ conferenceId, reservationId: 'r1' })).kind).toBe('accepted');
+    await reserve('r2');
+    await reserve('r3');
+    release();
+    await service.snapshots.settle();
+
+    const events = (await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent);
+    const [stored] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0] }[]>`
+      select version, state from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
+    expect(stored?.version).toBe(2);
+    expect(fromSnapshot(stored!.state)).toEqual(evolveAll(events.slice(0, 2))); // r1 still reserved in it
+
+    // The next batch folds the layer back; the writer's cache still knows everything.
+    await reserve('r4');
+    await service.snapshots.settle();
+    expect((await reserve('r5', 7)).kind).toBe('accepted'); // 10 - r2 - r3 - r4 = 7 seats were left
+    const soldOut = await reserve('r6');
+    expect(soldOut.kind === 'rejected' && soldOut.rejection.kind).toBe('insufficient_seats');
+    const reused = await reserve('r1');
+    expect(reused.kind === 'rejected' && reused.rejection.kind).toBe('reservation_conflict');
+    const cancelledAgain = await service.handlers.cancelReservation({ conferenceId, reservationId: 'r1' });
+    expect(cancelledAgain.kind === 'accepted' && cancelledAgain.appended).toBe(0);
+    await service.snapshots.settle();
+    const loaded = await loadSeatAvailability(service, conferenceId);
+    expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
+  });
+
+  it('writes a large state as of its version while later batches change the cached state', async () => {
+    const size = 6 * RESERVATIONS_PER_TURN; // serialised over six turns of the event loop
+    const service = createTestService(db.sql, {
+      snapshotInterval: 2,
+      batch: { maxBatch: size, maxQueue: size, idleEvictMs: 60_000, maxCached: 100 },
+    });
+    const conferenceId = newConferenceId();
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Large',
+      seatTypes: [{ type: 'standard', capacity: size }],
+    });
+    const ids = Array.from({ length: size }, (_, i) => `r${i}`);
+    // One batch, one append: the snapshot falls due and starts serialising on the next turn...
+    await Promise.all(
+      ids.map((reservationId) =>
+        service.handlers.reserveSeats({ conferenceId, reservationId, seats: [{ seatType: 'standard', quantity: 1 }] }),
+      ),
+    );
+    // ...while the writer cancels reservations near the end of the state, which it reaches last.
+    for (const reservationId of ids.slice(-3)) {
+      expect((await service.handlers.cancelReservation({ conferenceId, reservationId })).kind).toBe('accepted');
+    }
+    await service.snapshots.settle();
+    const [stored] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0] }[]>`
+      select version, state from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
+    expect(stored?.version).toBe(size + 1);
+    const events = (await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent);
+    expect(fromSnapshot(stored!.state)).toEqual(evolveAll(events.slice(0, size + 1)));
+    expect((await loadSeatAvailability(service, conferenceId)).state).toEqual(evolveAll(events));
   });
 });

@@ -2,6 +2,7 @@ import { streamIdOf } from '../seat-availability/index.js';
 import {
   decide,
   evolve,
+  type Reservation,
   type SeatAvailability,
   type SeatAvailabilityCommand,
   type SeatAvailabilityEvent,
@@ -39,7 +40,17 @@ type Pending = {
   stopTimer: () => void;
 };
 
-type Writer = { queue: Pending[]; running: boolean; cached: VersionedState | undefined; lastUsed: number };
+type Writer = {
+  queue: Pending[];
+  running: boolean;
+  cached: VersionedState | undefined;
+  lastUsed: number;
+  /** While a snapshot of the cached state is being written, see `takeSnapshotIfDue`. */
+  setAside?: SetAside;
+};
+
+/** The reservations a snapshot is reading, and the layer over them the writer writes to meanwhile. */
+type SetAside = { reservations: Map<string, Reservation>; layer: LayeredMap<string, Reservation>; written: boolean };
 
 /** What deciding a batch against a state produced; nothing is stored yet. */
 type BatchDecision = {
@@ -49,9 +60,7 @@ type BatchDecision = {
   )[];
   events: { event: SeatAvailabilityEvent; metadata: CommandMetadata }[];
   working: SeatAvailability;
-  layer:
-    | LayeredMap<string, { seats: { seatType: string; quantity: number }[]; status: 'reserved' | 'cancelled' }>
-    | undefined;
+  layer: LayeredMap<string, Reservation> | undefined;
 };
 
 /**
@@ -154,10 +163,46 @@ export const createConferenceWriters = (deps: WriterDeps) => {
         pending.stopTimer();
         pending.resolve(result.kind === 'rejected' ? result : { ...result, ...committed });
       });
-      // After the answers: the snapshot is captured now, before the next batch changes the cache.
-      if (events.length > 0) deps.snapshots.afterAppend(streamId, base.version, committed, { captureNow: true });
+      if (events.length > 0) takeSnapshotIfDue(streamId, writer, base.version);
       return;
     }
+  };
+
+  /**
+   * After a batch's answers: starts a snapshot of the cached state when one is due. The snapshot
+   * is serialised over later turns of the event loop (a hot conference holds hundreds of
+   * thousands of reservations), so until it is written the cached reservations are set aside,
+   * unchanged, and later batches write to a layer over them; the layer is folded back in once
+   * the snapshot is written. Setting aside costs nothing, unlike copying the reservations.
+   */
+  const takeSnapshotIfDue = (streamId: string, writer: Writer, versionBefore: number) => {
+    restoreSetAside(writer);
+    const cached = writer.cached;
+    if (!cached) return;
+    const writing = deps.snapshots.afterAppend(streamId, versionBefore, cached);
+    if (!writing || cached.state.status !== 'open') return;
+    const setAside: SetAside = {
+      reservations: cached.state.reservations,
+      layer: new LayeredMap(cached.state.reservations),
+      written: false,
+    };
+    writer.setAside = setAside;
+    writer.cached = { ...cached, state: { ...cached.state, reservations: setAside.layer } };
+    void writing.then(() => {
+      setAside.written = true;
+    });
+  };
+
+  /** Folds the layer back into the set-aside reservations once their snapshot is written; between batches only. */
+  const restoreSetAside = (writer: Writer) => {
+    const setAside = writer.setAside;
+    if (!setAside?.written) return;
+    writer.setAside = undefined;
+    const cached = writer.cached;
+    // A cache dropped meanwhile (after a failed batch) no longer reads through the layer.
+    if (cached?.state.status !== 'open' || cached.state.reservations !== setAside.layer) return;
+    setAside.layer.commitInto(setAside.reservations);
+    writer.cached = { ...cached, state: { ...cached.state, reservations: setAside.reservations } };
   };
 
   const drain = async (conferenceId: string, writer: Writer) => {

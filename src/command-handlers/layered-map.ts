@@ -2,10 +2,13 @@
  * A map that reads through to a base map and keeps its own writes apart until `commitInto`.
  * A batch of commands is decided against the cached conference with its reservations in such a
  * layer: if the append then fails, dropping the layer leaves the cache exactly as it was.
- * (`evolve` updates the reservations map it is given, to keep replays linear.)
+ * (`evolve` updates the reservations map it is given, to keep replays linear.) The base must not
+ * change while the layer is in use.
  */
 export class LayeredMap<K, V> implements Map<K, V> {
   readonly #own = new Map<K, V>();
+  /** Keys of this layer that the base does not have. */
+  #added = 0;
 
   constructor(private readonly base: ReadonlyMap<K, V>) {}
 
@@ -18,6 +21,7 @@ export class LayeredMap<K, V> implements Map<K, V> {
   }
 
   set(key: K, value: V): this {
+    if (!this.#own.has(key) && !this.base.has(key)) this.#added++;
     this.#own.set(key, value);
     return this;
   }
@@ -31,9 +35,7 @@ export class LayeredMap<K, V> implements Map<K, V> {
   }
 
   get size(): number {
-    let added = 0;
-    for (const key of this.#own.keys()) if (!this.base.has(key)) added++;
-    return this.base.size + added;
+    return this.base.size + this.#added;
   }
 
   *entries(): MapIterator<[K, V]> {

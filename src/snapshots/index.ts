@@ -7,4 +7,4 @@ export {
   type StoredSnapshot,
 } from './snapshots.js';
 export { snapshotDue, snapshotStep } from './snapshot-policy.js';
-export { SNAPSHOT_SCHEMA_VERSION, toSnapshot, fromSnapshot } from './seat-availability-snapshot.js';
+export { SNAPSHOT_SCHEMA_VERSION, fromSnapshot, serializeSnapshot } from './seat-availability-snapshot.js';

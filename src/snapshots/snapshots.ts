@@ -3,8 +3,8 @@ import type { Logger } from '../logger.js';
 import type { SeatAvailability } from '../seat-availability/index.js';
 import {
   fromSnapshot,
+  serializeSnapshot,
   SNAPSHOT_SCHEMA_VERSION,
-  toSnapshot,
   type SeatAvailabilitySnapshotV1,
 } from './seat-availability-snapshot.js';
 import { snapshotDue } from './snapshot-policy.js';
@@ -12,8 +12,8 @@ import { snapshotDue } from './snapshot-policy.js';
 /** A state as of stream `version`, whose last event has global `position`. */
 export type VersionedState = { state: SeatAvailability; version: number; position: number };
 
-/** A snapshot ready to store: the state in its stored shape, and the version and position it reflects. */
-export type StoredSnapshot = { state: SeatAvailabilitySnapshotV1; version: number; position: number };
+/** A snapshot ready to store: the state as JSON text in its stored shape, and the version and position it reflects. */
+export type StoredSnapshot = { json: string; version: number; position: number };
 
 export type Snapshots = ReturnType<typeof createSnapshots>;
 
@@ -47,35 +47,30 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
     },
 
     /**
-     * Called after every append. When the append crossed the interval, the snapshot is written on
-     * a later turn of the event loop, so the command is answered first; a failed write is logged
-     * and forgotten (the next interval tries again, and loading falls back to replaying events).
+     * Called after every append. When the append crossed the snapshot step, the snapshot is
+     * serialised over later turns of the event loop and written, so the command is answered
+     * first; a failed write is logged and forgotten (the next step tries again, and loading falls
+     * back to replaying events). Returns the write when one was started: until it settles the
+     * caller must not change `appended.state` (the batched writer sets its cache aside meanwhile).
      */
-    afterAppend(
-      streamId: string,
-      versionBefore: number,
-      appended: VersionedState,
-      { captureNow = false }: { captureNow?: boolean } = {},
-    ): void {
+    afterAppend(streamId: string, versionBefore: number, appended: VersionedState): Promise<void> | undefined {
       const { state, version, position } = appended;
       if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version, state.reservations.size)) return;
-      // A hot stream crosses the interval faster than a large state can be written: while one
+      // A hot stream crosses the step faster than a large state can be written: while one
       // snapshot of a stream is being written, the next due one is skipped rather than queued.
       if (writing.has(streamId)) {
         onWrite('skipped');
         return;
       }
       writing.add(streamId);
-      // A state that will change after this call (a cached one) is captured now; a state nobody
-      // else holds is captured on a later turn, after the command has been answered.
-      const captured = captureNow ? toSnapshot(state) : undefined;
       const task = new Promise<void>((done) => setImmediate(done))
-        .then(() => write(sql, streamId, { state: captured ?? toSnapshot(state), version, position }))
+        .then(() => serializeSnapshot(state))
+        .then((json) => write(sql, streamId, { json, version, position }))
         .then(
           () => onWrite('written'),
           (error: unknown) => {
             onWrite('failed');
-            log.warn({ err: error, streamId, version: appended.version }, 'snapshot write failed; carrying on');
+            log.warn({ err: error, streamId, version }, 'snapshot write failed; carrying on');
           },
         )
         .finally(() => {
@@ -83,6 +78,7 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
           pending.delete(task);
         });
       pending.add(task);
+      return task;
     },
 
     /** Resolves once every snapshot write started so far has finished (for shutdown and tests). */
@@ -92,11 +88,14 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
   };
 };
 
-/** Keeps only the newest snapshot per stream; an older one never overwrites a newer one. */
-export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: StoredSnapshot) => {
+/**
+ * Keeps only the newest snapshot per stream; an older one never overwrites a newer one. The text
+ * is cast from `text`: a parameter the server sees as jsonb would be JSON-encoded again by the driver.
+ */
+export const writeSnapshot = async (sql: Sql, streamId: string, { json, version, position }: StoredSnapshot) => {
   await sql`
     insert into snapshots (stream_id, version, position, schema_version, state)
-    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
+    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${json}::text::jsonb)
     on conflict (stream_id) do update
       set version = excluded.version, position = excluded.position, schema_version = excluded.schema_version,
           state = excluded.state, taken_at = now()
