@@ -187,6 +187,7 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
   const attempts = capacity * selloutFactor;
   const workload = bookingWorkload(DESIGNS[design], [id], `${design}-sellout-${connections}`, seededRandom(7), oneSeat);
   const before = await scrapeCounters(ctx.baseUrl);
+  recorder.hold();
   await drive({
     baseUrl: ctx.baseUrl,
     connections,
@@ -196,7 +197,7 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
     ledger,
     title: `${design} sell-out c=${connections}`,
   });
-  const seconds = recorder.elapsedMs() / 1000;
+  const seconds = recorder.heldSeconds();
   await waitUntilIdle(ctx.baseUrl);
   const server = difference(await scrapeCounters(ctx.baseUrl), before);
   const result = summarise({ design, scenario: 'surge', phase: 'sellout', connections }, recorder, seconds, server);
@@ -208,7 +209,8 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
       capacity,
       attempts,
       seatsSold: standardSold,
-      timeToSellOutSeconds: standardSold >= capacity && lastSale !== undefined ? round(lastSale / 1000, 3) : null,
+      timeToSellOutSeconds:
+        standardSold >= capacity && lastSale !== undefined ? round((lastSale - recorder.heldFrom) / 1000, 3) : null,
     },
     audit: await audit(ctx.baseUrl, DESIGNS[design], [id], ledger),
   };
