@@ -170,7 +170,7 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
       select position from events where stream_id = ${streamId} and stream_version = ${snapshotVersion}`;
     if (state.status !== 'open') throw new Error('the benchmark conference is missing');
     const snapshot = { json: await serializeSnapshot(state), version: snapshotVersion, position: row?.position ?? 0 };
-    // Capturing and writing, timed on scratch streams so the real one keeps its snapshot.
+    // Serialising and writing, timed on scratch streams so the real one keeps its snapshot.
     const writes: number[] = [];
     for (let i = 0; i < options.samples; i++) {
       writes.push(
