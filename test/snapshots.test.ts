@@ -4,13 +4,13 @@ import { loadSeatAvailability, toSeatAvailabilityEvent } from '../src/command-ha
 import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
 import {
   fromSnapshot,
+  RESERVATIONS_PER_TURN,
   serializeSnapshot,
   snapshotDue,
   snapshotStep,
   SNAPSHOT_SCHEMA_VERSION,
   writeSnapshot,
 } from '../src/snapshots/index.js';
-import { RESERVATIONS_PER_TURN } from '../src/snapshots/seat-availability-snapshot.js';
 import type { OpenConference, Reservation } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
@@ -52,6 +52,13 @@ const playHistory = async (
     await service.snapshots.settle();
   }
   await service.snapshots.settle();
+};
+
+/** The stored snapshot of a conference, read back into a state. */
+const storedSnapshot = async (conferenceId: string) => {
+  const [row] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0] }[]>`
+    select version, state from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
+  return row && { version: row.version, state: fromSnapshot(row.state) };
 };
 
 const fullReplay = async (service: ReturnType<typeof createTestService>, conferenceId: string) =>
@@ -260,10 +267,9 @@ describe('snapshots', () => {
     await service.snapshots.settle();
 
     const events = (await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent);
-    const [stored] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0] }[]>`
-      select version, state from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
+    const stored = await storedSnapshot(conferenceId);
     expect(stored?.version).toBe(2);
-    expect(fromSnapshot(stored!.state)).toEqual(evolveAll(events.slice(0, 2))); // r1 still reserved in it
+    expect(stored?.state).toEqual(evolveAll(events.slice(0, 2))); // r1 still reserved in it
 
     // The next batch folds the layer back; the writer's cache still knows everything.
     await reserve('r4');
@@ -304,11 +310,10 @@ describe('snapshots', () => {
       expect((await service.handlers.cancelReservation({ conferenceId, reservationId })).kind).toBe('accepted');
     }
     await service.snapshots.settle();
-    const [stored] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0] }[]>`
-      select version, state from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
+    const stored = await storedSnapshot(conferenceId);
     expect(stored?.version).toBe(size + 1);
     const events = (await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent);
-    expect(fromSnapshot(stored!.state)).toEqual(evolveAll(events.slice(0, size + 1)));
+    expect(stored?.state).toEqual(evolveAll(events.slice(0, size + 1)));
     expect((await loadSeatAvailability(service, conferenceId)).state).toEqual(evolveAll(events));
   });
 });
