@@ -1,7 +1,12 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createCommandHandlers, handleCommand, loadSeatAvailability } from '../src/command-handlers/index.js';
+import {
+  createCommandHandlers,
+  handleCommand,
+  loadSeatAvailability,
+  loadSeatAvailabilityAsOf,
+} from '../src/command-handlers/index.js';
 import { loadConfig } from '../src/config.js';
 import { connect, type Sql } from '../src/database/connect.js';
 import { databaseUrl, ensureDatabase } from '../src/database/databases.js';
@@ -10,8 +15,8 @@ import { applyMigrations } from '../src/database/migrate.js';
 import { createEventStore } from '../src/event-store/event-store.js';
 import { createLogger } from '../src/logger.js';
 import { createMetrics } from '../src/metrics.js';
-import { evolveAll, streamIdOf, type SeatAvailabilityEvent } from '../src/seat-availability/index.js';
-import { createSnapshots, serializeSnapshot, snapshotStep, writeSnapshot } from '../src/snapshots/index.js';
+import { evolve, initialState, streamIdOf, type SeatAvailabilityEvent } from '../src/seat-availability/index.js';
+import { createSnapshots, SNAPSHOT_SCHEMA_VERSION, toSnapshot, writeSnapshot } from '../src/snapshots/index.js';
 import { machine } from './report/loadtest-report.js';
 import { htmlTable, markdownTable } from './report/markdown.js';
 import { escapeHtml, lineChart, page } from './report/svg.js';
@@ -30,11 +35,14 @@ export type BenchOptions = {
 export type BenchRow = {
   streamLength: number;
   snapshotInterval: number;
-  /** Stream version the snapshot reflects (0 = none) and events replayed after it. */
+  /** Stream version the latest snapshot reflects (0 = none) and events replayed after it. */
   snapshotVersion: number;
   tailEvents: number;
-  reservationsInState: number;
+  /** Snapshots kept for the stream (every interval's, for point-in-time reads). */
+  snapshotsKept: number;
   coldLoadMs: { median: number; p90: number };
+  /** The availability as of the middle of the stream's history. */
+  asOfMiddleMs: { median: number; p90: number };
   reserveCommandMs: { median: number; p90: number };
   snapshotJsonBytes: number;
   snapshotStoredBytes: number;
@@ -53,7 +61,7 @@ export type BenchReport = {
 
 const numbers = (text: string, name: string) =>
   text.split(',').map((v) => {
-    const n = Number(v.replace(/k$/i, '000'));
+    const n = Number(v.replace(/k$/i, '000').replace(/m$/i, '000000'));
     if (!Number.isInteger(n) || n < 0) throw new Error(`--${name} must be a list of whole numbers (got "${text}")`);
     return n;
   });
@@ -72,7 +80,7 @@ export const parseBenchOptions = (argv: string[], now = new Date()): BenchOption
   });
   const quick = values.quick ?? false;
   return {
-    intervals: numbers(values.intervals ?? (quick ? '0,10,100' : '0,10,100,1000'), 'intervals'),
+    intervals: numbers(values.intervals ?? (quick ? '0,10,100' : '0,10,100,1000,10000'), 'intervals'),
     lengths: numbers(values.lengths ?? (quick ? '300,1000' : '1000,10000,100000'), 'lengths'),
     samples: Number(values.samples ?? (quick ? 3 : 7)),
     commands: quick ? 5 : 20,
@@ -82,7 +90,7 @@ export const parseBenchOptions = (argv: string[], now = new Date()): BenchOption
 
 /**
  * A realistic history: the conference, then 85% new reservations of 1-4 seats and 15% cancels
- * of a live one, so the state (every reservation ever made) grows as it does in production.
+ * of a live one. The state stays a few counts whatever the length; only the stream grows.
  */
 export const history = (conferenceId: string, length: number, seed = 1): SeatAvailabilityEvent[] => {
   const random = seededRandom(seed);
@@ -123,14 +131,12 @@ export const history = (conferenceId: string, length: number, seed = 1): SeatAva
 
 /**
  * Where the stream's latest snapshot is, on average: the policy snapshots at every multiple of
- * its step (the interval, doubled while the state holds more than ten reservations per event of
- * the step: see snapshot-policy.ts), so a stream read at a random moment has about half a step
- * of events after its last snapshot. We place it at the last multiple at or below `length - step / 2`.
+ * the interval, so a stream read at a random moment has about half an interval of events after
+ * its last snapshot. We place it at the last multiple at or below `length - interval / 2`.
  */
-export const snapshotVersionFor = (length: number, interval: number, stateSize = 0): number => {
+export const snapshotVersionFor = (length: number, interval: number): number => {
   if (interval === 0) return 0;
-  const step = snapshotStep(interval, stateSize);
-  return Math.max(0, Math.floor((length - Math.floor(step / 2)) / step) * step);
+  return Math.max(0, Math.floor((length - Math.floor(interval / 2)) / interval) * interval);
 };
 
 const timed = async (action: () => Promise<unknown>): Promise<number> => {
@@ -144,61 +150,113 @@ const summary = (samples: number[]) => {
   return { median: round(p.p50, 2), p90: round(p.p90, 2) };
 };
 
-const measure = async (sql: Sql, length: number, interval: number, options: BenchOptions): Promise<BenchRow> => {
-  const log = createLogger('silent');
-  const conferenceId = `bench-${length}-${interval}-${Date.now().toString(36)}`;
-  const streamId = streamIdOf(conferenceId);
+/** Appends the generated history as one stream, a thousand events per append. */
+const appendHistory = async (sql: Sql, conferenceId: string, length: number) => {
   const events = history(conferenceId, length);
   const eventStore = createEventStore(sql);
   for (let version = 0; version < events.length; version += 1000) {
     const chunk = events.slice(version, version + 1000);
     await eventStore.append(
-      streamId,
+      streamIdOf(conferenceId),
       version,
       chunk.map(({ type, data }) => ({ type, data })),
     );
   }
+  return events;
+};
 
-  const finalState = evolveAll(events);
-  const stateSize = finalState.status === 'open' ? finalState.reservations.size : 0;
-  const snapshotVersion = snapshotVersionFor(length, interval, stateSize);
+/**
+ * The stream's snapshots as the policy would have left them: one at every multiple of the
+ * interval up to `upTo`, each stamped with its last event's recording time.
+ */
+const placeSnapshots = async (
+  sql: Sql,
+  streamId: string,
+  events: SeatAvailabilityEvent[],
+  interval: number,
+  upTo: number,
+) => {
+  await sql`delete from snapshots where stream_id = ${streamId}`;
+  if (interval === 0) return 0;
+  let state = initialState();
+  const rows: { version: number; state: ReturnType<typeof toSnapshot> }[] = [];
+  events.slice(0, upTo).forEach((event, i) => {
+    state = evolve(state, event);
+    if ((i + 1) % interval === 0 && state.status === 'open') rows.push({ version: i + 1, state: toSnapshot(state) });
+  });
+  for (let i = 0; i < rows.length; i += 5000) {
+    const chunk = rows.slice(i, i + 5000);
+    await sql`
+      insert into snapshots (stream_id, version, position, schema_version, state, recorded_at)
+      select ${streamId}, e.stream_version, e.position, ${SNAPSHOT_SCHEMA_VERSION}, x.state, e.recorded_at
+      from jsonb_to_recordset(${sql.json(chunk)}) as x(version int, state jsonb)
+      join events e on e.stream_id = ${streamId} and e.stream_version = x.version`;
+  }
+  return rows.length;
+};
+
+const measure = async (
+  sql: Sql,
+  conferenceId: string,
+  events: SeatAvailabilityEvent[],
+  interval: number,
+  options: BenchOptions,
+): Promise<BenchRow> => {
+  const log = createLogger('silent');
+  const streamId = streamIdOf(conferenceId);
+  const length = events.length;
+  const eventStore = createEventStore(sql);
+  const snapshotVersion = snapshotVersionFor(length, interval);
+  const snapshotsKept = await placeSnapshots(sql, streamId, events, interval, snapshotVersion);
+
   let snapshotWriteMs: number | null = null;
   let sizes = { json: 0, stored: 0 };
   if (snapshotVersion > 0) {
-    const state = evolveAll(events.slice(0, snapshotVersion));
     const [row] = await sql<{ position: number }[]>`
       select position from events where stream_id = ${streamId} and stream_version = ${snapshotVersion}`;
+    let state = initialState();
+    for (const event of events.slice(0, snapshotVersion)) state = evolve(state, event);
     if (state.status !== 'open') throw new Error('the benchmark conference is missing');
-    const snapshot = { json: await serializeSnapshot(state), version: snapshotVersion, position: row?.position ?? 0 };
-    // Serialising and writing, timed on scratch streams so the real one keeps its snapshot.
+    // Converting and writing, timed on scratch streams so the real one keeps its snapshots.
     const writes: number[] = [];
     for (let i = 0; i < options.samples; i++) {
+      const open = state;
       writes.push(
-        await timed(async () =>
-          writeSnapshot(sql, `${streamId}-scratch-${i}`, { ...snapshot, json: await serializeSnapshot(state) }),
+        await timed(() =>
+          writeSnapshot(sql, `${streamId}-scratch-${i}`, {
+            state: toSnapshot(open),
+            version: snapshotVersion,
+            position: row?.position ?? 0,
+          }),
         ),
       );
     }
+    await sql`delete from snapshots where stream_id like ${`${streamId}-scratch-%`}`;
     snapshotWriteMs = summary(writes).median;
-    await writeSnapshot(sql, streamId, snapshot);
     const [size] = await sql<{ json: number; stored: number }[]>`
-      select octet_length(state::text) as json, pg_column_size(state) as stored from snapshots where stream_id = ${streamId}`;
+      select octet_length(state::text) as json, pg_column_size(state) as stored from snapshots
+      where stream_id = ${streamId} and version = ${snapshotVersion}`;
     sizes = { json: size?.json ?? 0, stored: size?.stored ?? 0 };
   }
 
   const snapshots = createSnapshots(sql, { interval, log });
   const loads: number[] = [];
-  let reservationsInState = 0;
   for (let i = 0; i < options.samples; i++) {
-    loads.push(
-      await timed(async () => {
-        const { state } = await loadSeatAvailability({ eventStore, snapshots }, conferenceId);
-        reservationsInState = state.status === 'open' ? state.reservations.size : 0;
-      }),
+    loads.push(await timed(() => loadSeatAvailability({ eventStore, snapshots }, conferenceId)));
+  }
+  const [middle] = await sql<{ recordedAt: Date }[]>`
+    select recorded_at as "recordedAt" from events
+    where stream_id = ${streamId} and stream_version = ${Math.max(1, Math.floor(length / 2))}`;
+  const asOfLoads: number[] = [];
+  for (let i = 0; i < options.samples; i++) {
+    asOfLoads.push(
+      await timed(() =>
+        loadSeatAvailabilityAsOf({ eventStore, snapshots }, conferenceId, middle?.recordedAt ?? new Date()),
+      ),
     );
   }
 
-  // The direct write path: every command loads the aggregate, as a cold process would.
+  // The direct write path: every command loads the aggregate and its reservation, as a cold process would.
   const commandDeps = {
     eventStore,
     snapshots,
@@ -215,7 +273,7 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
       await timed(() =>
         handlers.reserveSeats({
           conferenceId,
-          reservationId: `bench-command-${i}`,
+          reservationId: `bench-command-${interval}-${i}`,
           seats: [{ seatType: 'standard', quantity: 1 }],
         }),
       ),
@@ -227,8 +285,9 @@ const measure = async (sql: Sql, length: number, interval: number, options: Benc
     snapshotInterval: interval,
     snapshotVersion,
     tailEvents: length - snapshotVersion,
-    reservationsInState,
+    snapshotsKept,
     coldLoadMs: summary(loads),
+    asOfMiddleMs: summary(asOfLoads),
     reserveCommandMs: summary(commands),
     snapshotJsonBytes: sizes.json,
     snapshotStoredBytes: sizes.stored,
@@ -241,9 +300,10 @@ const tableOf = (rows: BenchRow[]) => ({
     'stream length',
     'interval',
     'tail events',
-    'reservations',
+    'snapshots kept',
     'cold load ms (median)',
     'p90',
+    'asOf middle ms (median)',
     'reserve ms (median)',
     'p90',
     'snapshot JSON bytes',
@@ -254,9 +314,10 @@ const tableOf = (rows: BenchRow[]) => ({
     r.streamLength,
     r.snapshotInterval === 0 ? 'none' : r.snapshotInterval,
     r.tailEvents,
-    r.reservationsInState,
+    r.snapshotsKept,
     r.coldLoadMs.median,
     r.coldLoadMs.p90,
+    r.asOfMiddleMs.median,
     r.reserveCommandMs.median,
     r.reserveCommandMs.p90,
     r.snapshotJsonBytes,
@@ -290,6 +351,12 @@ export const writeBenchReport = async (report: BenchReport): Promise<string[]> =
         series: seriesBy((r) => r.coldLoadMs.median),
       }),
       lineChart({
+        title: 'Point-in-time read (asOf the middle of the history) by stream length',
+        xLabel: 'events in the stream',
+        yLabel: 'median ms',
+        series: seriesBy((r) => r.asOfMiddleMs.median),
+      }),
+      lineChart({
         title: 'Reserve command latency by stream length',
         xLabel: 'events in the stream',
         yLabel: 'median ms',
@@ -321,8 +388,11 @@ export const runBench = async (serverUrl: string, options: BenchOptions, onRow: 
   const rows: BenchRow[] = [];
   try {
     for (const length of options.lengths) {
+      // One stream per length, measured under every interval: only its snapshots change.
+      const conferenceId = `bench-${length}-${Date.now().toString(36)}`;
+      const events = await appendHistory(sql, conferenceId, length);
       for (const interval of options.intervals) {
-        const row = await measure(sql, length, interval, options);
+        const row = await measure(sql, conferenceId, events, interval, options);
         rows.push(row);
         onRow(row);
       }
@@ -361,7 +431,7 @@ if (isMain) {
       const { files } = await runBench(database.url, options, (r) => {
         done++;
         console.log(
-          `[${done}/${total}] ${r.streamLength} events, interval ${r.snapshotInterval || 'none'}: cold load ${r.coldLoadMs.median} ms, reserve ${r.reserveCommandMs.median} ms, snapshot ${r.snapshotJsonBytes} B`,
+          `[${done}/${total}] ${r.streamLength} events, interval ${r.snapshotInterval || 'none'}: cold load ${r.coldLoadMs.median} ms, asOf middle ${r.asOfMiddleMs.median} ms, reserve ${r.reserveCommandMs.median} ms, snapshot ${r.snapshotJsonBytes} B`,
         );
       });
       console.log(`\nReports: ${files.join(', ')}`);

@@ -5,6 +5,7 @@ export const DESIGNS = {
   'es-batched': '/batched/conferences',
   'es-direct': '/direct/conferences',
   crud: '/crud/conferences',
+  'crud-atomic': '/crud-atomic/conferences',
 } as const;
 export type Design = keyof typeof DESIGNS;
 
@@ -33,7 +34,7 @@ export type LoadtestOptions = {
 
 export const USAGE = `npm run loadtest -- [options]
 
-  --design es-batched,es-direct,crud   designs to compare (default: all three)
+  --design es-batched,es-direct,crud,crud-atomic   designs to compare (default: all four)
   --scenario surge,spread,mixed   scenarios to run (default: surge)
   --connections 64          concurrent connections; a list sweeps them (e.g. 16,64,256)
   --duration 20             seconds of held load per throughput phase (after a short ramp)

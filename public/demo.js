@@ -638,8 +638,14 @@ const runSurge = async (event) => {
   tbody.replaceChildren();
   const stamp = Date.now().toString(36);
   const designs = [
-    { name: 'event-sourced', basePath: '/conferences', conferenceId: `surge-es-${stamp}` },
-    { name: 'CRUD baseline', basePath: '/crud/conferences', conferenceId: `surge-crud-${stamp}` },
+    { name: 'event-sourced', design: 'event-sourced', basePath: '/conferences', conferenceId: `surge-es-${stamp}` },
+    { name: 'CRUD, naive', design: 'crud', basePath: '/crud/conferences', conferenceId: `surge-crud-${stamp}` },
+    {
+      name: 'CRUD, one round trip',
+      design: 'crud-atomic',
+      basePath: '/crud-atomic/conferences',
+      conferenceId: `surge-crud-atomic-${stamp}`,
+    },
   ];
   try {
     for (const design of designs) {
@@ -665,7 +671,7 @@ const runSurge = async (event) => {
 const surgeRow = (design, result, seats) =>
   element(
     'tr',
-    { dataset: { design: design.basePath === '/conferences' ? 'event-sourced' : 'crud' } },
+    { dataset: { design: design.design } },
     element('th', { scope: 'row' }, design.name),
     element('td', {}, element('code', {}, design.conferenceId)),
     element('td', { dataset: { field: 'sold' } }, `${result.sold} of ${seats}`),

@@ -25,7 +25,8 @@ const HEALTH_TIMEOUT_MS = 2000;
 export type AppDeps = {
   /**
    * The booking designs by mount path: the event-sourced one at /conferences (its configured
-   * write path), each write path under its own prefix, the CRUD baseline at /crud/conferences.
+   * write path), each write path under its own prefix, the naive CRUD baseline at
+   * /crud/conferences and the one-round-trip CRUD at /crud-atomic/conferences.
    */
   designs: Record<string, Bookings>;
   eventStore: EventStore;

@@ -53,6 +53,11 @@ const configSchema = z
     CACHE_IDLE_MS: integer(60_000, 1000, 86_400_000),
     /** ...or beyond this many conferences, least recently used first. */
     CACHE_MAX_CONFERENCES: integer(10_000, 1, 10_000_000),
+    /**
+     * Reservations each cached conference keeps in memory (the most recently decided); others
+     * are looked up by id. The writers' memory is at most CACHE_MAX_CONFERENCES times this.
+     */
+    CACHE_RESERVATIONS_PER_CONFERENCE: integer(1_000, 0, 1_000_000),
     /** Run the projector inside the API process (`off` when it runs as its own process: npm run projector). */
     PROJECTOR: z.enum(['on', 'off']).default('on'),
     /** Most events the projector applies in one transaction. */
@@ -84,6 +89,7 @@ const configSchema = z
       maxQueue: env.BATCH_QUEUE_LIMIT,
       idleEvictMs: env.CACHE_IDLE_MS,
       maxCached: env.CACHE_MAX_CONFERENCES,
+      reservationsCached: env.CACHE_RESERVATIONS_PER_CONFERENCE,
     },
     projector: {
       enabled: env.PROJECTOR === 'on',

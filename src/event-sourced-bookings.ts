@@ -23,11 +23,10 @@ export const eventSourcedBookings = (
   createConference: async (input, metadata) =>
     toResult(await handlers.createConference(input, metadata), toAvailability),
 
-  reserveSeats: async (input, metadata) =>
-    toResult(await handlers.reserveSeats(input, metadata), (loaded) => toReservation(loaded.state, input)),
+  reserveSeats: async (input, metadata) => toReservationResult(await handlers.reserveSeats(input, metadata), input),
 
   cancelReservation: async (input, metadata) =>
-    toResult(await handlers.cancelReservation(input, metadata), (loaded) => toReservation(loaded.state, input)),
+    toReservationResult(await handlers.cancelReservation(input, metadata), input),
 
   availability: async (conferenceId, consistency) =>
     consistency === 'strong'
@@ -64,13 +63,22 @@ const toAvailability = ({ state, version, position }: OpenState): Availability =
   version,
 });
 
-const toReservation = (state: OpenConference, input: { conferenceId: string; reservationId: string }): Reservation => {
-  const reservation = state.reservations.get(input.reservationId);
-  if (!reservation) throw new Error(`accepted reservation ${input.reservationId} is missing from the state`);
+/** An accepted reserve or cancel, answered with its reservation as it stands after the command. */
+const toReservationResult = (
+  outcome: CommandOutcome,
+  input: { conferenceId: string; reservationId: string },
+): BookingResult<Reservation> => {
+  if (outcome.kind === 'rejected') return outcome;
+  const { reservation } = outcome;
+  if (reservation.status === 'absent') throw new Error(`accepted reservation ${input.reservationId} names nothing`);
   return {
-    reservationId: input.reservationId,
-    conferenceId: input.conferenceId,
-    seats: reservation.seats,
-    status: reservation.status,
+    kind: 'ok',
+    created: outcome.appended > 0,
+    value: {
+      reservationId: input.reservationId,
+      conferenceId: input.conferenceId,
+      seats: reservation.seats,
+      status: reservation.status,
+    },
   };
 };

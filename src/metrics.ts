@@ -34,6 +34,11 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
       help: 'Commands decided again after a version conflict',
       registers: [registry],
     }),
+    staleCaches: new Counter({
+      name: 'seat_surge_stale_caches_total',
+      help: 'Batches that appended nothing and found the stream moved past the cached version (caught up, decided again)',
+      registers: [registry],
+    }),
     retriesExhausted: new Counter({
       name: 'seat_surge_command_retries_exhausted_total',
       help: 'Commands answered busy because every retry met a version conflict',

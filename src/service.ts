@@ -7,6 +7,7 @@ import {
   type RetryPolicy,
 } from './command-handlers/index.js';
 import type { SeatAvailabilityEvent } from './seat-availability/index.js';
+import { crudAtomicBookings } from './crud-baseline/crud-atomic-bookings.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
 import { createReadModel, createViewsChanged, Projector } from './projections/index.js';
@@ -72,7 +73,13 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   };
   const writers = createConferenceWriters({
     ...commandDeps,
-    batch: options.batch ?? { maxBatch: 256, maxQueue: 4096, idleEvictMs: 60_000, maxCached: 10_000 },
+    batch: options.batch ?? {
+      maxBatch: 256,
+      maxQueue: 4096,
+      idleEvictMs: 60_000,
+      maxCached: 10_000,
+      reservationsCached: 1_000,
+    },
     ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
   });
   const directHandlers = createCommandHandlers({
@@ -86,12 +93,14 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     eventSourcedBookings(commands, { eventStore, snapshots }, readModel);
   const bookings = esBookings(handlers);
   const crud = crudBookings(sql, { clock, ...options.crud });
+  const crudAtomic = crudAtomicBookings(sql, { clock });
   const app = createApp({
     designs: {
       '/conferences': bookings,
       '/batched/conferences': esBookings(batchedHandlers),
       '/direct/conferences': esBookings(directHandlers),
       '/crud/conferences': crud,
+      '/crud-atomic/conferences': crudAtomic,
     },
     eventStore,
     live: { readModel, viewsChanged, closing: liveStreams.signal },
@@ -108,6 +117,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     writers,
     bookings,
     crudBookings: crud,
+    crudAtomicBookings: crudAtomic,
     eventStore,
     snapshots,
     metrics,

@@ -167,8 +167,8 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     await page.locator('#surge-bookings').fill('60');
     await page.locator('#surge-concurrency').fill('20');
     await page.locator('#surge-button').click();
-    await expect.poll(() => page.locator('#surge-results tbody tr').count(), { timeout: 30_000 }).toBe(2);
-    for (const design of ['event-sourced', 'crud']) {
+    await expect.poll(() => page.locator('#surge-results tbody tr').count(), { timeout: 30_000 }).toBe(3);
+    for (const design of ['event-sourced', 'crud', 'crud-atomic']) {
       const row = page.locator(`#surge-results tr[data-design="${design}"]`);
       expect(await row.locator('[data-field="sold"]').textContent()).toBe('20 of 20');
       expect(await row.locator('[data-field="refused"]').textContent()).toBe('40');

@@ -445,6 +445,7 @@ describe('read-side routes', () => {
 describe.each([
   { design: 'event-sourced', prefix: '/conferences' },
   { design: 'crud', prefix: '/crud/conferences' },
+  { design: 'crud-atomic', prefix: '/crud-atomic/conferences' },
 ])('the same contract for the $design design', ({ design, prefix }) => {
   const id = `contract-${design}`;
   const reserve = (body: unknown) => send('POST', `${prefix}/${id}/reservations`, body);

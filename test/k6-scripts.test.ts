@@ -22,6 +22,7 @@ const PREFIXES: Record<string, string> = {
   'es-batched': '/batched/conferences',
   'es-direct': '/direct/conferences',
   crud: '/crud/conferences',
+  'crud-atomic': '/crud-atomic/conferences',
 };
 
 type Tags = Record<string, string>;
@@ -414,11 +415,11 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(again.conferences[0]?.id).not.toBe(data.conferences[0]?.id);
   });
 
-  it('setup uses /crud/conferences when DESIGN=crud', async () => {
-    const { script, state, service } = await load(name, { ...ENV[name], DESIGN: 'crud' });
+  it.each(['crud', 'crud-atomic'])("setup uses the design's own path when DESIGN=%s", async (designName) => {
+    const { script, state, service } = await load(name, { ...ENV[name], DESIGN: designName });
     const data = script.setup();
     expect(state.requests.length).toBeGreaterThan(0);
-    for (const request of state.requests) expect(request.url).toBe(`${BASE_URL}/crud/conferences`);
+    for (const request of state.requests) expect(request.url).toBe(`${BASE_URL}${PREFIXES[designName]}`);
     expect(service.conferences.size).toBe(data.conferences.length);
   });
 

@@ -94,36 +94,39 @@ describe('GET /openapi.json', () => {
     expect(JSON.stringify(document.components.schemas.CreateConference)).toContain('"additionalProperties":false');
   });
 
-  it.each(['/conferences', '/batched/conferences', '/direct/conferences', '/crud/conferences'])(
-    'answers as documented on %s, successes and errors alike',
-    async (prefix) => {
-      const id = `doc-${prefix.split('/')[1]}`;
-      const seatTypes = [{ type: 'standard', capacity: 3 }];
-      expect((await documented('POST', prefix, { id, name: 'Documented', seatTypes })).status).toBe(201);
-      expect((await documented('POST', prefix, { id, name: 'Again', seatTypes })).status).toBe(409);
-      expect((await documented('POST', prefix, { id: 'Bad Id', name: 'x', seatTypes })).status).toBe(400);
-      const reservation = { reservationId: 'r1', seats: [{ seatType: 'standard', quantity: 2 }] };
-      expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(201);
-      expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(200);
-      expect((await documented('POST', `${prefix}/${id}/reservations`, { seats: reservation.seats })).status).toBe(409);
-      expect((await documented('POST', `${prefix}/${id}/reservations`, '{oops')).status).toBe(400);
-      expect((await documented('POST', `${prefix}/nope/reservations`, reservation)).status).toBe(404);
-      await catchUp(service.projector);
-      expect((await documented('GET', prefix)).status).toBe(200);
-      expect((await documented('GET', `${prefix}/${id}/availability`)).status).toBe(200);
-      expect((await documented('GET', `${prefix}/${id}/availability?consistency=strong`)).status).toBe(200);
-      const now = encodeURIComponent(new Date().toISOString());
-      expect((await documented('GET', `${prefix}/${id}/availability?asOf=${now}`)).status).toBe(
-        prefix.startsWith('/crud') ? 400 : 200,
-      );
-      expect((await documented('GET', `${prefix}/${id}/availability?asOf=yesterday`)).status).toBe(400);
-      expect((await documented('GET', `${prefix}/nope/availability`)).status).toBe(404);
-      expect((await documented('GET', `${prefix}/${id}/reservations?limit=1`)).status).toBe(200);
-      expect((await documented('GET', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
-      expect((await documented('DELETE', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
-      expect((await documented('DELETE', `${prefix}/${id}/reservations/r9`)).status).toBe(404);
-    },
-  );
+  it.each([
+    '/conferences',
+    '/batched/conferences',
+    '/direct/conferences',
+    '/crud/conferences',
+    '/crud-atomic/conferences',
+  ])('answers as documented on %s, successes and errors alike', async (prefix) => {
+    const id = `doc-${prefix.split('/')[1]}`;
+    const seatTypes = [{ type: 'standard', capacity: 3 }];
+    expect((await documented('POST', prefix, { id, name: 'Documented', seatTypes })).status).toBe(201);
+    expect((await documented('POST', prefix, { id, name: 'Again', seatTypes })).status).toBe(409);
+    expect((await documented('POST', prefix, { id: 'Bad Id', name: 'x', seatTypes })).status).toBe(400);
+    const reservation = { reservationId: 'r1', seats: [{ seatType: 'standard', quantity: 2 }] };
+    expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(201);
+    expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(200);
+    expect((await documented('POST', `${prefix}/${id}/reservations`, { seats: reservation.seats })).status).toBe(409);
+    expect((await documented('POST', `${prefix}/${id}/reservations`, '{oops')).status).toBe(400);
+    expect((await documented('POST', `${prefix}/nope/reservations`, reservation)).status).toBe(404);
+    await catchUp(service.projector);
+    expect((await documented('GET', prefix)).status).toBe(200);
+    expect((await documented('GET', `${prefix}/${id}/availability`)).status).toBe(200);
+    expect((await documented('GET', `${prefix}/${id}/availability?consistency=strong`)).status).toBe(200);
+    const now = encodeURIComponent(new Date().toISOString());
+    expect((await documented('GET', `${prefix}/${id}/availability?asOf=${now}`)).status).toBe(
+      prefix.startsWith('/crud') ? 400 : 200,
+    );
+    expect((await documented('GET', `${prefix}/${id}/availability?asOf=yesterday`)).status).toBe(400);
+    expect((await documented('GET', `${prefix}/nope/availability`)).status).toBe(404);
+    expect((await documented('GET', `${prefix}/${id}/reservations?limit=1`)).status).toBe(200);
+    expect((await documented('GET', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
+    expect((await documented('DELETE', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
+    expect((await documented('DELETE', `${prefix}/${id}/reservations/r9`)).status).toBe(404);
+  });
 
   it('answers as documented for the audit trail, health and the ceiling probe', async () => {
     await send('POST', '/conferences', { id: 'doc-trail', name: 'Trail', seatTypes: [{ type: 'a', capacity: 1 }] });

@@ -1,17 +1,12 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadSeatAvailability, toSeatAvailabilityEvent } from '../src/command-handlers/index.js';
-import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
 import {
-  fromSnapshot,
-  RESERVATIONS_PER_TURN,
-  serializeSnapshot,
-  snapshotDue,
-  snapshotStep,
-  SNAPSHOT_SCHEMA_VERSION,
-  writeSnapshot,
-} from '../src/snapshots/index.js';
-import type { OpenConference, Reservation } from '../src/seat-availability/index.js';
+  loadSeatAvailability,
+  loadSeatAvailabilityAsOf,
+  toSeatAvailabilityEvent,
+} from '../src/command-handlers/index.js';
+import { evolveAll, streamIdOf } from '../src/seat-availability/index.js';
+import { fromSnapshot, snapshotDue, SNAPSHOT_SCHEMA_VERSION, writeSnapshot } from '../src/snapshots/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
 
@@ -38,6 +33,7 @@ const playHistory = async (
       { type: 'vip', capacity: 5 },
     ],
   });
+  await service.snapshots.settle();
   for (const step of steps) {
     const reservationId = `r${step.id}`;
     if (step.cancel) await service.handlers.cancelReservation({ conferenceId, reservationId });
@@ -54,11 +50,12 @@ const playHistory = async (
   await service.snapshots.settle();
 };
 
-/** The stored snapshot of a conference, read back into a state. */
+/** The latest stored snapshot of a conference, read back into a state, and its size. */
 const storedSnapshot = async (conferenceId: string) => {
-  const [row] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0] }[]>`
-    select version, state from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
-  return row && { version: row.version, state: fromSnapshot(row.state) };
+  const [row] = await db.sql<{ version: number; state: Parameters<typeof fromSnapshot>[0]; bytes: number }[]>`
+    select version, state, octet_length(state::text) as bytes from snapshots
+    where stream_id = ${streamIdOf(conferenceId)} order by version desc limit 1`;
+  return row && { version: row.version, state: fromSnapshot(row.state), bytes: row.bytes };
 };
 
 const fullReplay = async (service: ReturnType<typeof createTestService>, conferenceId: string) =>
@@ -71,17 +68,6 @@ describe('snapshots', () => {
     expect(snapshotDue(10, 10, 11)).toBe(false);
     expect(snapshotDue(10, 3, 9)).toBe(false);
     expect(snapshotDue(0, 99, 100)).toBe(false);
-  });
-
-  it('doubles the step while the state holds more than ten reservations per event of the step', () => {
-    expect(snapshotStep(100, 0)).toBe(100);
-    expect(snapshotStep(100, 1000)).toBe(100);
-    expect(snapshotStep(100, 1001)).toBe(200);
-    expect(snapshotStep(100, 50_000)).toBe(6400);
-    // Every step is a multiple of the interval, so large states snapshot on the same versions.
-    expect(snapshotDue(100, 6399, 6400, 50_000)).toBe(true);
-    expect(snapshotDue(100, 6499, 6500, 50_000)).toBe(false);
-    expect(snapshotDue(100, 6499, 6500, 500)).toBe(true);
   });
 
   it('loads the same state from snapshot plus tail as from a full replay, for random histories and intervals', async () => {
@@ -104,11 +90,12 @@ describe('snapshots', () => {
           expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
           expect(loaded.version).toBe(await service.eventStore.streamVersion(streamIdOf(conferenceId)));
 
-          // The snapshot was really used: one exists at the last multiple of the interval crossed.
-          const [snapshot] = await db.sql<{ version: number }[]>`
-            select version from snapshots where stream_id = ${streamIdOf(conferenceId)}`;
-          const expected = Math.floor(loaded.version / interval) * interval;
-          expect(snapshot?.version ?? 0).toBe(expected >= interval ? expected : 0);
+          // The snapshot was really used: the latest is at the last multiple of the interval
+          // crossed, and every earlier one is kept.
+          const kept = await db.sql<{ version: number }[]>`
+            select version from snapshots where stream_id = ${streamIdOf(conferenceId)} order by version`;
+          const multiples = Array.from({ length: Math.floor(loaded.version / interval) }, (_, i) => (i + 1) * interval);
+          expect(kept.map((k) => k.version)).toEqual(multiples);
         },
       ),
       { numRuns: 25 },
@@ -210,110 +197,70 @@ describe('snapshots', () => {
     expect(loaded.version).toBe(6);
   });
 
-  it('serialises a state over several turns of the event loop into JSON that reads back as the same state', async () => {
-    const reservations = new Map<string, Reservation>();
-    for (let i = 0; i < 2 * RESERVATIONS_PER_TURN + 7; i++) {
-      reservations.set(`r-${i}`, {
-        status: i % 5 === 0 ? 'cancelled' : 'reserved',
-        seats: [{ seatType: i % 2 ? 'standard' : 'vip', quantity: 1 + (i % 3) }],
+  it('stores the seat counts alone: a snapshot stays the same size however many reservations were made', async () => {
+    const service = createTestService(db.sql, { snapshotInterval: 50 });
+    const conferenceId = newConferenceId();
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Many reservations',
+      seatTypes: [{ type: 'standard', capacity: 10_000 }],
+    });
+    const reserve = (i: number) =>
+      service.handlers.reserveSeats({
+        conferenceId,
+        reservationId: `r${i}`,
+        seats: [{ seatType: 'standard', quantity: 1 }],
       });
-    }
-    const state: OpenConference = {
+    for (let i = 0; i < 49; i++) await reserve(i);
+    await service.snapshots.settle();
+    const early = await storedSnapshot(conferenceId);
+    for (let i = 49; i < 499; i++) await reserve(i);
+    await service.snapshots.settle();
+    const late = await storedSnapshot(conferenceId);
+    expect(early?.version).toBe(50);
+    expect(late?.version).toBe(500);
+    expect(late?.state).toEqual({
       status: 'open',
-      conferenceId: 'big',
-      name: 'Big "quoted" conference',
-      seatTypes: new Map([
-        ['standard', { capacity: 100_000, reserved: 10 }],
-        ['vip', { capacity: 50_000, reserved: 4 }],
-      ]),
-      reservations,
-    };
-    let turns = 0;
-    const counting = setInterval(() => turns++, 0);
-    const json = await serializeSnapshot(state);
-    clearInterval(counting);
-    expect(fromSnapshot(JSON.parse(json))).toEqual(state);
-    expect(turns).toBeGreaterThan(0); // it let timers run while it worked
-    const empty = await serializeSnapshot({ ...state, reservations: new Map() });
-    expect(JSON.parse(empty).reservations).toEqual([]);
+      conferenceId,
+      name: 'Many reservations',
+      seatTypes: new Map([['standard', { capacity: 10_000, reserved: 499 }]]),
+    });
+    expect(late!.bytes).toBeLessThan(120);
+    expect(late!.bytes - early!.bytes).toBeLessThanOrEqual(1); // "49" became "499"
   });
 
-  it('folds what the batched writer did while a snapshot was being written back into its cached state', async () => {
-    let release = () => {};
-    const gate = new Promise<void>((resolve) => {
-      release = resolve;
-    });
-    const service = createTestService(db.sql, {
-      snapshotInterval: 2,
-      writeSnapshot: async (sql, streamId, snapshot) => {
-        await gate;
-        await writeSnapshot(sql, streamId, snapshot);
-      },
-    });
+  it('answers a point in time from the latest snapshot taken by then plus the events after it', async () => {
+    const service = createTestService(db.sql, { snapshotInterval: 4 });
     const conferenceId = newConferenceId();
-    const reserve = (reservationId: string, quantity = 1) =>
-      service.handlers.reserveSeats({ conferenceId, reservationId, seats: [{ seatType: 'standard', quantity }] });
-    await service.handlers.createConference({
-      conferenceId,
-      name: 'Set aside',
-      seatTypes: [{ type: 'standard', capacity: 10 }],
-    });
-    await reserve('r1'); // version 2: a snapshot falls due and waits at the gate
-    // While it waits, the cached state moves on: r1 is cancelled, r2 and r3 are reserved.
-    expect((await service.handlers.cancelReservation({ conferenceId, reservationId: 'r1' })).kind).toBe('accepted');
-    await reserve('r2');
-    await reserve('r3');
-    release();
-    await service.snapshots.settle();
-
-    const events = (await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent);
-    const stored = await storedSnapshot(conferenceId);
-    expect(stored?.version).toBe(2);
-    expect(stored?.state).toEqual(evolveAll(events.slice(0, 2))); // r1 still reserved in it
-
-    // The next batch folds the layer back; the writer's cache still knows everything.
-    await reserve('r4');
-    await service.snapshots.settle();
-    expect((await reserve('r5', 7)).kind).toBe('accepted'); // 10 - r2 - r3 - r4 = 7 seats were left
-    const soldOut = await reserve('r6');
-    expect(soldOut.kind === 'rejected' && soldOut.rejection.kind).toBe('insufficient_seats');
-    const reused = await reserve('r1');
-    expect(reused.kind === 'rejected' && reused.rejection.kind).toBe('reservation_conflict');
-    const cancelledAgain = await service.handlers.cancelReservation({ conferenceId, reservationId: 'r1' });
-    expect(cancelledAgain.kind === 'accepted' && cancelledAgain.appended).toBe(0);
-    await service.snapshots.settle();
-    const loaded = await loadSeatAvailability(service, conferenceId);
-    expect(loaded.state).toEqual(await fullReplay(service, conferenceId));
-  });
-
-  it('writes a large state as of its version while later batches change the cached state', async () => {
-    const size = 6 * RESERVATIONS_PER_TURN; // serialised over six turns of the event loop
-    const service = createTestService(db.sql, {
-      snapshotInterval: 2,
-      batch: { maxBatch: size, maxQueue: size, idleEvictMs: 60_000, maxCached: 100 },
-    });
-    const conferenceId = newConferenceId();
-    await service.handlers.createConference({
-      conferenceId,
-      name: 'Large',
-      seatTypes: [{ type: 'standard', capacity: size }],
-    });
-    const ids = Array.from({ length: size }, (_, i) => `r${i}`);
-    // One batch, one append: the snapshot falls due and starts serialising on the next turn...
-    await Promise.all(
-      ids.map((reservationId) =>
-        service.handlers.reserveSeats({ conferenceId, reservationId, seats: [{ seatType: 'standard', quantity: 1 }] }),
-      ),
-    );
-    // ...while the writer cancels reservations near the end of the state, which it reaches last.
-    for (const reservationId of ids.slice(-3)) {
-      expect((await service.handlers.cancelReservation({ conferenceId, reservationId })).kind).toBe('accepted');
+    const steps = Array.from({ length: 30 }, (_, i) => ({
+      cancel: i % 5 === 4,
+      id: i % 5 === 4 ? i - 2 : i,
+      quantity: 1 + (i % 6),
+    }));
+    await playHistory(service, conferenceId, steps.slice(0, 15));
+    const events = await service.eventStore.readStream(streamIdOf(conferenceId));
+    const middle = events.at(-1)!.recordedAt;
+    await new Promise((later) => setTimeout(later, 5)); // later events are recorded after `middle`
+    for (const step of steps.slice(15)) {
+      const reservationId = `r${step.id}`;
+      if (step.cancel) await service.handlers.cancelReservation({ conferenceId, reservationId });
+      else
+        await service.handlers.reserveSeats({
+          conferenceId,
+          reservationId,
+          seats: [{ seatType: 'standard', quantity: step.quantity }],
+        });
     }
     await service.snapshots.settle();
-    const stored = await storedSnapshot(conferenceId);
-    expect(stored?.version).toBe(size + 1);
-    const events = (await service.eventStore.readStream(streamIdOf(conferenceId))).map(toSeatAvailabilityEvent);
-    expect(stored?.state).toEqual(evolveAll(events.slice(0, size + 1)));
-    expect((await loadSeatAvailability(service, conferenceId)).state).toEqual(evolveAll(events));
+
+    const asOf = await loadSeatAvailabilityAsOf(service, conferenceId, middle);
+    expect(asOf.version).toBe(events.length);
+    expect(asOf.state).toEqual(evolveAll(events.map(toSeatAvailabilityEvent)));
+    // It started from a snapshot taken by then, not from the first event.
+    const [used] = await db.sql<{ version: number }[]>`
+      select version from snapshots where stream_id = ${streamIdOf(conferenceId)} and recorded_at <= ${middle}
+      order by version desc limit 1`;
+    expect(used?.version).toBe(Math.floor(events.length / 4) * 4);
+    expect((await loadSeatAvailability(service, conferenceId)).version).toBeGreaterThan(events.length);
   });
 });

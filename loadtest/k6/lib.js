@@ -4,7 +4,7 @@
 //
 //   k6 run -e DESIGN=crud -e BASE_URL=http://127.0.0.1:3000 loadtest/k6/surge.js
 //
-// Environment (all optional): BASE_URL (http://127.0.0.1:3000), DESIGN (es | es-batched | es-direct | crud; es is
+// Environment (all optional): BASE_URL (http://127.0.0.1:3000), DESIGN (es | es-batched | es-direct | crud | crud-atomic; es is
 // the service's configured WRITE_PATH), PEAK_RATE (500
 // iterations/s), DURATION (30s held at the peak), RAMP (2s per ramp step), P99_MS (1000), ERROR_RATE
 // (0.01), PREALLOCATED_VUS / MAX_VUS (sized from PEAK_RATE), SETTLE_SECONDS (10, how long teardown
@@ -20,6 +20,7 @@ export const DESIGNS = {
   'es-batched': '/batched/conferences',
   'es-direct': '/direct/conferences',
   crud: '/crud/conferences',
+  'crud-atomic': '/crud-atomic/conferences',
 };
 
 const env = (name, fallback) => {

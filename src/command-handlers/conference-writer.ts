@@ -1,19 +1,24 @@
-import { streamIdOf } from '../seat-availability/index.js';
+import { VersionConflictError } from '../event-store/version-conflict-error.js';
 import {
+  ABSENT,
   decide,
   evolve,
+  evolveReservation,
+  reservationIdOf,
+  reservationOf,
+  streamIdOf,
+  type KnownReservation,
   type Reservation,
   type SeatAvailability,
   type SeatAvailabilityCommand,
   type SeatAvailabilityEvent,
 } from '../seat-availability/index.js';
-import { VersionConflictError } from '../event-store/version-conflict-error.js';
 import type { VersionedState } from '../snapshots/index.js';
 import { BusyError } from './busy-error.js';
-import type { CommandDeps, CommandMetadata, CommandOutcome } from './handle-command.js';
-import { LayeredMap } from './layered-map.js';
+import { commandReservationId, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
+import { RecentReservations } from './recent-reservations.js';
 import { backoffDelay, retryAfterSeconds } from './retry-policy.js';
-import { catchUp, loadSeatAvailability } from './seat-availability-stream.js';
+import { catchUp, loadSeatAvailability, toSeatAvailabilityEvent } from './seat-availability-stream.js';
 
 export type BatchOptions = {
   /** Most commands decided and appended together. */
@@ -24,6 +29,8 @@ export type BatchOptions = {
   idleEvictMs: number;
   /** ...or when more conferences than this are cached (least recently used first). */
   maxCached: number;
+  /** Reservations kept per cached conference (recently decided); others are looked up by id. */
+  reservationsCached: number;
 };
 
 export type WriterDeps = CommandDeps & {
@@ -43,38 +50,38 @@ type Pending = {
 type Writer = {
   queue: Pending[];
   running: boolean;
+  /** The seat counts at a version: the whole state, a few numbers whatever the history. */
   cached: VersionedState | undefined;
+  /** What is known of recent reservations, as of `cached.version`. */
+  reservations: RecentReservations;
   lastUsed: number;
-  /** While a snapshot of the cached state is being written, see `takeSnapshotIfDue`. */
-  setAside?: SetAside;
 };
-
-/** The reservations a snapshot is reading, and the layer over them the writer writes to meanwhile. */
-type SetAside = { reservations: Map<string, Reservation>; layer: LayeredMap<string, Reservation>; written: boolean };
 
 /** What deciding a batch against a state produced; nothing is stored yet. */
 type BatchDecision = {
   results: (
     | { kind: 'rejected'; rejection: Extract<CommandOutcome, { kind: 'rejected' }>['rejection'] }
-    | { kind: 'accepted'; appended: number }
+    | { kind: 'accepted'; appended: number; reservation: Reservation }
   )[];
   events: { event: SeatAvailabilityEvent; metadata: CommandMetadata }[];
   working: SeatAvailability;
-  layer: LayeredMap<string, Reservation> | undefined;
+  /** Every reservation the batch named, as it stands after the batch. */
+  reservations: Map<string, Reservation>;
 };
 
 /**
- * Decides a batch one command after another against the evolving state, without touching the
- * cached state: reservations go into a layer over the cached map.
+ * Decides a batch one command after another against the evolving state; `known` holds what the
+ * store said of every reservation the batch names, and later commands see what earlier ones did.
  */
-const decideBatch = (base: VersionedState, batch: Pending[]): BatchDecision => {
-  const layer = base.state.status === 'open' ? new LayeredMap(base.state.reservations) : undefined;
-  let working: SeatAvailability =
-    base.state.status === 'open' && layer ? { ...base.state, reservations: layer } : base.state;
+const decideBatch = (base: VersionedState, batch: Pending[], known: Map<string, Reservation>): BatchDecision => {
+  let working = base.state;
+  const reservations = new Map(known);
   const results: BatchDecision['results'] = [];
   const events: BatchDecision['events'] = [];
   for (const { command, metadata } of batch) {
-    const decision = decide(working, command);
+    const reservationId = commandReservationId(command);
+    const reservation = (reservationId !== undefined && reservations.get(reservationId)) || ABSENT;
+    const decision = decide(working, command, reservation);
     if (decision.kind === 'rejected') {
       results.push(decision);
       continue;
@@ -83,18 +90,30 @@ const decideBatch = (base: VersionedState, batch: Pending[]): BatchDecision => {
       working = evolve(working, event);
       events.push({ event, metadata });
     }
-    results.push({ kind: 'accepted', appended: decision.events.length });
+    const after = reservationOf(decision.events, reservation);
+    if (reservationId !== undefined) reservations.set(reservationId, after);
+    results.push({ kind: 'accepted', appended: decision.events.length, reservation: after });
   }
-  return { results, events, working, layer };
+  return { results, events, working, reservations };
 };
+
+/** The distinct reservation ids a batch names. */
+const reservationIdsOf = (batch: Pending[]): string[] => [
+  ...new Set(batch.flatMap(({ command }) => commandReservationId(command) ?? [])),
+];
 
 /**
  * The hot-aggregate write path: one writer per conference inside this process. Commands for a
  * conference queue up; its writer takes every waiting command (up to `maxBatch`), decides them
- * one after another against its cached state, appends all their events in ONE append at ONE
- * expected version, and only then answers each caller with its own outcome. Conferences are
- * written in parallel. Optimistic concurrency still guards the stream against other processes:
- * on a version conflict the writer catches up from the store and decides the batch again.
+ * one after another against its cached seat counts, appends all their events in ONE append at
+ * ONE expected version, and only then answers each caller with its own outcome. Conferences are
+ * written in parallel.
+ *
+ * Every answer is decided on the stream's current version, whoever else writes it (another
+ * process, the direct path): a batch that appends is checked by its expected version; a batch
+ * that names a reservation the writer does not hold looks it up with ONE query that also reads
+ * the stream's version; any other batch that appends nothing reads the version. When the
+ * version moved, the writer catches up from the store and decides the batch again.
  */
 export const createConferenceWriters = (deps: WriterDeps) => {
   const {
@@ -118,14 +137,79 @@ export const createConferenceWriters = (deps: WriterDeps) => {
   const sweeper = setInterval(evictIdle, Math.max(1000, options.idleEvictMs / 2));
   sweeper.unref();
 
+  /** Another writer moved the stream: bring the counts, and the reservations held, up to date. */
+  const catchUpWriter = async (conferenceId: string, writer: Writer, base: VersionedState) => {
+    const { caughtUp, events } = await catchUp(deps, conferenceId, base);
+    for (const event of events) {
+      const reservationId = reservationIdOf(event);
+      if (reservationId !== undefined && writer.reservations.has(reservationId)) {
+        writer.reservations.set(reservationId, evolveReservation(ABSENT, event) as KnownReservation);
+      }
+    }
+    writer.cached = caughtUp;
+  };
+
+  /**
+   * What the store says of the batch's reservations that the writer does not hold, at the
+   * stream's current version; undefined when that version is not the cached one.
+   */
+  const lookUp = async (
+    streamId: string,
+    writer: Writer,
+    base: VersionedState,
+    batch: Pending[],
+  ): Promise<{ known: Map<string, Reservation>; verified: boolean } | undefined> => {
+    const known = new Map<string, Reservation>();
+    const missing: string[] = [];
+    for (const id of reservationIdsOf(batch)) {
+      const held = writer.reservations.get(id);
+      if (held) known.set(id, held);
+      else missing.push(id);
+    }
+    if (missing.length === 0 || base.state.status !== 'open') return { known, verified: false };
+    const { version, events } = await deps.eventStore.readReservations(streamId, missing);
+    if (version !== base.version) return undefined;
+    for (const recorded of events) {
+      const event = toSeatAvailabilityEvent(recorded);
+      const id = reservationIdOf(event);
+      if (id !== undefined) known.set(id, evolveReservation(known.get(id) ?? ABSENT, event));
+    }
+    return { known, verified: true };
+  };
+
+  /** A stale cache or a version conflict: catch up, and give up with busy after the last retry. */
+  const retryAfterCatchUp = async (conferenceId: string, writer: Writer, base: VersionedState, attempt: number) => {
+    await catchUpWriter(conferenceId, writer, base);
+    if (attempt >= retry.maxRetries) {
+      metrics.retriesExhausted.inc();
+      throw new BusyError(retryAfterSeconds(retry));
+    }
+  };
+
   const processBatch = async (conferenceId: string, writer: Writer, batch: Pending[]) => {
     const streamId = streamIdOf(conferenceId);
     metrics.batchSize.observe(batch.length);
     for (let attempt = 0; ; attempt++) {
+      const fromCache = writer.cached !== undefined;
       const base = writer.cached ?? (await loadSeatAvailability(deps, conferenceId));
       writer.cached = base;
-      const { results, events, working, layer } = decideBatch(base, batch);
+      const looked = await lookUp(streamId, writer, base, batch);
+      if (!looked) {
+        metrics.staleCaches.inc();
+        await retryAfterCatchUp(conferenceId, writer, base, attempt);
+        continue;
+      }
+      const { results, events, working, reservations } = decideBatch(base, batch, looked.known);
       let committed: VersionedState = base;
+      if (events.length === 0 && fromCache && !looked.verified) {
+        // Nothing to append, so no expected version will catch a stale cache: another process,
+        // or the direct path, may have moved the stream. One read per batch confirms the version.
+        if ((await deps.eventStore.streamVersion(streamId)) !== base.version) {
+          metrics.staleCaches.inc();
+          await retryAfterCatchUp(conferenceId, writer, base, attempt);
+          continue;
+        }
+      }
       if (events.length > 0) {
         try {
           const appended = await deps.eventStore.append(
@@ -134,26 +218,20 @@ export const createConferenceWriters = (deps: WriterDeps) => {
             events.map(({ event, metadata }) => ({ type: event.type, data: event.data, metadata })),
           );
           await deps.afterAppend?.(events.map((e) => e.event));
-          if (base.state.status === 'open' && layer) layer.commitInto(base.state.reservations);
-          const state =
-            working.status === 'open' && base.state.status === 'open'
-              ? { ...working, reservations: base.state.reservations }
-              : working;
-          committed = { state, version: appended.version, position: appended.position };
+          committed = { state: working, version: appended.version, position: appended.position };
           writer.cached = committed;
         } catch (error) {
           if (!(error instanceof VersionConflictError)) throw error;
           // Another process appended: bring the cache up to date from the store and decide again.
           metrics.versionConflicts.inc();
-          writer.cached = await catchUp(deps, conferenceId, base);
-          if (attempt >= retry.maxRetries) {
-            metrics.retriesExhausted.inc();
-            throw new BusyError(retryAfterSeconds(retry));
-          }
+          await retryAfterCatchUp(conferenceId, writer, base, attempt);
           metrics.retries.inc();
           await sleep(backoffDelay(attempt, retry, random));
           continue;
         }
+      }
+      for (const [id, reservation] of reservations) {
+        if (reservation.status !== 'absent') writer.reservations.set(id, reservation);
       }
       batch.forEach((pending, i) => {
         const result = results[i]!;
@@ -163,46 +241,9 @@ export const createConferenceWriters = (deps: WriterDeps) => {
         pending.stopTimer();
         pending.resolve(result.kind === 'rejected' ? result : { ...result, ...committed });
       });
-      if (events.length > 0) takeSnapshotIfDue(streamId, writer, base.version);
+      if (events.length > 0) deps.snapshots.afterAppend(streamId, base.version, committed);
       return;
     }
-  };
-
-  /**
-   * After a batch's answers: starts a snapshot of the cached state when one is due. The snapshot
-   * is serialised over later turns of the event loop (a hot conference holds hundreds of
-   * thousands of reservations), so until it is written the cached reservations are set aside,
-   * unchanged, and later batches write to a layer over them; the layer is folded back in once
-   * the snapshot is written. Setting aside costs nothing, unlike copying the reservations.
-   */
-  const takeSnapshotIfDue = (streamId: string, writer: Writer, versionBefore: number) => {
-    restoreSetAside(writer);
-    const cached = writer.cached;
-    if (!cached) return;
-    const writing = deps.snapshots.afterAppend(streamId, versionBefore, cached);
-    if (!writing || cached.state.status !== 'open') return;
-    const setAside: SetAside = {
-      reservations: cached.state.reservations,
-      layer: new LayeredMap(cached.state.reservations),
-      written: false,
-    };
-    writer.setAside = setAside;
-    writer.cached = { ...cached, state: { ...cached.state, reservations: setAside.layer } };
-    void writing.then(() => {
-      setAside.written = true;
-    });
-  };
-
-  /** Folds the layer back into the set-aside reservations once their snapshot is written; between batches only. */
-  const restoreSetAside = (writer: Writer) => {
-    const setAside = writer.setAside;
-    if (!setAside?.written) return;
-    writer.setAside = undefined;
-    const cached = writer.cached;
-    // A cache dropped meanwhile (after a failed batch) no longer reads through the layer.
-    if (cached?.state.status !== 'open' || cached.state.reservations !== setAside.layer) return;
-    setAside.layer.commitInto(setAside.reservations);
-    writer.cached = { ...cached, state: { ...cached.state, reservations: setAside.reservations } };
   };
 
   const drain = async (conferenceId: string, writer: Writer) => {
@@ -214,6 +255,7 @@ export const createConferenceWriters = (deps: WriterDeps) => {
         } catch (error) {
           // Unknown state (e.g. the database failed mid-append): forget the cache, reload next time.
           writer.cached = undefined;
+          writer.reservations = new RecentReservations(options.reservationsCached);
           for (const pending of batch) {
             metrics.commands.inc({
               command: pending.command.type,
@@ -236,7 +278,13 @@ export const createConferenceWriters = (deps: WriterDeps) => {
     handle(command: SeatAvailabilityCommand, metadata: CommandMetadata): Promise<CommandOutcome> {
       let writer = writers.get(command.conferenceId);
       if (!writer) {
-        writer = { queue: [], running: false, cached: undefined, lastUsed: Date.now() };
+        writer = {
+          queue: [],
+          running: false,
+          cached: undefined,
+          reservations: new RecentReservations(options.reservationsCached),
+          lastUsed: Date.now(),
+        };
         writers.set(command.conferenceId, writer);
       }
       if (writer.queue.length >= options.maxQueue) {

@@ -1,10 +1,22 @@
 import { VersionConflictError } from '../event-store/version-conflict-error.js';
 import type { Metrics } from '../metrics.js';
-import { decide, type Rejection, type SeatAvailabilityCommand } from '../seat-availability/index.js';
+import {
+  ABSENT,
+  decide,
+  reservationOf,
+  type Rejection,
+  type Reservation,
+  type SeatAvailabilityCommand,
+} from '../seat-availability/index.js';
 import type { VersionedState } from '../snapshots/index.js';
 import { BusyError } from './busy-error.js';
 import { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
-import { appendSeatAvailabilityEvents, loadSeatAvailability, type StreamDeps } from './seat-availability-stream.js';
+import {
+  appendSeatAvailabilityEvents,
+  findReservation,
+  loadSeatAvailability,
+  type StreamDeps,
+} from './seat-availability-stream.js';
 
 export type CommandDeps = StreamDeps & {
   metrics: Metrics;
@@ -16,10 +28,15 @@ export type CommandDeps = StreamDeps & {
 
 /**
  * What a command did: `appended` events (0 when it repeated an already applied command), with
- * the state after them; or the rejection that left the stream unchanged.
+ * the state and the command's reservation after them; or the rejection that left the stream unchanged.
  */
 export type CommandOutcome =
-  ({ kind: 'accepted'; appended: number } & VersionedState) | { kind: 'rejected'; rejection: Rejection };
+  | ({ kind: 'accepted'; appended: number; reservation: Reservation } & VersionedState)
+  | { kind: 'rejected'; rejection: Rejection };
+
+/** The reservation id a command is about; undefined for CreateConference. */
+export const commandReservationId = (command: SeatAvailabilityCommand): string | undefined =>
+  command.type === 'CreateConference' ? undefined : command.reservationId;
 
 /** Metadata stored with the events a command appends. */
 export type CommandMetadata = { requestId?: string };
@@ -43,14 +60,19 @@ export const handleCommand = async (
   try {
     for (let attempt = 0; ; attempt++) {
       const loaded = await loadSeatAvailability(deps, command.conferenceId);
-      const decision = decide(loaded.state, command);
+      const reservationId = commandReservationId(command);
+      const reservation =
+        reservationId !== undefined && loaded.state.status === 'open'
+          ? await findReservation(deps, command.conferenceId, reservationId, loaded.version)
+          : ABSENT;
+      const decision = decide(loaded.state, command, reservation);
       if (decision.kind === 'rejected') {
         outcome(decision.rejection.kind);
         return decision;
       }
       if (decision.events.length === 0) {
         outcome('repeated');
-        return { kind: 'accepted', appended: 0, ...loaded };
+        return { kind: 'accepted', appended: 0, reservation, ...loaded };
       }
       try {
         const appended = await appendSeatAvailabilityEvents(
@@ -61,7 +83,8 @@ export const handleCommand = async (
           metadata,
         );
         outcome('accepted');
-        return { kind: 'accepted', appended: decision.events.length, ...appended };
+        const after = reservationOf(decision.events, reservation);
+        return { kind: 'accepted', appended: decision.events.length, reservation: after, ...appended };
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         metrics.versionConflicts.inc();

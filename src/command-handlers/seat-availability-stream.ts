@@ -1,5 +1,12 @@
 import type { EventStore, NewEvent, RecordedEvent } from '../event-store/event-store.js';
-import { evolveAll, initialState, streamIdOf, type SeatAvailabilityEvent } from '../seat-availability/index.js';
+import {
+  evolveAll,
+  initialState,
+  reservationOf,
+  streamIdOf,
+  type Reservation,
+  type SeatAvailabilityEvent,
+} from '../seat-availability/index.js';
 import type { Snapshots, VersionedState } from '../snapshots/index.js';
 
 /**
@@ -16,14 +23,33 @@ export const loadSeatAvailability = async (deps: StreamDeps, conferenceId: strin
   return replay(tail, snapshot ?? { state: initialState(), version: 0, position: 0 });
 };
 
-/** Replays a conference from its first event up to a point in time, ignoring snapshots. */
+/**
+ * A conference as it was at a point in time: the latest snapshot taken by then, and the events
+ * after it recorded by then (at most an interval of them, whatever the stream's length).
+ */
 export const loadSeatAvailabilityAsOf = async (
   deps: StreamDeps,
   conferenceId: string,
   asOf: Date,
 ): Promise<VersionedState> => {
-  const events = await deps.eventStore.readStream(streamIdOf(conferenceId), { until: asOf });
-  return replay(events, { state: initialState(), version: 0, position: 0 });
+  const streamId = streamIdOf(conferenceId);
+  const snapshot = await deps.snapshots.loadAsOf(streamId, asOf);
+  const events = await deps.eventStore.readStream(streamId, { afterVersion: snapshot?.version ?? 0, until: asOf });
+  return replay(events, snapshot ?? { state: initialState(), version: 0, position: 0 });
+};
+
+/**
+ * What a reservation's own events say of it, up to stream version `upToVersion` (the version
+ * the conference was loaded at, so both describe the same moment).
+ */
+export const findReservation = async (
+  deps: StreamDeps,
+  conferenceId: string,
+  reservationId: string,
+  upToVersion: number,
+): Promise<Reservation> => {
+  const { events } = await deps.eventStore.readReservations(streamIdOf(conferenceId), [reservationId], upToVersion);
+  return reservationOf(events.map(toSeatAvailabilityEvent));
 };
 
 /**
@@ -46,9 +72,18 @@ export const appendSeatAvailabilityEvents = async (
   return appended;
 };
 
-/** Brings a loaded state up to date with the events appended after it (by anyone). */
-export const catchUp = async (deps: StreamDeps, conferenceId: string, from: VersionedState): Promise<VersionedState> =>
-  replay(await deps.eventStore.readStream(streamIdOf(conferenceId), { afterVersion: from.version }), from);
+/**
+ * Brings a loaded state up to date with the events appended after it (by anyone); the events
+ * are returned too, for what the caller keeps of the reservations they name.
+ */
+export const catchUp = async (
+  deps: StreamDeps,
+  conferenceId: string,
+  from: VersionedState,
+): Promise<{ caughtUp: VersionedState; events: SeatAvailabilityEvent[] }> => {
+  const recorded = await deps.eventStore.readStream(streamIdOf(conferenceId), { afterVersion: from.version });
+  return { caughtUp: replay(recorded, from), events: recorded.map(toSeatAvailabilityEvent) };
+};
 
 const replay = (events: RecordedEvent[], from: VersionedState): VersionedState => {
   const last = events.at(-1);

@@ -1,7 +1,9 @@
 import type postgres from 'postgres';
-import type { Availability, Bookings, BookingResult, Reservation, ReservationRequest } from '../bookings.js';
+import type { Bookings, BookingResult, Reservation, ReservationRequest } from '../bookings.js';
 import type { Sql } from '../database/connect.js';
+import { crudConferences, type ReservationRow } from './crud-conferences.js';
 import {
+  ABSENT,
   decide,
   type OpenConference,
   type Rejection,
@@ -20,7 +22,6 @@ export type CrudOptions = {
 };
 
 type CounterRow = { seatType: string; capacity: number; reserved: number };
-type ReservationRow = { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' };
 
 /**
  * The naive counter-update design, written as a competent engineer would: one transaction per
@@ -43,20 +44,16 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
     (await tx`select 1 from crud_conferences where conference_id = ${conferenceId}`).length > 0;
 
   /** The locked rows as the aggregate's state, so `decide` can judge the command. */
-  const stateOf = (
-    conferenceId: string,
-    counters: CounterRow[],
-    reservationId: string,
-    existing: ReservationRow | undefined,
-  ): OpenConference => ({
+  const stateOf = (conferenceId: string, counters: CounterRow[]): OpenConference => ({
     status: 'open',
     conferenceId,
     name: '',
     seatTypes: new Map(counters.map((c) => [c.seatType, { capacity: c.capacity, reserved: c.reserved }])),
-    reservations: new Map(existing ? [[reservationId, existing]] : []),
   });
 
-  const judge = (state: OpenConference, command: SeatAvailabilityCommand) => decide(state, command);
+  /** The seat rules are the aggregate's: the reservation row is what the id names so far. */
+  const judge = (state: OpenConference, command: SeatAvailabilityCommand, existing: ReservationRow | undefined) =>
+    decide(state, command, existing ?? ABSENT);
 
   const reserveSeats = async ({
     conferenceId,
@@ -76,8 +73,8 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
         const [existing] = await tx<ReservationRow[]>`
         select seats, status from crud_reservations
         where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
-        const state = stateOf(conferenceId, counters, reservationId, existing);
-        const decision = judge(state, { type: 'ReserveSeats', conferenceId, reservationId, seats, now: '' });
+        const state = stateOf(conferenceId, counters);
+        const decision = judge(state, { type: 'ReserveSeats', conferenceId, reservationId, seats, now: '' }, existing);
         if (decision.kind === 'rejected') return decision;
         const reservation = {
           reservationId,
@@ -116,32 +113,7 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
   };
 
   return {
-    async createConference({ conferenceId, name, seatTypes }) {
-      return sql.begin(async (tx): Promise<BookingResult<Availability>> => {
-        const created = await tx`
-          insert into crud_conferences (conference_id, name, created_at) values (${conferenceId}, ${name}, ${clock()})
-          on conflict do nothing returning 1`;
-        if (created.length === 0) return rejected({ kind: 'conference_exists', conferenceId });
-        const rows = seatTypes.map(({ type, capacity }, ordinal) => ({
-          conference_id: conferenceId,
-          seat_type: type,
-          ordinal,
-          capacity,
-          reserved: 0,
-        }));
-        await tx`insert into crud_seat_counters ${tx(rows)}`;
-        return {
-          kind: 'ok',
-          created: true,
-          value: {
-            conferenceId,
-            name,
-            seatTypes: seatTypes.map(({ type, capacity }) => ({ type, capacity, reserved: 0, remaining: capacity })),
-            position: 0,
-          },
-        };
-      });
-    },
+    ...crudConferences(sql, clock),
 
     reserveSeats,
 
@@ -163,8 +135,8 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
           conferenceId,
           existing.seats.map((s) => s.seatType),
         );
-        const state = stateOf(conferenceId, counters, reservationId, existing);
-        const decision = judge(state, { type: 'CancelReservation', conferenceId, reservationId, now: '' });
+        const state = stateOf(conferenceId, counters);
+        const decision = judge(state, { type: 'CancelReservation', conferenceId, reservationId, now: '' }, existing);
         if (decision.kind === 'rejected') return decision;
         const reservation = { reservationId, conferenceId, seats: existing.seats, status: 'cancelled' as const };
         if (decision.events.length === 0) return { kind: 'ok', created: false, value: reservation };
@@ -178,63 +150,6 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
           where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
         return { kind: 'ok', created: true, value: reservation };
       });
-    },
-
-    async availability(conferenceId) {
-      const rows = await sql<{ name: string; type: string; capacity: number; reserved: number }[]>`
-        select c.name, s.seat_type as type, s.capacity, s.reserved
-        from crud_conferences c join crud_seat_counters s using (conference_id)
-        where c.conference_id = ${conferenceId}
-        order by s.ordinal`;
-      const first = rows[0];
-      if (!first) return undefined;
-      return {
-        conferenceId,
-        name: first.name,
-        seatTypes: rows.map(({ type, capacity, reserved }) => ({
-          type,
-          capacity,
-          reserved,
-          remaining: capacity - reserved,
-        })),
-        position: 0,
-      };
-    },
-
-    async conferences() {
-      const rows = await sql<{ conferenceId: string; name: string; createdAt: Date }[]>`
-        select conference_id as "conferenceId", name, created_at as "createdAt"
-        from crud_conferences order by created_at, conference_id`;
-      return rows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), position: 0 }));
-    },
-
-    async reservations(conferenceId, { after, limit }) {
-      const rows = await sql<(ReservationRow & { reservationId: string })[]>`
-        select reservation_id as "reservationId", seats, status from crud_reservations
-        where conference_id = ${conferenceId} and reservation_id > ${after}
-        order by reservation_id limit ${limit}`;
-      if (
-        rows.length === 0 &&
-        !(await sql`select 1 from crud_conferences where conference_id = ${conferenceId}`).length
-      ) {
-        return undefined;
-      }
-      return rows.map((row) => ({ ...row, conferenceId }));
-    },
-
-    async reservation(conferenceId, reservationId) {
-      const [row] = await sql<(ReservationRow & { reservedAt: Date; cancelledAt: Date | null })[]>`
-        select seats, status, reserved_at as "reservedAt", cancelled_at as "cancelledAt"
-        from crud_reservations where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
-      if (!row) return undefined;
-      return {
-        reservationId,
-        conferenceId,
-        seats: row.seats,
-        status: row.status,
-        reservedAt: row.reservedAt.toISOString(),
-        ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
-      };
     },
   };
 };

@@ -128,6 +128,32 @@ export const createEventStore = (sql: Queryable) => {
         limit ${limit}`;
     },
 
+    /**
+     * The events of the given reservations in one stream (through the `reservation_id` index),
+     * oldest first, with the stream's current version read by the same statement: the events
+     * are exactly those of the stream at that version. `upToVersion` leaves out later events.
+     */
+    async readReservations(
+      streamId: string,
+      reservationIds: string[],
+      upToVersion?: number,
+    ): Promise<{ version: number; events: RecordedEvent[] }> {
+      const rows = await sql<({ currentVersion: number } & Partial<RecordedEvent>)[]>`
+        select s.version as "currentVersion", e.* from streams s
+        left join lateral (
+          select ${recordedEventColumns} from events
+          where stream_id = s.stream_id and reservation_id = any(${reservationIds}::text[])
+            ${upToVersion === undefined ? sql`` : sql`and stream_version <= ${upToVersion}`}
+          order by stream_version
+        ) e on true
+        where s.stream_id = ${streamId}`;
+      const version = rows[0]?.currentVersion ?? 0;
+      const events = rows
+        .filter((row): row is { currentVersion: number } & RecordedEvent => row.position != null)
+        .map(({ currentVersion: _, ...event }) => event);
+      return { version, events };
+    },
+
     /** The stream's current version; 0 when it does not exist. */
     async streamVersion(streamId: string): Promise<number> {
       const [row] = await sql<{ version: number }[]>`select version from streams where stream_id = ${streamId}`;

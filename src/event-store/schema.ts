@@ -33,11 +33,19 @@ export const events = pgTable(
     transactionId: xid8('transaction_id')
       .notNull()
       .default(sql`pg_current_xact_id()`),
+    /**
+     * The reservation an event is about, taken from its data by PostgreSQL itself: a
+     * reservation's earlier events are found by it (the aggregate's state holds no reservations).
+     */
+    reservationId: text('reservation_id').generatedAlwaysAs(sql`data ->> 'reservationId'`),
   },
   (table) => [
     unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
     index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
     // The projector reads in (transaction id, position) order; see readSettled in event-store.ts.
     index('events_transaction_position_idx').on(table.transactionId, table.position),
+    index('events_reservation_idx')
+      .on(table.streamId, table.reservationId)
+      .where(sql`${table.reservationId} is not null`),
   ],
 );

@@ -15,7 +15,7 @@ import {
 
 /**
  * The booking routes of SPEC section 4, for any booking design: mounted at /conferences for the
- * event-sourced path and at /crud/conferences for the baseline.
+ * event-sourced path and at /crud/conferences and /crud-atomic/conferences for the baselines.
  */
 export const bookingRoutes = (bookings: Bookings, newReservationId: () => string = randomUUID) =>
   new Hono<AppEnv>()

@@ -191,7 +191,8 @@ export const OPERATIONS: Operation[] = [
   },
   ...bookingOperations('/batched/conferences', 'Event-sourced, batched single writer', true),
   ...bookingOperations('/direct/conferences', 'Event-sourced, direct (retry on conflict)', true),
-  ...bookingOperations('/crud/conferences', 'CRUD baseline', false),
+  ...bookingOperations('/crud/conferences', 'CRUD baseline (naive: locking transaction)', false),
+  ...bookingOperations('/crud-atomic/conferences', 'CRUD baseline (atomic: one round trip)', false),
   {
     method: 'get',
     path: '/healthz',

@@ -1,9 +1,11 @@
+import { ABSENT } from './reservation.js';
 import type {
   CancelReservation,
   CreateConference,
   Decision,
   OpenConference,
   Rejection,
+  Reservation,
   ReserveSeats,
   SeatAvailability,
   SeatAvailabilityCommand,
@@ -12,17 +14,23 @@ import type {
 } from './types.js';
 
 /**
- * The only place where seat decisions are made. Pure: the same state and command always give
- * the same decision, and the state is never changed.
+ * The only place where seat decisions are made. Pure: the same state, command and reservation
+ * always give the same decision, and nothing is changed. `reservation` is what the command's
+ * reservation id names so far (folded from that reservation's own events by `reservationOf`):
+ * the state holds only the seat counts, so a repeat or a cancel is judged on it.
  */
-export const decide = (state: SeatAvailability, command: SeatAvailabilityCommand): Decision => {
+export const decide = (
+  state: SeatAvailability,
+  command: SeatAvailabilityCommand,
+  reservation: Reservation = ABSENT,
+): Decision => {
   switch (command.type) {
     case 'CreateConference':
       return createConference(state, command);
     case 'ReserveSeats':
-      return state.status === 'open' ? reserveSeats(state, command) : notFound(command.conferenceId);
+      return state.status === 'open' ? reserveSeats(state, command, reservation) : notFound(command.conferenceId);
     case 'CancelReservation':
-      return state.status === 'open' ? cancelReservation(state, command) : notFound(command.conferenceId);
+      return state.status === 'open' ? cancelReservation(state, command, reservation) : notFound(command.conferenceId);
     default: {
       const unknown: never = command;
       throw new Error(`Unknown command ${JSON.stringify(unknown)}`);
@@ -49,13 +57,12 @@ const createConference = (state: SeatAvailability, command: CreateConference): D
   ]);
 };
 
-const reserveSeats = (state: OpenConference, command: ReserveSeats): Decision => {
+const reserveSeats = (state: OpenConference, command: ReserveSeats, existing: Reservation): Decision => {
   const { reservationId, seats } = command;
-  const existing = state.reservations.get(reservationId);
-  if (existing?.status === 'cancelled') {
+  if (existing.status === 'cancelled') {
     return rejected({ kind: 'reservation_conflict', reservationId, reason: 'cancelled' });
   }
-  if (existing) {
+  if (existing.status === 'reserved') {
     // The reservation id is the idempotency key: a repeat changes nothing and succeeds.
     return sameSeats(existing.seats, seats)
       ? accepted([])
@@ -85,9 +92,10 @@ const reserveSeats = (state: OpenConference, command: ReserveSeats): Decision =>
   ]);
 };
 
-const cancelReservation = (state: OpenConference, command: CancelReservation): Decision => {
-  const reservation = state.reservations.get(command.reservationId);
-  if (!reservation) return rejected({ kind: 'reservation_not_found', reservationId: command.reservationId });
+const cancelReservation = (state: OpenConference, command: CancelReservation, reservation: Reservation): Decision => {
+  if (reservation.status === 'absent') {
+    return rejected({ kind: 'reservation_not_found', reservationId: command.reservationId });
+  }
   // Cancelling twice changes nothing and succeeds.
   if (reservation.status === 'cancelled') return accepted([]);
   return accepted([

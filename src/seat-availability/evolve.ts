@@ -4,9 +4,8 @@ import type { SeatAvailability, SeatAvailabilityEvent, SeatQuantity, SeatCount }
 export const initialState = (): SeatAvailability => ({ status: 'absent' });
 
 /**
- * Applies one event to the state. The state is consumed, as in a fold: the returned state may
- * share (and update) the maps of the one passed in, because copying every reservation on every
- * event would make replaying a long stream quadratic. Never keep a state after evolving it.
+ * Applies one event to the state: the seat counts, never the reservations (see `Reservation`).
+ * The state given is not changed.
  */
 export const evolve = (state: SeatAvailability, event: SeatAvailabilityEvent): SeatAvailability => {
   switch (event.type) {
@@ -16,18 +15,13 @@ export const evolve = (state: SeatAvailability, event: SeatAvailabilityEvent): S
         conferenceId: event.data.conferenceId,
         name: event.data.name,
         seatTypes: new Map(event.data.seatTypes.map((s) => [s.type, { capacity: s.capacity, reserved: 0 }])),
-        reservations: new Map(),
       };
-    case 'SeatsReserved': {
+    case 'SeatsReserved':
       if (state.status !== 'open') return state;
-      state.reservations.set(event.data.reservationId, { seats: event.data.seats, status: 'reserved' });
       return { ...state, seatTypes: adjustReserved(state.seatTypes, event.data.seats, +1) };
-    }
-    case 'ReservationCancelled': {
+    case 'ReservationCancelled':
       if (state.status !== 'open') return state;
-      state.reservations.set(event.data.reservationId, { seats: event.data.seats, status: 'cancelled' });
       return { ...state, seatTypes: adjustReserved(state.seatTypes, event.data.seats, -1) };
-    }
     default: {
       const unknown: never = event;
       throw new Error(`Unknown event ${JSON.stringify(unknown)}`);

@@ -73,16 +73,22 @@ export type Decision =
 /** Seats of one type: `remaining` is always `capacity - reserved`, so it is derived, not stored. */
 export type SeatCount = { capacity: number; reserved: number };
 
-export type Reservation = { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' };
+/**
+ * What a reservation's own earlier events say of it: nothing yet, or reserved (or cancelled)
+ * with these seats. It is not part of the conference's state, which would then grow with every
+ * reservation ever made: it is found by the reservation id and handed to `decide` with the command.
+ */
+export type Reservation = { status: 'absent' } | { status: 'reserved' | 'cancelled'; seats: SeatQuantity[] };
+
+/** A reservation that exists: reserved, or cancelled. */
+export type KnownReservation = Exclude<Reservation, { status: 'absent' }>;
 
 export type OpenConference = {
   status: 'open';
   conferenceId: string;
   name: string;
-  /** In the order the conference was created with. */
+  /** In the order the conference was created with; the whole state: it never grows with the reservations. */
   seatTypes: Map<string, SeatCount>;
-  /** Every reservation ever made, kept so repeats and cancels are decided by the aggregate. */
-  reservations: Map<string, Reservation>;
 };
 
 export type SeatAvailability = { status: 'absent' } | OpenConference;

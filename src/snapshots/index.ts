@@ -6,10 +6,10 @@ export {
   type VersionedState,
   type StoredSnapshot,
 } from './snapshots.js';
-export { snapshotDue, snapshotStep } from './snapshot-policy.js';
+export { snapshotDue } from './snapshot-policy.js';
 export {
   SNAPSHOT_SCHEMA_VERSION,
-  RESERVATIONS_PER_TURN,
   fromSnapshot,
-  serializeSnapshot,
+  toSnapshot,
+  type SeatAvailabilitySnapshotV2,
 } from './seat-availability-snapshot.js';

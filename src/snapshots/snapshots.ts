@@ -3,17 +3,17 @@ import type { Logger } from '../logger.js';
 import type { SeatAvailability } from '../seat-availability/index.js';
 import {
   fromSnapshot,
-  serializeSnapshot,
   SNAPSHOT_SCHEMA_VERSION,
-  type SeatAvailabilitySnapshotV1,
+  toSnapshot,
+  type SeatAvailabilitySnapshotV2,
 } from './seat-availability-snapshot.js';
 import { snapshotDue } from './snapshot-policy.js';
 
 /** A state as of stream `version`, whose last event has global `position`. */
 export type VersionedState = { state: SeatAvailability; version: number; position: number };
 
-/** A snapshot ready to store: the state as JSON text in its stored shape, and the version and position it reflects. */
-export type StoredSnapshot = { json: string; version: number; position: number };
+/** A snapshot ready to store: the state in its stored shape, and the version and position it reflects. */
+export type StoredSnapshot = { state: SeatAvailabilitySnapshotV2; version: number; position: number };
 
 export type Snapshots = ReturnType<typeof createSnapshots>;
 
@@ -26,46 +26,60 @@ export type SnapshotOptions = {
   write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot) => Promise<void>;
 };
 
+type SnapshotRow = { version: number; position: number; state: SeatAvailabilitySnapshotV2 };
+
 /**
- * Snapshots of SeatAvailability streams: loading the latest usable one, and taking one when an
- * append crosses the interval, off the command's path.
+ * Snapshots of SeatAvailability streams: loading the latest usable one (or the latest at or
+ * before a time), and taking one when an append crosses the interval, off the command's path.
  */
 export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
   const { interval, log, onWrite = () => {}, write = writeSnapshot } = options;
   const pending = new Set<Promise<void>>();
   const writing = new Set<string>();
+  const usable = (row: SnapshotRow | undefined): VersionedState | undefined =>
+    row && { state: fromSnapshot(row.state), version: row.version, position: row.position };
 
   return {
     interval,
 
     /** The latest snapshot in the current schema version, if any; others are ignored. */
     async load(streamId: string): Promise<VersionedState | undefined> {
-      const [row] = await sql<{ version: number; position: number; state: SeatAvailabilitySnapshotV1 }[]>`
+      const [row] = await sql<SnapshotRow[]>`
         select version, position, state from snapshots
-        where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}`;
-      return row && { state: fromSnapshot(row.state), version: row.version, position: row.position };
+        where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}
+        order by version desc limit 1`;
+      return usable(row);
     },
 
     /**
-     * Called after every append. When the append crossed the snapshot step, the snapshot is
-     * serialised over later turns of the event loop and written, so the command is answered
-     * first; a failed write is logged and forgotten (the next step tries again, and loading falls
-     * back to replaying events). Returns the write when one was started: until it settles the
-     * caller must not change `appended.state` (the batched writer sets its cache aside meanwhile).
+     * The latest snapshot whose events were all recorded by `asOf` (to the millisecond, as
+     * `readStream`'s `until`), so a point-in-time read replays at most an interval of events.
      */
-    afterAppend(streamId: string, versionBefore: number, appended: VersionedState): Promise<void> | undefined {
+    async loadAsOf(streamId: string, asOf: Date): Promise<VersionedState | undefined> {
+      const [row] = await sql<SnapshotRow[]>`
+        select version, position, state from snapshots
+        where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}
+          and recorded_at < ${asOf}::timestamptz + interval '1 millisecond'
+        order by version desc limit 1`;
+      return usable(row);
+    },
+
+    /**
+     * Called after every append. When the append crossed the snapshot interval, the snapshot is
+     * written after the command is answered; a failed write is logged and forgotten (the next
+     * interval tries again, and loading replays a little more meanwhile).
+     */
+    afterAppend(streamId: string, versionBefore: number, appended: VersionedState): void {
       const { state, version, position } = appended;
-      if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version, state.reservations.size)) return;
-      // A hot stream crosses the step faster than a large state can be written: while one
-      // snapshot of a stream is being written, the next due one is skipped rather than queued.
+      if (state.status !== 'open' || !snapshotDue(interval, versionBefore, version)) return;
+      // While one snapshot of a stream is being written, the next due one is skipped rather than queued.
       if (writing.has(streamId)) {
         onWrite('skipped');
         return;
       }
       writing.add(streamId);
       const task = new Promise<void>((done) => setImmediate(done))
-        .then(() => serializeSnapshot(state))
-        .then((json) => write(sql, streamId, { json, version, position }))
+        .then(() => write(sql, streamId, { state: toSnapshot(state), version, position }))
         .then(
           () => onWrite('written'),
           (error: unknown) => {
@@ -78,7 +92,6 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
           pending.delete(task);
         });
       pending.add(task);
-      return task;
     },
 
     /** Resolves once every snapshot write started so far has finished (for shutdown and tests). */
@@ -89,15 +102,16 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
 };
 
 /**
- * Keeps only the newest snapshot per stream; an older one never overwrites a newer one. The text
- * is cast from `text`: a parameter the server sees as jsonb would be JSON-encoded again by the driver.
+ * Adds a snapshot; every earlier one is kept for point-in-time reads. It is stamped with the
+ * recording time of its last event, which `loadAsOf` compares with.
  */
-export const writeSnapshot = async (sql: Sql, streamId: string, { json, version, position }: StoredSnapshot) => {
+export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: StoredSnapshot) => {
   await sql`
-    insert into snapshots (stream_id, version, position, schema_version, state)
-    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${json}::text::jsonb)
-    on conflict (stream_id) do update
-      set version = excluded.version, position = excluded.position, schema_version = excluded.schema_version,
-          state = excluded.state, taken_at = now()
-      where snapshots.version < excluded.version or snapshots.schema_version <> excluded.schema_version`;
+    insert into snapshots (stream_id, version, position, schema_version, state, recorded_at)
+    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)},
+      (select recorded_at from events where stream_id = ${streamId} and stream_version = ${version}))
+    on conflict (stream_id, version) do update
+      set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
+          recorded_at = excluded.recorded_at, taken_at = now()
+      where snapshots.schema_version <> excluded.schema_version`;
 };

@@ -5,8 +5,13 @@ import {
   decide,
   evolve,
   initialState,
+  reservationIdOf,
+  reservationOf,
+  type Decision,
   type SeatAvailability,
   type SeatAvailabilityCommand,
+  type SeatAvailabilityEvent,
+  type SeatQuantity,
 } from '../../src/seat-availability/index.js';
 
 const now = '2026-11-21T10:00:00.000Z';
@@ -34,6 +39,67 @@ const commandArb: fc.Arbitrary<SeatAvailabilityCommand> = fc.oneof(
   }),
 );
 
+/** What the handlers hand to `decide`: the command's reservation, folded from its own events. */
+const ownReservation = (history: SeatAvailabilityEvent[], command: SeatAvailabilityCommand) =>
+  command.type === 'CreateConference'
+    ? reservationOf([])
+    : reservationOf(history.filter((event) => reservationIdOf(event) === command.reservationId));
+
+/**
+ * The reference model: the decider as it was before the state was made lean, holding every
+ * reservation ever made in its state. The lean decider must decide exactly as it does.
+ */
+type Reference = {
+  counts: Map<string, { capacity: number; reserved: number }>;
+  reservations: Map<string, { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' }>;
+};
+const sameSeats = (a: SeatQuantity[], b: SeatQuantity[]) =>
+  a.length === b.length && a.every((x) => b.some((y) => y.seatType === x.seatType && y.quantity === x.quantity));
+const referenceDecide = (model: Reference, command: SeatAvailabilityCommand): Decision => {
+  if (command.type === 'CreateConference') throw new Error('the reference model starts created');
+  const existing = model.reservations.get(command.reservationId);
+  if (command.type === 'CancelReservation') {
+    if (!existing)
+      return { kind: 'rejected', rejection: { kind: 'reservation_not_found', reservationId: command.reservationId } };
+    if (existing.status === 'cancelled') return { kind: 'accepted', events: [] };
+    const data = { conferenceId: 'c', reservationId: command.reservationId, seats: existing.seats, cancelledAt: now };
+    return { kind: 'accepted', events: [{ type: 'ReservationCancelled', data }] };
+  }
+  const { reservationId, seats } = command;
+  if (existing?.status === 'cancelled') {
+    return { kind: 'rejected', rejection: { kind: 'reservation_conflict', reservationId, reason: 'cancelled' } };
+  }
+  if (existing) {
+    return sameSeats(existing.seats, seats)
+      ? { kind: 'accepted', events: [] }
+      : { kind: 'rejected', rejection: { kind: 'reservation_conflict', reservationId, reason: 'different_seats' } };
+  }
+  const unknown = seats.filter((s) => !model.counts.has(s.seatType)).map((s) => s.seatType);
+  if (unknown.length > 0) return { kind: 'rejected', rejection: { kind: 'unknown_seat_type', seatTypes: unknown } };
+  const remaining = seats.map(({ seatType, quantity }) => {
+    const count = model.counts.get(seatType)!;
+    return { seatType, requested: quantity, remaining: count.capacity - count.reserved };
+  });
+  if (remaining.some((r) => r.requested > r.remaining))
+    return { kind: 'rejected', rejection: { kind: 'insufficient_seats', remaining } };
+  return {
+    kind: 'accepted',
+    events: [{ type: 'SeatsReserved', data: { conferenceId: 'c', reservationId, seats, reservedAt: now } }],
+  };
+};
+const referenceEvolve = (model: Reference, event: SeatAvailabilityEvent) => {
+  if (event.type === 'ConferenceCreated') return;
+  const sign = event.type === 'SeatsReserved' ? 1 : -1;
+  for (const { seatType, quantity } of event.data.seats) model.counts.get(seatType)!.reserved += sign * quantity;
+  model.reservations.set(event.data.reservationId, {
+    seats: event.data.seats,
+    status: event.type === 'SeatsReserved' ? 'reserved' : 'cancelled',
+  });
+};
+
+/** Reserves that repeat earlier ones with the same seats, so idempotent repeats are common too. */
+const historyArb = fc.array(fc.tuple(commandArb, fc.boolean()), { maxLength: 200 });
+
 const capacitiesArb = fc.tuple(...seatTypes.map(() => fc.integer({ min: 0, max: 300 })));
 
 describe('SeatAvailability invariant', () => {
@@ -49,11 +115,13 @@ describe('SeatAvailability invariant', () => {
           now,
         };
         const ledger = new Map<string, number>(); // seats held per type by live reservations, recomputed independently
+        const history: SeatAvailabilityEvent[] = [];
         for (const command of [create, ...commands]) {
-          const decision = decide(state, command);
+          const decision = decide(state, command, ownReservation(history, command));
           if (decision.kind === 'rejected') continue;
           for (const event of decision.events) {
             state = evolve(state, event);
+            history.push(event);
             if (event.type === 'SeatsReserved' || event.type === 'ReservationCancelled') {
               const sign = event.type === 'SeatsReserved' ? 1 : -1;
               for (const { seatType, quantity } of event.data.seats) {
@@ -67,6 +135,41 @@ describe('SeatAvailability invariant', () => {
             expect(seat.reserved).toBeLessThanOrEqual(seat.capacity);
             expect(seat.remaining).toBe(seat.capacity - seat.reserved);
             expect(seat.reserved).toBe(ledger.get(seat.type) ?? 0);
+          }
+        }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('decides exactly as a model that keeps every reservation, over random reserves, repeats and cancels', () => {
+    fc.assert(
+      fc.property(capacitiesArb, historyArb, (capacities, steps) => {
+        const seatTypeCapacities = seatTypes.map((type, i) => ({ type, capacity: capacities[i] ?? 0 }));
+        const created: SeatAvailabilityEvent = {
+          type: 'ConferenceCreated',
+          data: { conferenceId: 'c', name: 'C', seatTypes: seatTypeCapacities, createdAt: now },
+        };
+        let state = evolve(initialState(), created);
+        const history: SeatAvailabilityEvent[] = [created];
+        const model: Reference = {
+          counts: new Map(seatTypeCapacities.map(({ type, capacity }) => [type, { capacity, reserved: 0 }])),
+          reservations: new Map(),
+        };
+        const seatsOf = new Map<string, SeatQuantity[]>();
+        for (const [generated, repeat] of steps) {
+          // Half the reserves of a known id ask for the very same seats: an idempotent repeat.
+          const known = generated.type === 'ReserveSeats' ? seatsOf.get(generated.reservationId) : undefined;
+          const command =
+            repeat && known && generated.type === 'ReserveSeats' ? { ...generated, seats: known } : generated;
+          const lean = decide(state, command, ownReservation(history, command));
+          expect(lean).toEqual(referenceDecide(model, command));
+          if (lean.kind === 'rejected') continue;
+          for (const event of lean.events) {
+            state = evolve(state, event);
+            history.push(event);
+            referenceEvolve(model, event);
+            if (event.type === 'SeatsReserved') seatsOf.set(event.data.reservationId, event.data.seats);
           }
         }
       }),

@@ -1,0 +1,97 @@
+import type { Bookings, BookingResult, Availability } from '../bookings.js';
+import type { Sql } from '../database/connect.js';
+import type { SeatQuantity } from '../seat-availability/index.js';
+
+/** A row of crud_reservations as both CRUD designs read it. */
+export type ReservationRow = { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' };
+
+/**
+ * What both CRUD designs share: the tables (a conference row, one counter row per seat type, a
+ * reservations table), creating a conference, and every read. They differ only in how a
+ * reservation and a cancel are written: see crud-bookings.ts and crud-atomic-bookings.ts.
+ */
+export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, 'reserveSeats' | 'cancelReservation'> => ({
+  async createConference({ conferenceId, name, seatTypes }) {
+    return sql.begin(async (tx): Promise<BookingResult<Availability>> => {
+      const created = await tx`
+        insert into crud_conferences (conference_id, name, created_at) values (${conferenceId}, ${name}, ${clock()})
+        on conflict do nothing returning 1`;
+      if (created.length === 0) return { kind: 'rejected', rejection: { kind: 'conference_exists', conferenceId } };
+      const rows = seatTypes.map(({ type, capacity }, ordinal) => ({
+        conference_id: conferenceId,
+        seat_type: type,
+        ordinal,
+        capacity,
+        reserved: 0,
+      }));
+      await tx`insert into crud_seat_counters ${tx(rows)}`;
+      return {
+        kind: 'ok',
+        created: true,
+        value: {
+          conferenceId,
+          name,
+          seatTypes: seatTypes.map(({ type, capacity }) => ({ type, capacity, reserved: 0, remaining: capacity })),
+          position: 0,
+        },
+      };
+    });
+  },
+
+  async availability(conferenceId) {
+    const rows = await sql<{ name: string; type: string; capacity: number; reserved: number }[]>`
+      select c.name, s.seat_type as type, s.capacity, s.reserved
+      from crud_conferences c join crud_seat_counters s using (conference_id)
+      where c.conference_id = ${conferenceId}
+      order by s.ordinal`;
+    const first = rows[0];
+    if (!first) return undefined;
+    return {
+      conferenceId,
+      name: first.name,
+      seatTypes: rows.map(({ type, capacity, reserved }) => ({
+        type,
+        capacity,
+        reserved,
+        remaining: capacity - reserved,
+      })),
+      position: 0,
+    };
+  },
+
+  async conferences() {
+    const rows = await sql<{ conferenceId: string; name: string; createdAt: Date }[]>`
+      select conference_id as "conferenceId", name, created_at as "createdAt"
+      from crud_conferences order by created_at, conference_id`;
+    return rows.map((row) => ({ ...row, createdAt: row.createdAt.toISOString(), position: 0 }));
+  },
+
+  async reservations(conferenceId, { after, limit }) {
+    const rows = await sql<(ReservationRow & { reservationId: string })[]>`
+      select reservation_id as "reservationId", seats, status from crud_reservations
+      where conference_id = ${conferenceId} and reservation_id > ${after}
+      order by reservation_id limit ${limit}`;
+    if (
+      rows.length === 0 &&
+      !(await sql`select 1 from crud_conferences where conference_id = ${conferenceId}`).length
+    ) {
+      return undefined;
+    }
+    return rows.map((row) => ({ ...row, conferenceId }));
+  },
+
+  async reservation(conferenceId, reservationId) {
+    const [row] = await sql<(ReservationRow & { reservedAt: Date; cancelledAt: Date | null })[]>`
+      select seats, status, reserved_at as "reservedAt", cancelled_at as "cancelledAt"
+      from crud_reservations where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
+    if (!row) return undefined;
+    return {
+      reservationId,
+      conferenceId,
+      seats: row.seats,
+      status: row.status,
+      reservedAt: row.reservedAt.toISOString(),
+      ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
+    };
+  },
+});
