@@ -44,8 +44,8 @@ export const events = pgTable(
     index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
     // The projector reads in (transaction id, position) order; see readSettled in event-store.ts.
     index('events_transaction_position_idx').on(table.transactionId, table.position),
-    index('events_reservation_idx')
-      .on(table.streamId, table.reservationId)
-      .where(sql`${table.reservationId} is not null`),
+    // Not partial: a generic plan of a prepared `reservation_id = any($1)` cannot prove a
+    // partial index's `is not null` and fell back to walking the whole stream.
+    index('events_reservation_idx').on(table.streamId, table.reservationId),
   ],
 );
