@@ -118,10 +118,8 @@ describe('batched write path', () => {
     });
     expect(outcome.kind).toBe('rejected'); // the cache said 2 left; the store says 0
     expect(outcome.kind === 'rejected' && outcome.rejection.kind).toBe('insufficient_seats');
-    // Looking up 'late' read the stream's version too: the cache was stale, so the writer caught
-    // up before deciding, and no append met a conflict.
-    expect((await writer.metrics.staleCaches.get()).values[0]?.value).toBe(1);
-    expect((await writer.metrics.versionConflicts.get()).values[0]?.value ?? 0).toBe(0);
+    // It was decided on the stale cache first, met the conflict, caught up and decided again.
+    expect((await writer.metrics.versionConflicts.get()).values[0]?.value).toBe(1);
 
     const repeat = await writer.handlers.reserveSeats({
       conferenceId: 'catch-up',

@@ -188,3 +188,28 @@ describe('reservations found by their id', () => {
     ).toHaveLength(100);
   });
 });
+
+describe('an append that assumed reservation ids were new', () => {
+  it('appends nothing and reports their events when one of them exists, and a conflict when the stream moved', async () => {
+    const { ReservationsExistError } = await import('../src/event-store/reservations-exist-error.js');
+    const { VersionConflictError } = await import('../src/event-store/version-conflict-error.js');
+    const service = serviceKeeping(10);
+    await createWithHistory(service, 'guarded', 0);
+    const streamId = streamIdOf('guarded');
+    const event = (reservationId: string) => ({
+      type: 'SeatsReserved',
+      data: { conferenceId: 'guarded', reservationId, seats: standard(1), reservedAt: new Date().toISOString() },
+    });
+    const store = service.eventStore;
+    await expect(store.appendWithNewReservations(streamId, 2, [event('old')], ['fresh', 'old'])).rejects.toSatisfy(
+      (error) => error instanceof ReservationsExistError && error.events.map((e) => e.streamVersion).join() === '2',
+    );
+    await expect(store.appendWithNewReservations(streamId, 1, [event('fresh')], ['fresh'])).rejects.toBeInstanceOf(
+      VersionConflictError,
+    );
+    expect(await store.streamVersion(streamId)).toBe(2);
+    expect(await store.appendWithNewReservations(streamId, 2, [event('fresh')], ['fresh'])).toMatchObject({
+      version: 3,
+    });
+  });
+});

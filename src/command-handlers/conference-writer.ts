@@ -1,3 +1,5 @@
+import type { RecordedEvent } from '../event-store/event-store.js';
+import { ReservationsExistError } from '../event-store/reservations-exist-error.js';
 import { VersionConflictError } from '../event-store/version-conflict-error.js';
 import {
   ABSENT,
@@ -110,10 +112,10 @@ const reservationIdsOf = (batch: Pending[]): string[] => [
  * written in parallel.
  *
  * Every answer is decided on the stream's current version, whoever else writes it (another
- * process, the direct path): a batch that appends is checked by its expected version; a batch
- * that names a reservation the writer does not hold looks it up with ONE query that also reads
- * the stream's version; any other batch that appends nothing reads the version. When the
- * version moved, the writer catches up from the store and decides the batch again.
+ * process, the direct path): a batch that appends is checked by its expected version (and its
+ * new reservation ids by the same statement); a batch that appends nothing looks up the ids it
+ * does not hold with ONE query that also reads the stream's version, or else reads the version.
+ * When the version moved, the writer catches up from the store and decides the batch again.
  */
 export const createConferenceWriters = (deps: WriterDeps) => {
   const {
@@ -150,31 +152,28 @@ export const createConferenceWriters = (deps: WriterDeps) => {
   };
 
   /**
-   * What the store says of the batch's reservations that the writer does not hold, at the
-   * stream's current version; undefined when that version is not the cached one.
+   * What is known of the batch's reservations at the cached version: those the writer holds, and
+   * those learnt from the store while deciding this batch; `unknown` are the ids of neither.
    */
-  const lookUp = async (
-    streamId: string,
-    writer: Writer,
-    base: VersionedState,
-    batch: Pending[],
-  ): Promise<{ known: Map<string, Reservation>; verified: boolean } | undefined> => {
+  const knownOf = (writer: Writer, batch: Pending[], learnt: Map<string, Reservation>) => {
     const known = new Map<string, Reservation>();
-    const missing: string[] = [];
+    const unknown: string[] = [];
     for (const id of reservationIdsOf(batch)) {
-      const held = writer.reservations.get(id);
-      if (held) known.set(id, held);
-      else missing.push(id);
+      const reservation = learnt.get(id) ?? writer.reservations.get(id);
+      if (reservation) known.set(id, reservation);
+      else unknown.push(id);
     }
-    if (missing.length === 0 || base.state.status !== 'open') return { known, verified: false };
-    const { version, events } = await deps.eventStore.readReservations(streamId, missing);
-    if (version !== base.version) return undefined;
-    for (const recorded of events) {
+    return { known, unknown };
+  };
+
+  /** Folds found events into what is learnt; every id asked for and not found is absent. */
+  const learn = (learnt: Map<string, Reservation>, asked: string[], found: RecordedEvent[]) => {
+    for (const id of asked) learnt.set(id, ABSENT);
+    for (const recorded of found) {
       const event = toSeatAvailabilityEvent(recorded);
       const id = reservationIdOf(event);
-      if (id !== undefined) known.set(id, evolveReservation(known.get(id) ?? ABSENT, event));
+      if (id !== undefined) learnt.set(id, evolveReservation(learnt.get(id) ?? ABSENT, event));
     }
-    return { known, verified: true };
   };
 
   /** A stale cache or a version conflict: catch up, and give up with busy after the last retry. */
@@ -186,47 +185,75 @@ export const createConferenceWriters = (deps: WriterDeps) => {
     }
   };
 
+  /**
+   * Decides a batch and makes its outcome true in the store, at the stream's current version.
+   * Reservation ids the writer knows nothing of are decided as new: the append then carries the
+   * condition that they have no events yet (one statement, one round trip), and a batch that
+   * appends nothing looks them up, reading the stream's version with them. Whatever the store
+   * reveals (they exist after all, or the version moved) the batch is decided again.
+   */
   const processBatch = async (conferenceId: string, writer: Writer, batch: Pending[]) => {
     const streamId = streamIdOf(conferenceId);
     metrics.batchSize.observe(batch.length);
-    for (let attempt = 0; ; attempt++) {
-      const fromCache = writer.cached !== undefined;
+    const learnt = new Map<string, Reservation>();
+    // Whether a read since the cache was last trusted has shown it current: a fresh load, a
+    // catch-up, or a lookup that returned the cached version.
+    let verified = writer.cached === undefined;
+    for (let attempt = 0; ;) {
       const base = writer.cached ?? (await loadSeatAvailability(deps, conferenceId));
       writer.cached = base;
-      const looked = await lookUp(streamId, writer, base, batch);
-      if (!looked) {
-        metrics.staleCaches.inc();
-        await retryAfterCatchUp(conferenceId, writer, base, attempt);
-        continue;
-      }
-      const { results, events, working, reservations } = decideBatch(base, batch, looked.known);
+      const { known, unknown } = knownOf(writer, batch, learnt);
+      const { results, events, working, reservations } = decideBatch(base, batch, known);
+      const open = base.state.status === 'open';
       let committed: VersionedState = base;
-      if (events.length === 0 && fromCache && !looked.verified) {
-        // Nothing to append, so no expected version will catch a stale cache: another process,
-        // or the direct path, may have moved the stream. One read per batch confirms the version.
-        if ((await deps.eventStore.streamVersion(streamId)) !== base.version) {
-          metrics.staleCaches.inc();
-          await retryAfterCatchUp(conferenceId, writer, base, attempt);
-          continue;
-        }
-      }
       if (events.length > 0) {
         try {
-          const appended = await deps.eventStore.append(
+          const appended = await deps.eventStore.appendWithNewReservations(
             streamId,
             base.version,
             events.map(({ event, metadata }) => ({ type: event.type, data: event.data, metadata })),
+            open ? unknown : [],
           );
           await deps.afterAppend?.(events.map((e) => e.event));
           committed = { state: working, version: appended.version, position: appended.position };
           writer.cached = committed;
         } catch (error) {
+          if (error instanceof ReservationsExistError) {
+            // Some ids decided as new have events after all; the stream has not moved: decide again.
+            learn(learnt, unknown, error.events);
+            continue;
+          }
           if (!(error instanceof VersionConflictError)) throw error;
           // Another process appended: bring the cache up to date from the store and decide again.
           metrics.versionConflicts.inc();
-          await retryAfterCatchUp(conferenceId, writer, base, attempt);
+          learnt.clear();
+          await retryAfterCatchUp(conferenceId, writer, base, attempt++);
+          verified = true;
           metrics.retries.inc();
-          await sleep(backoffDelay(attempt, retry, random));
+          await sleep(backoffDelay(attempt - 1, retry, random));
+          continue;
+        }
+      } else if (open && unknown.length > 0) {
+        // Nothing to append: what the unknown ids name, and the stream's version, in one read.
+        const { version, events: found } = await deps.eventStore.readReservations(streamId, unknown);
+        if (version !== base.version) {
+          metrics.staleCaches.inc();
+          learnt.clear();
+          await retryAfterCatchUp(conferenceId, writer, base, attempt++);
+          verified = true;
+          continue;
+        }
+        verified = true;
+        learn(learnt, unknown, found);
+        if (found.length > 0) continue;
+      } else if (!verified) {
+        // Nothing to append and nothing to look up, so no statement has checked the cache: another
+        // process, or the direct path, may have moved the stream. One read per batch confirms it.
+        verified = true;
+        if ((await deps.eventStore.streamVersion(streamId)) !== base.version) {
+          metrics.staleCaches.inc();
+          learnt.clear();
+          await retryAfterCatchUp(conferenceId, writer, base, attempt++);
           continue;
         }
       }

@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { Queryable } from '../database/connect.js';
+import { ReservationsExistError } from './reservations-exist-error.js';
 import { VersionConflictError } from './version-conflict-error.js';
 
 /** An event to append: its type, its data, and metadata such as the request id. */
@@ -27,43 +28,105 @@ export type SettledEvent = RecordedEvent & { transactionId: string };
 
 export type AppendResult = { version: number; position: number };
 
+/** A recorded event as `jsonb_agg` returns it: the time is text. */
+type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
+
 export type EventStore = ReturnType<typeof createEventStore>;
 
 /** The PostgreSQL event store. Every statement is written out here, so its locking is visible. */
 export const createEventStore = (sql: Queryable) => {
   const recordedEventColumns = sql`position, stream_id as "streamId", stream_version as "streamVersion", type, data,
     metadata, recorded_at as "recordedAt"`;
+  /**
+   * Appends all the events or none. Fails with `VersionConflictError` when the stream is not
+   * at `expectedVersion` (0 = the stream must not exist yet).
+   *
+   * One statement does it all. Its first step claims the stream row (insert for a new stream,
+   * conditional update otherwise); a concurrent append to the same stream waits on that row and
+   * then finds the version moved, so it claims nothing. Only after the claim are event rows
+   * inserted and positions drawn from the sequence, so conflict losers leave no gaps in the
+   * global positions.
+   */
+  const append = async (streamId: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> => {
+    if (events.length === 0) throw new Error('append needs at least one event');
+    const newVersion = expectedVersion + events.length;
+    const batch = events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} }));
+    const claim =
+      expectedVersion === 0
+        ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
+            on conflict (stream_id) do nothing returning stream_id`
+        : sql`update streams set version = ${newVersion}
+            where stream_id = ${streamId} and version = ${expectedVersion} returning stream_id`;
+    const rows = await sql<{ position: number }[]>`
+    with claimed as (${claim})
+    insert into events (stream_id, stream_version, type, data, metadata)
+    select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
+    from claimed, jsonb_array_elements(${sql.json(batch as postgres.JSONValue)}) with ordinality as e(event, ordinality)
+    order by e.ordinality
+    returning position`;
+    const last = rows.at(-1);
+    if (!last) throw new VersionConflictError(streamId, expectedVersion);
+    return { version: newVersion, position: last.position };
+  };
+
   return {
+    append,
+
     /**
-     * Appends all the events or none. Fails with `VersionConflictError` when the stream is not
-     * at `expectedVersion` (0 = the stream must not exist yet).
+     * `append`, on condition that none of `newReservationIds` has an event in the stream yet: the
+     * check and the append are one statement, so a batch that decided those ids as new costs one
+     * round trip, not a lookup and then an append. Fails with `ReservationsExistError` (carrying
+     * their events) when some have events and the stream is still at `expectedVersion`, with
+     * `VersionConflictError` when it is not; either way nothing is appended.
      *
-     * One statement does it all. Its first step claims the stream row (insert for a new stream,
-     * conditional update otherwise); a concurrent append to the same stream waits on that row and
-     * then finds the version moved, so it claims nothing. Only after the claim are event rows
-     * inserted and positions drawn from the sequence, so conflict losers leave no gaps in the
-     * global positions.
+     * Each id is one probe of the (stream_id, reservation_id) index (see `readReservations` for
+     * why it is written this way and sent unprepared).
      */
-    async append(streamId: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> {
-      if (events.length === 0) throw new Error('append needs at least one event');
+    async appendWithNewReservations(
+      streamId: string,
+      expectedVersion: number,
+      events: NewEvent[],
+      newReservationIds: string[],
+    ): Promise<AppendResult> {
+      if (expectedVersion === 0 || newReservationIds.length === 0) return append(streamId, expectedVersion, events);
       const newVersion = expectedVersion + events.length;
       const batch = events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} }));
-      const claim =
-        expectedVersion === 0
-          ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
-              on conflict (stream_id) do nothing returning stream_id`
-          : sql`update streams set version = ${newVersion}
-              where stream_id = ${streamId} and version = ${expectedVersion} returning stream_id`;
-      const rows = await sql<{ position: number }[]>`
-      with claimed as (${claim})
-      insert into events (stream_id, stream_version, type, data, metadata)
-      select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
-      from claimed, jsonb_array_elements(${sql.json(batch as postgres.JSONValue)}) with ordinality as e(event, ordinality)
-      order by e.ordinality
-      returning position`;
-      const last = rows.at(-1);
-      if (!last) throw new VersionConflictError(streamId, expectedVersion);
-      return { version: newVersion, position: last.position };
+      const [row] = await sql.unsafe<{ position: number | null; currentVersion: number | null; found: FoundEvent[] }[]>(
+        `with found as (
+          select e.* from unnest($4::text[]) as wanted(reservation_id)
+          cross join lateral (
+            select position, stream_id as "streamId", stream_version as "streamVersion", type, data, metadata,
+              recorded_at as "recordedAt"
+            from events
+            where events.stream_id = $1 and events.reservation_id = wanted.reservation_id
+            offset 0
+          ) e
+        ),
+        claimed as (
+          update streams set version = $3::int
+          where stream_id = $1 and version = $2::int and not exists (select 1 from found)
+          returning stream_id
+        ),
+        inserted as (
+          insert into events (stream_id, stream_version, type, data, metadata)
+          select claimed.stream_id, $2::int + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
+          from claimed, jsonb_array_elements($5::text::jsonb) with ordinality as e(event, ordinality)
+          order by e.ordinality
+          returning position
+        )
+        select (select max(position) from inserted) as position,
+          (select version from streams where stream_id = $1) as "currentVersion",
+          (select coalesce(jsonb_agg(to_jsonb(found)), '[]'::jsonb) from found) as found`,
+        [streamId, expectedVersion, newVersion, newReservationIds, JSON.stringify(batch)],
+      );
+      if (row?.position != null) return { version: newVersion, position: row.position };
+      if (row?.currentVersion === expectedVersion && row.found.length > 0) {
+        const found = row.found
+          .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
+          .sort((a, b) => a.streamVersion - b.streamVersion);
+        throw new ReservationsExistError(streamId, found);
+      }
+      throw new VersionConflictError(streamId, expectedVersion);
     },
 
     /**
