@@ -33,8 +33,12 @@ export const loadSeatAvailabilityAsOf = async (
   asOf: Date,
 ): Promise<VersionedState> => {
   const streamId = streamIdOf(conferenceId);
-  const snapshot = await deps.snapshots.loadAsOf(streamId, asOf);
-  const events = await deps.eventStore.readStream(streamId, { afterVersion: snapshot?.version ?? 0, until: asOf });
+  const { snapshot, nextVersion } = await deps.snapshots.loadAsOf(streamId, asOf);
+  const events = await deps.eventStore.readStream(streamId, {
+    afterVersion: snapshot?.version ?? 0,
+    upToVersion: nextVersion,
+    until: asOf,
+  });
   return replay(events, snapshot ?? { state: initialState(), version: 0, position: 0 });
 };
 

@@ -137,12 +137,13 @@ export const createEventStore = (sql: Queryable) => {
      */
     async readStream(
       streamId: string,
-      options: { afterVersion?: number; until?: Date } = {},
+      options: { afterVersion?: number; upToVersion?: number | undefined; until?: Date } = {},
     ): Promise<RecordedEvent[]> {
-      const { afterVersion = 0, until } = options;
+      const { afterVersion = 0, upToVersion, until } = options;
       return sql<RecordedEvent[]>`
       select ${recordedEventColumns} from events
       where stream_id = ${streamId} and stream_version > ${afterVersion}
+        ${upToVersion === undefined ? sql`` : sql`and stream_version <= ${upToVersion}`}
         ${until ? sql`and recorded_at < ${until}::timestamptz + interval '1 millisecond'` : sql``}
       order by stream_version`;
     },

@@ -1,4 +1,4 @@
-import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Snapshots of each stream: the state as of stream `version` (whose last event has global
@@ -17,5 +17,9 @@ export const snapshots = pgTable(
     recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }),
     takenAt: timestamp('taken_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (table) => [primaryKey({ columns: [table.streamId, table.version] })],
+  (table) => [
+    primaryKey({ columns: [table.streamId, table.version] }),
+    // A point-in-time read finds the snapshots on either side of its time in one probe each.
+    index('snapshots_recorded_at_idx').on(table.streamId, table.recordedAt),
+  ],
 );

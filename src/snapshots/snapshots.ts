@@ -53,15 +53,23 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
 
     /**
      * The latest snapshot whose events were all recorded by `asOf` (to the millisecond, as
-     * `readStream`'s `until`), so a point-in-time read replays at most an interval of events.
+     * `readStream`'s `until`), and the version of the first one taken after it: the events a
+     * point-in-time read replays lie between the two, at most an interval of them.
      */
-    async loadAsOf(streamId: string, asOf: Date): Promise<VersionedState | undefined> {
-      const [row] = await sql<SnapshotRow[]>`
-        select version, position, state from snapshots
-        where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}
-          and recorded_at < ${asOf}::timestamptz + interval '1 millisecond'
-        order by version desc limit 1`;
-      return usable(row);
+    async loadAsOf(
+      streamId: string,
+      asOf: Date,
+    ): Promise<{ snapshot: VersionedState | undefined; nextVersion: number | undefined }> {
+      const [row] = await sql<{ latest: SnapshotRow | null; nextVersion: number | null }[]>`
+        select
+          (select json_build_object('version', version, 'position', position, 'state', state) from snapshots
+            where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}
+              and recorded_at < ${asOf}::timestamptz + interval '1 millisecond'
+            order by recorded_at desc, version desc limit 1) as latest,
+          (select version from snapshots
+            where stream_id = ${streamId} and recorded_at >= ${asOf}::timestamptz + interval '1 millisecond'
+            order by recorded_at, version limit 1) as "nextVersion"`;
+      return { snapshot: usable(row?.latest ?? undefined), nextVersion: row?.nextVersion ?? undefined };
     },
 
     /**
