@@ -3,6 +3,4 @@
 ALTER TABLE "snapshots" DROP CONSTRAINT "snapshots_pkey";--> statement-breakpoint
 ALTER TABLE "snapshots" ADD CONSTRAINT "snapshots_stream_id_version_pk" PRIMARY KEY("stream_id","version");--> statement-breakpoint
 ALTER TABLE "events" ADD COLUMN "reservation_id" text GENERATED ALWAYS AS (data ->> 'reservationId') STORED;--> statement-breakpoint
-ALTER TABLE "snapshots" ADD COLUMN "recorded_at" timestamp with time zone;--> statement-breakpoint
-CREATE INDEX "events_reservation_idx" ON "events" USING btree ("stream_id","reservation_id");--> statement-breakpoint
-CREATE INDEX "snapshots_recorded_at_idx" ON "snapshots" USING btree ("stream_id","recorded_at");
+CREATE INDEX "events_reservation_idx" ON "events" USING btree ("stream_id","reservation_id");

@@ -167,7 +167,7 @@ const appendHistory = async (sql: Sql, conferenceId: string, length: number) => 
 
 /**
  * The stream's snapshots as the policy would have left them: one at every multiple of the
- * interval up to `upTo`, each stamped with its last event's recording time.
+ * interval up to `upTo`.
  */
 const placeSnapshots = async (
   sql: Sql,
@@ -187,8 +187,8 @@ const placeSnapshots = async (
   for (let i = 0; i < rows.length; i += 5000) {
     const chunk = rows.slice(i, i + 5000);
     await sql`
-      insert into snapshots (stream_id, version, position, schema_version, state, recorded_at)
-      select ${streamId}, e.stream_version, e.position, ${SNAPSHOT_SCHEMA_VERSION}, x.state, e.recorded_at
+      insert into snapshots (stream_id, version, position, schema_version, state)
+      select ${streamId}, e.stream_version, e.position, ${SNAPSHOT_SCHEMA_VERSION}, x.state
       from jsonb_to_recordset(${sql.json(chunk)}) as x(version int, state jsonb)
       join events e on e.stream_id = ${streamId} and e.stream_version = x.version`;
   }

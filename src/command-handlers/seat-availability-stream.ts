@@ -24,8 +24,9 @@ export const loadSeatAvailability = async (deps: StreamDeps, conferenceId: strin
 };
 
 /**
- * A conference as it was at a point in time: the latest snapshot taken by then, and the events
- * after it recorded by then (at most an interval of them, whatever the stream's length).
+ * A conference as it was at a point in time: the stream version its last event recorded by then
+ * names, the latest snapshot at or before that version, and the events after it recorded by then
+ * (fewer than an interval of them, whatever the stream's length).
  */
 export const loadSeatAvailabilityAsOf = async (
   deps: StreamDeps,
@@ -33,10 +34,11 @@ export const loadSeatAvailabilityAsOf = async (
   asOf: Date,
 ): Promise<VersionedState> => {
   const streamId = streamIdOf(conferenceId);
-  const { snapshot, nextVersion } = await deps.snapshots.loadAsOf(streamId, asOf);
+  const version = await deps.eventStore.versionAt(streamId, asOf);
+  const snapshot = await deps.snapshots.loadAt(streamId, version);
   const events = await deps.eventStore.readStream(streamId, {
     afterVersion: snapshot?.version ?? 0,
-    upToVersion: nextVersion,
+    upToVersion: version,
     until: asOf,
   });
   return replay(events, snapshot ?? { state: initialState(), version: 0, position: 0 });

@@ -233,6 +233,18 @@ export const createEventStore = (sql: Queryable) => {
       return { version, events };
     },
 
+    /**
+     * The version of the stream's latest event recorded by `asOf` (to the millisecond, as
+     * `readStream`'s `until`); 0 when there is none. One probe of (stream_id, recorded_at).
+     */
+    async versionAt(streamId: string, asOf: Date): Promise<number> {
+      const [row] = await sql<{ version: number }[]>`
+        select stream_version as version from events
+        where stream_id = ${streamId} and recorded_at < ${asOf}::timestamptz + interval '1 millisecond'
+        order by recorded_at desc, stream_version desc limit 1`;
+      return row?.version ?? 0;
+    },
+
     /** The stream's current version; 0 when it does not exist. */
     async streamVersion(streamId: string): Promise<number> {
       const [row] = await sql<{ version: number }[]>`select version from streams where stream_id = ${streamId}`;

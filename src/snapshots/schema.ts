@@ -1,10 +1,10 @@
-import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
 
 /**
  * Snapshots of each stream: the state as of stream `version` (whose last event has global
- * `position` and was recorded at `recordedAt`), in the shape `schemaVersion` names. Every one is
- * kept (a state is a few counts): a command loads the latest, a point-in-time read the latest
- * at or before its time.
+ * `position`), in the shape `schemaVersion` names. Every one is kept (a state is a few counts):
+ * a command loads the latest, a point-in-time read the latest at or before the version its time
+ * names. Both are one probe of the primary key.
  */
 export const snapshots = pgTable(
   'snapshots',
@@ -14,12 +14,7 @@ export const snapshots = pgTable(
     position: bigint('position', { mode: 'number' }).notNull(),
     schemaVersion: integer('schema_version').notNull(),
     state: jsonb('state').notNull(),
-    recordedAt: timestamp('recorded_at', { withTimezone: true, mode: 'date' }),
     takenAt: timestamp('taken_at', { withTimezone: true, mode: 'date' }).notNull().defaultNow(),
   },
-  (table) => [
-    primaryKey({ columns: [table.streamId, table.version] }),
-    // A point-in-time read finds the snapshots on either side of its time in one probe each.
-    index('snapshots_recorded_at_idx').on(table.streamId, table.recordedAt),
-  ],
+  (table) => [primaryKey({ columns: [table.streamId, table.version] })],
 );

@@ -51,25 +51,13 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
       return usable(row);
     },
 
-    /**
-     * The latest snapshot whose events were all recorded by `asOf` (to the millisecond, as
-     * `readStream`'s `until`), and the version of the first one taken after it: the events a
-     * point-in-time read replays lie between the two, at most an interval of them.
-     */
-    async loadAsOf(
-      streamId: string,
-      asOf: Date,
-    ): Promise<{ snapshot: VersionedState | undefined; nextVersion: number | undefined }> {
-      const [row] = await sql<{ latest: SnapshotRow | null; nextVersion: number | null }[]>`
-        select
-          (select json_build_object('version', version, 'position', position, 'state', state) from snapshots
-            where stream_id = ${streamId} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}
-              and recorded_at < ${asOf}::timestamptz + interval '1 millisecond'
-            order by recorded_at desc, version desc limit 1) as latest,
-          (select version from snapshots
-            where stream_id = ${streamId} and recorded_at >= ${asOf}::timestamptz + interval '1 millisecond'
-            order by recorded_at, version limit 1) as "nextVersion"`;
-      return { snapshot: usable(row?.latest ?? undefined), nextVersion: row?.nextVersion ?? undefined };
+    /** The latest snapshot at or before stream version `version`, in the current schema version. */
+    async loadAt(streamId: string, version: number): Promise<VersionedState | undefined> {
+      const [row] = await sql<SnapshotRow[]>`
+        select version, position, state from snapshots
+        where stream_id = ${streamId} and version <= ${version} and schema_version = ${SNAPSHOT_SCHEMA_VERSION}
+        order by version desc limit 1`;
+      return usable(row);
     },
 
     /**
@@ -109,17 +97,13 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
   };
 };
 
-/**
- * Adds a snapshot; every earlier one is kept for point-in-time reads. It is stamped with the
- * recording time of its last event, which `loadAsOf` compares with.
- */
+/** Adds a snapshot; every earlier one is kept for point-in-time reads. */
 export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: StoredSnapshot) => {
   await sql`
-    insert into snapshots (stream_id, version, position, schema_version, state, recorded_at)
-    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)},
-      (select recorded_at from events where stream_id = ${streamId} and stream_version = ${version}))
+    insert into snapshots (stream_id, version, position, schema_version, state)
+    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
     on conflict (stream_id, version) do update
       set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
-          recorded_at = excluded.recorded_at, taken_at = now()
+          taken_at = now()
       where snapshots.schema_version <> excluded.schema_version`;
 };
