@@ -100,7 +100,7 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       tag,
       summary: 'Remaining seats per seat type',
       description: keepsHistory
-        ? 'From the materialised view by default (eventually consistent; `position` says how far it has read). `consistency=strong` replays the aggregate (snapshot + events); `asOf` replays from the latest snapshot taken by then up to that time.'
+        ? 'From the materialised view by default (eventually consistent; `position` says how far it has read). `consistency=strong` replays the aggregate (snapshot + events); `asOf` replays from the latest snapshot at or before that time.'
         : 'From the counter rows. This design keeps no history: `asOf` is answered 400.',
       params: conference,
       query: availabilityQuerySchema,
