@@ -346,14 +346,18 @@ export const writeBenchReport = async (report: BenchReport): Promise<string[]> =
       `<p>${escapeHtml(intro)}</p>`,
       lineChart({
         title: 'Cold aggregate load time by stream length',
-        xLabel: 'events in the stream',
-        yLabel: 'median ms',
+        xLabel: 'events in the stream (log scale)',
+        yLabel: 'median ms (log scale)',
+        logX: true,
+        logY: true,
         series: seriesBy((r) => r.coldLoadMs.median),
       }),
       lineChart({
         title: 'Point-in-time read (asOf the middle of the history) by stream length',
-        xLabel: 'events in the stream',
-        yLabel: 'median ms',
+        xLabel: 'events in the stream (log scale)',
+        yLabel: 'median ms (log scale)',
+        logX: true,
+        logY: true,
         series: seriesBy((r) => r.asOfMiddleMs.median),
       }),
       lineChart({

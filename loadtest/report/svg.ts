@@ -82,12 +82,33 @@ ${parts.join('\n')}
 
 export type Series = { label: string; points: [number, number][] };
 
+/**
+ * One axis: where a value lands (`start` + a fraction of `length` pixels) and its ticks. A
+ * linear axis runs from 0 (or the smallest value, if negative) to a round maximum; a logarithmic
+ * one between the powers of ten around the positive values.
+ */
+const axis = (values: number[], log: boolean, start: number, length: number) => {
+  if (log) {
+    const positive = values.filter((v) => v > 0);
+    const low = Math.floor(Math.log10(positive.length > 0 ? Math.min(...positive) : 1));
+    const high = Math.max(low + 1, Math.ceil(Math.log10(positive.length > 0 ? Math.max(...positive) : 10)));
+    const at = (v: number) => start + ((Math.log10(Math.max(v, 10 ** low)) - low) / (high - low)) * length;
+    return { at, ticks: Array.from({ length: high - low + 1 }, (_, i) => 10 ** (low + i)) };
+  }
+  const min = Math.min(0, ...values);
+  const max = niceMax(Math.max(0, ...values));
+  const at = (v: number) => start + ((v - min) / (max - min || 1)) * length;
+  return { at, ticks: Array.from({ length: 5 }, (_, i) => min + ((max - min) / 4) * i) };
+};
+
 /** Lines over a shared x axis (e.g. seconds), one colour per series. */
 export const lineChart = (options: {
   title: string;
   xLabel: string;
   yLabel: string;
   series: Series[];
+  /** Logarithmic axes, for values spanning orders of magnitude (ticks at powers of ten). */
+  logX?: boolean;
   logY?: boolean;
 }): string => {
   const width = 720;
@@ -98,19 +119,26 @@ export const lineChart = (options: {
   const plotWidth = width - left - 20;
   const plotHeight = height - top - bottom;
   const all = options.series.flatMap((s) => s.points);
-  const maxX = Math.max(1, ...all.map(([x]) => x));
-  const minX = Math.min(0, ...all.map(([x]) => x));
-  const maxY = niceMax(Math.max(0, ...all.map(([, y]) => y)));
-  const x = (v: number) => left + ((v - minX) / (maxX - minX || 1)) * plotWidth;
-  const y = (v: number) => top + plotHeight - (v / maxY) * plotHeight;
+  const xAxis = axis(
+    all.map(([px]) => px),
+    options.logX ?? false,
+    left,
+    plotWidth,
+  );
+  const yAxis = axis(
+    all.map(([, py]) => py),
+    options.logY ?? false,
+    top + plotHeight,
+    -plotHeight,
+  );
+  const x = xAxis.at;
+  const y = yAxis.at;
   const parts: string[] = [];
-  for (let i = 0; i <= 4; i++) {
-    const v = (maxY / 4) * i;
+  for (const v of yAxis.ticks) {
     parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`);
     parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${format(v)}</text>`);
   }
-  for (let i = 0; i <= 5; i++) {
-    const v = minX + ((maxX - minX) / 5) * i;
+  for (const v of xAxis.ticks) {
     parts.push(
       `<text x="${x(v)}" y="${top + plotHeight + 16}" text-anchor="middle" font-size="11">${format(v)}</text>`,
     );
