@@ -167,7 +167,7 @@ const appendHistory = async (sql: Sql, conferenceId: string, length: number) => 
 
 /**
  * The stream's snapshots as the policy would have left them: one at every multiple of the
- * interval up to `upTo`.
+ * interval up to `upTo`. Returns them, oldest first.
  */
 const placeSnapshots = async (
   sql: Sql,
@@ -177,7 +177,7 @@ const placeSnapshots = async (
   upTo: number,
 ) => {
   await sql`delete from snapshots where stream_id = ${streamId}`;
-  if (interval === 0) return 0;
+  if (interval === 0) return [];
   let state = initialState();
   const rows: { version: number; state: ReturnType<typeof toSnapshot> }[] = [];
   events.slice(0, upTo).forEach((event, i) => {
@@ -192,7 +192,7 @@ const placeSnapshots = async (
       from jsonb_to_recordset(${sql.json(chunk)}) as x(version int, state jsonb)
       join events e on e.stream_id = ${streamId} and e.stream_version = x.version`;
   }
-  return rows.length;
+  return rows;
 };
 
 const measure = async (
@@ -207,25 +207,22 @@ const measure = async (
   const length = events.length;
   const eventStore = createEventStore(sql);
   const snapshotVersion = snapshotVersionFor(length, interval);
-  const snapshotsKept = await placeSnapshots(sql, streamId, events, interval, snapshotVersion);
+  const placed = await placeSnapshots(sql, streamId, events, interval, snapshotVersion);
+  const latest = placed.at(-1);
 
   let snapshotWriteMs: number | null = null;
   let sizes = { json: 0, stored: 0 };
-  if (snapshotVersion > 0) {
+  if (latest) {
     const [row] = await sql<{ position: number }[]>`
-      select position from events where stream_id = ${streamId} and stream_version = ${snapshotVersion}`;
-    let state = initialState();
-    for (const event of events.slice(0, snapshotVersion)) state = evolve(state, event);
-    if (state.status !== 'open') throw new Error('the benchmark conference is missing');
-    // Converting and writing, timed on scratch streams so the real one keeps its snapshots.
+      select position from events where stream_id = ${streamId} and stream_version = ${latest.version}`;
+    // Writing, timed on scratch streams so the real one keeps its snapshots.
     const writes: number[] = [];
     for (let i = 0; i < options.samples; i++) {
-      const open = state;
       writes.push(
         await timed(() =>
           writeSnapshot(sql, `${streamId}-scratch-${i}`, {
-            state: toSnapshot(open),
-            version: snapshotVersion,
+            state: latest.state,
+            version: latest.version,
             position: row?.position ?? 0,
           }),
         ),
@@ -285,7 +282,7 @@ const measure = async (
     snapshotInterval: interval,
     snapshotVersion,
     tailEvents: length - snapshotVersion,
-    snapshotsKept,
+    snapshotsKept: placed.length,
     coldLoadMs: summary(loads),
     asOfMiddleMs: summary(asOfLoads),
     reserveCommandMs: summary(commands),

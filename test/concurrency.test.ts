@@ -4,14 +4,7 @@ import { BusyError, toSeatAvailabilityEvent } from '../src/command-handlers/inde
 import { crudAtomicBookings } from '../src/crud-baseline/crud-atomic-bookings.js';
 import { crudBookings } from '../src/crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from '../src/event-sourced-bookings.js';
-import {
-  ABSENT,
-  evolveAll,
-  evolveReservation,
-  reservationIdOf,
-  streamIdOf,
-  type SeatQuantity,
-} from '../src/seat-availability/index.js';
+import { evolveAll, reservationsOf, streamIdOf, type SeatQuantity } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
 
@@ -40,10 +33,7 @@ const eventSourced = (design: string, bookings: () => Bookings) => ({
     if (state.status !== 'open') throw new Error('conference missing from the stream');
     // The state holds counts only; each reservation is what its own events say.
     const reservations = new Map<string, StoredReservation>();
-    for (const event of facts) {
-      const id = reservationIdOf(event);
-      if (id === undefined) continue;
-      const reservation = evolveReservation(reservations.get(id) ?? ABSENT, event);
+    for (const [id, reservation] of reservationsOf(facts)) {
       if (reservation.status !== 'absent') reservations.set(id, reservation);
     }
     return { counters: state.seatTypes, reservations };

@@ -34,6 +34,13 @@ const playHistory = async (
     ],
   });
   await service.snapshots.settle();
+  await playSteps(service, conferenceId, steps);
+};
+
+type Step = { cancel: boolean; id: number; quantity: number };
+
+/** Reserves and cancels through the real handlers, one step at a time. */
+const playSteps = async (service: ReturnType<typeof createTestService>, conferenceId: string, steps: Step[]) => {
   for (const step of steps) {
     const reservationId = `r${step.id}`;
     if (step.cancel) await service.handlers.cancelReservation({ conferenceId, reservationId });
@@ -47,7 +54,6 @@ const playHistory = async (
     // being written): settling after each step makes the snapshot taken deterministic.
     await service.snapshots.settle();
   }
-  await service.snapshots.settle();
 };
 
 /** The latest stored snapshot of a conference, read back into a state, and its size. */
@@ -241,16 +247,7 @@ describe('snapshots', () => {
     const events = await service.eventStore.readStream(streamIdOf(conferenceId));
     const middle = events.at(-1)!.recordedAt;
     await new Promise((later) => setTimeout(later, 5)); // later events are recorded after `middle`
-    for (const step of steps.slice(15)) {
-      const reservationId = `r${step.id}`;
-      if (step.cancel) await service.handlers.cancelReservation({ conferenceId, reservationId });
-      else
-        await service.handlers.reserveSeats({
-          conferenceId,
-          reservationId,
-          seats: [{ seatType: 'standard', quantity: step.quantity }],
-        });
-    }
+    await playSteps(service, conferenceId, steps.slice(15));
     await service.snapshots.settle();
 
     // Which events the read asks the store for: it must start from a snapshot, not the first event.

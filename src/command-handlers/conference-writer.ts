@@ -5,11 +5,10 @@ import {
   ABSENT,
   decide,
   evolve,
-  evolveReservation,
-  reservationIdOf,
+  reservationIdOfCommand,
   reservationOf,
+  reservationsOf,
   streamIdOf,
-  type KnownReservation,
   type Reservation,
   type SeatAvailability,
   type SeatAvailabilityCommand,
@@ -17,7 +16,7 @@ import {
 } from '../seat-availability/index.js';
 import type { VersionedState } from '../snapshots/index.js';
 import { BusyError } from './busy-error.js';
-import { commandReservationId, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
+import { type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
 import { RecentReservations } from './recent-reservations.js';
 import { backoffDelay, retryAfterSeconds } from './retry-policy.js';
 import { catchUp, loadSeatAvailability, toSeatAvailabilityEvent } from './seat-availability-stream.js';
@@ -81,7 +80,7 @@ const decideBatch = (base: VersionedState, batch: Pending[], known: Map<string, 
   const results: BatchDecision['results'] = [];
   const events: BatchDecision['events'] = [];
   for (const { command, metadata } of batch) {
-    const reservationId = commandReservationId(command);
+    const reservationId = reservationIdOfCommand(command);
     const reservation = (reservationId !== undefined && reservations.get(reservationId)) || ABSENT;
     const decision = decide(working, command, reservation);
     if (decision.kind === 'rejected') {
@@ -101,7 +100,7 @@ const decideBatch = (base: VersionedState, batch: Pending[], known: Map<string, 
 
 /** The distinct reservation ids a batch names. */
 const reservationIdsOf = (batch: Pending[]): string[] => [
-  ...new Set(batch.flatMap(({ command }) => commandReservationId(command) ?? [])),
+  ...new Set(batch.flatMap(({ command }) => reservationIdOfCommand(command) ?? [])),
 ];
 
 /**
@@ -142,11 +141,8 @@ export const createConferenceWriters = (deps: WriterDeps) => {
   /** Another writer moved the stream: bring the counts, and the reservations held, up to date. */
   const catchUpWriter = async (conferenceId: string, writer: Writer, base: VersionedState) => {
     const { caughtUp, events } = await catchUp(deps, conferenceId, base);
-    for (const event of events) {
-      const reservationId = reservationIdOf(event);
-      if (reservationId !== undefined && writer.reservations.has(reservationId)) {
-        writer.reservations.set(reservationId, evolveReservation(ABSENT, event) as KnownReservation);
-      }
+    for (const [id, reservation] of reservationsOf(events)) {
+      if (reservation.status !== 'absent' && writer.reservations.has(id)) writer.reservations.set(id, reservation);
     }
     writer.cached = caughtUp;
   };
@@ -169,11 +165,7 @@ export const createConferenceWriters = (deps: WriterDeps) => {
   /** Folds found events into what is learnt; every id asked for and not found is absent. */
   const learn = (learnt: Map<string, Reservation>, asked: string[], found: RecordedEvent[]) => {
     for (const id of asked) learnt.set(id, ABSENT);
-    for (const recorded of found) {
-      const event = toSeatAvailabilityEvent(recorded);
-      const id = reservationIdOf(event);
-      if (id !== undefined) learnt.set(id, evolveReservation(learnt.get(id) ?? ABSENT, event));
-    }
+    reservationsOf(found.map(toSeatAvailabilityEvent), learnt);
   };
 
   /** A stale cache or a version conflict: catch up, and give up with busy after the last retry. */

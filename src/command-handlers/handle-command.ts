@@ -3,6 +3,7 @@ import type { Metrics } from '../metrics.js';
 import {
   ABSENT,
   decide,
+  reservationIdOfCommand,
   reservationOf,
   type Rejection,
   type Reservation,
@@ -34,10 +35,6 @@ export type CommandOutcome =
   | ({ kind: 'accepted'; appended: number; reservation: Reservation } & VersionedState)
   | { kind: 'rejected'; rejection: Rejection };
 
-/** The reservation id a command is about; undefined for CreateConference. */
-export const commandReservationId = (command: SeatAvailabilityCommand): string | undefined =>
-  command.type === 'CreateConference' ? undefined : command.reservationId;
-
 /** Metadata stored with the events a command appends. */
 export type CommandMetadata = { requestId?: string };
 
@@ -60,7 +57,7 @@ export const handleCommand = async (
   try {
     for (let attempt = 0; ; attempt++) {
       const loaded = await loadSeatAvailability(deps, command.conferenceId);
-      const reservationId = commandReservationId(command);
+      const reservationId = reservationIdOfCommand(command);
       const reservation =
         reservationId !== undefined && loaded.state.status === 'open'
           ? await findReservation(deps, command.conferenceId, reservationId, loaded.version)

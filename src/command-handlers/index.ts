@@ -3,13 +3,7 @@ import type { CommandMetadata, CommandOutcome } from './handle-command.js';
 
 export { BusyError } from './busy-error.js';
 export { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
-export {
-  commandReservationId,
-  handleCommand,
-  type CommandDeps,
-  type CommandMetadata,
-  type CommandOutcome,
-} from './handle-command.js';
+export { handleCommand, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
 export { createConferenceWriters, type BatchOptions, type ConferenceWriters } from './conference-writer.js';
 export {
   appendSeatAvailabilityEvents,

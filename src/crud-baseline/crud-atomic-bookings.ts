@@ -4,7 +4,7 @@ import {
   ABSENT,
   decide,
   type OpenConference,
-  type Reservation as KnownSoFar,
+  type Reservation as SeatReservation,
   type SeatAvailabilityCommand,
   type SeatCount,
   type SeatQuantity,
@@ -48,7 +48,7 @@ export const crudAtomicBookings = (sql: Sql, options: { clock?: () => Date } = {
     if (row.reserved)
       return { kind: 'ok', created: true, value: { reservationId, conferenceId, seats, status: 'reserved' } };
     const command: SeatAvailabilityCommand = { type: 'ReserveSeats', conferenceId, reservationId, seats, now: '' };
-    const decision = decide(stateOf(conferenceId, row), command, reservationOf(row));
+    const decision = decide(stateOf(conferenceId, row), command, existingOf(row));
     if (decision.kind === 'rejected') return decision;
     if (decision.events.length === 0) {
       const value = { reservationId, conferenceId, seats: row.existingSeats ?? seats, status: 'reserved' as const };
@@ -76,7 +76,7 @@ export const crudAtomicBookings = (sql: Sql, options: { clock?: () => Date } = {
         return { kind: 'ok', created: true, value: { reservationId, conferenceId, seats, status: 'cancelled' } };
       }
       const command: SeatAvailabilityCommand = { type: 'CancelReservation', conferenceId, reservationId, now: '' };
-      const decision = decide(stateOf(conferenceId, row), command, reservationOf(row));
+      const decision = decide(stateOf(conferenceId, row), command, existingOf(row));
       if (decision.kind === 'rejected') return decision;
       if (decision.events.length > 0) throw new Error(`crud_atomic_cancel left reservation ${reservationId} reserved`);
       // Cancelled already: that changes nothing and succeeds.
@@ -99,7 +99,7 @@ const stateOf = (conferenceId: string, facts: Facts): OpenConference | { status:
     : { status: 'absent' };
 
 /** The reported reservation row as what the id names so far. */
-const reservationOf = (facts: Facts): KnownSoFar =>
+const existingOf = (facts: Facts): SeatReservation =>
   facts.existingSeats && facts.existingStatus ? { status: facts.existingStatus, seats: facts.existingSeats } : ABSENT;
 
 const remainingOf = (seats: SeatQuantity[], facts: Facts) =>

@@ -33,6 +33,28 @@ type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
 
 export type EventStore = ReturnType<typeof createEventStore>;
 
+/**
+ * The events of some reservations of one stream (`$stream`, `$ids` are the statement's parameter
+ * names), one probe of the (stream_id, reservation_id) index per id, whatever the statistics
+ * say. Written as `reservation_id = any(...)` the planner estimated 64 ids as a third of the
+ * table, and with the stream's rows underestimated (a fresh table, or a conference that turned
+ * hot since the last ANALYZE) it walked the whole stream through its version index and filtered:
+ * 13 ms growing to 98 ms within 40 s of a surge. Per id, both equalities make that index cheaper
+ * than any other plan under any estimate; `offset 0` keeps the per-id subquery a nested loop.
+ * The statements using it are sent unprepared (`unsafe`), so they are planned for the table as it
+ * is now, not once while it was small; and they have no ORDER BY: the few rows found are sorted
+ * in JavaScript.
+ */
+const reservationEvents = (stream: string, ids: string, condition = '') => `
+  select found.* from unnest(${ids}::text[]) as wanted(reservation_id)
+  cross join lateral (
+    select position, stream_id as "streamId", stream_version as "streamVersion", type, data, metadata,
+      recorded_at as "recordedAt"
+    from events
+    where events.stream_id = ${stream} and events.reservation_id = wanted.reservation_id ${condition}
+    offset 0
+  ) found`;
+
 /** The PostgreSQL event store. Every statement is written out here, so its locking is visible. */
 export const createEventStore = (sql: Queryable) => {
   const recordedEventColumns = sql`position, stream_id as "streamId", stream_version as "streamVersion", type, data,
@@ -79,8 +101,7 @@ export const createEventStore = (sql: Queryable) => {
      * their events) when some have events and the stream is still at `expectedVersion`, with
      * `VersionConflictError` when it is not; either way nothing is appended.
      *
-     * Each id is one probe of the (stream_id, reservation_id) index (see `readReservations` for
-     * why it is written this way and sent unprepared).
+     * Each id is one probe of the (stream_id, reservation_id) index (see `reservationEvents`).
      */
     async appendWithNewReservations(
       streamId: string,
@@ -92,16 +113,7 @@ export const createEventStore = (sql: Queryable) => {
       const newVersion = expectedVersion + events.length;
       const batch = events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} }));
       const [row] = await sql.unsafe<{ position: number | null; currentVersion: number | null; found: FoundEvent[] }[]>(
-        `with found as (
-          select e.* from unnest($4::text[]) as wanted(reservation_id)
-          cross join lateral (
-            select position, stream_id as "streamId", stream_version as "streamVersion", type, data, metadata,
-              recorded_at as "recordedAt"
-            from events
-            where events.stream_id = $1 and events.reservation_id = wanted.reservation_id
-            offset 0
-          ) e
-        ),
+        `with found as (${reservationEvents('$1', '$4')}),
         claimed as (
           update streams set version = $3::int
           where stream_id = $1 and version = $2::int and not exists (select 1 from found)
@@ -202,26 +214,9 @@ export const createEventStore = (sql: Queryable) => {
       reservationIds: string[],
       upToVersion?: number,
     ): Promise<{ version: number; events: RecordedEvent[] }> {
-      // One index probe per id, whatever the statistics say. Written as `reservation_id = any(...)`
-      // the planner estimated 64 ids as a third of the table, and with the stream's rows
-      // underestimated (a fresh table, or a conference that turned hot since the last ANALYZE) it
-      // walked the whole stream through its version index and filtered: 13 ms growing to 98 ms
-      // within 40 s of a surge. Per id, both equalities make the (stream_id, reservation_id) index
-      // cheaper than any other plan under any estimate; `offset 0` keeps the per-id subquery a
-      // nested loop. Sent unprepared (`unsafe`), so it is planned for the table as it is now, not
-      // once while it was small. No ORDER BY: the few rows found are sorted here.
       const rows = await sql.unsafe<({ currentVersion: number } & Partial<RecordedEvent>)[]>(
         `select s.version as "currentVersion", e.* from streams s
-        left join lateral (
-          select found.* from unnest($2::text[]) as wanted(reservation_id)
-          cross join lateral (
-            select position, stream_id as "streamId", stream_version as "streamVersion", type, data, metadata,
-              recorded_at as "recordedAt"
-            from events
-            where events.stream_id = $1 and events.reservation_id = wanted.reservation_id and stream_version <= $3
-            offset 0
-          ) found
-        ) e on true
+        left join lateral (${reservationEvents('$1', '$2', 'and stream_version <= $3')}) e on true
         where s.stream_id = $1`,
         [streamId, reservationIds, upToVersion ?? 2_147_483_647],
       );

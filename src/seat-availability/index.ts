@@ -2,7 +2,14 @@ export * from './types.js';
 export * from './limits.js';
 export { decide } from './decide.js';
 export { evolve, evolveAll, initialState } from './evolve.js';
-export { ABSENT, evolveReservation, reservationIdOf, reservationOf } from './reservation.js';
+export {
+  ABSENT,
+  evolveReservation,
+  reservationIdOf,
+  reservationIdOfCommand,
+  reservationOf,
+  reservationsOf,
+} from './reservation.js';
 export { availability, type SeatTypeAvailability } from './availability.js';
 
 /** Every conference has one stream; its id is derived from the conference id. */

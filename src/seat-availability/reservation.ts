@@ -1,7 +1,11 @@
-import type { Reservation, SeatAvailabilityEvent } from './types.js';
+import type { Reservation, SeatAvailabilityCommand, SeatAvailabilityEvent } from './types.js';
 
 /** A reservation id no event has named yet. */
 export const ABSENT: Reservation = { status: 'absent' };
+
+/** The reservation id a command is about; undefined for CreateConference. */
+export const reservationIdOfCommand = (command: SeatAvailabilityCommand): string | undefined =>
+  command.type === 'CreateConference' ? undefined : command.reservationId;
 
 /** The id of the reservation an event is about; undefined for conference events. */
 export const reservationIdOf = (event: SeatAvailabilityEvent): string | undefined => {
@@ -32,6 +36,21 @@ export const evolveReservation = (reservation: Reservation, event: SeatAvailabil
       throw new Error(`Unknown event ${JSON.stringify(unknown)}`);
     }
   }
+};
+
+/**
+ * Folds events into what each reservation they name stands at, by reservation id (into `known`,
+ * if given, after what it already holds).
+ */
+export const reservationsOf = (
+  events: Iterable<SeatAvailabilityEvent>,
+  known: Map<string, Reservation> = new Map(),
+): Map<string, Reservation> => {
+  for (const event of events) {
+    const id = reservationIdOf(event);
+    if (id !== undefined) known.set(id, evolveReservation(known.get(id) ?? ABSENT, event));
+  }
+  return known;
 };
 
 /** Folds a reservation's own events, oldest first, into what `decide` needs of it (after `from`, if given). */

@@ -3,6 +3,7 @@ import {
   decide,
   evolveAll,
   reservationIdOf,
+  reservationIdOfCommand,
   reservationOf,
   type Decision,
   type SeatAvailabilityCommand,
@@ -211,7 +212,7 @@ const cases: Case[] = [
  * events that name the command's reservation id.
  */
 const decideOn = (given: SeatAvailabilityEvent[], when: SeatAvailabilityCommand): Decision => {
-  const reservationId = when.type === 'CreateConference' ? undefined : when.reservationId;
+  const reservationId = reservationIdOfCommand(when);
   const own = given.filter((event) => reservationId !== undefined && reservationIdOf(event) === reservationId);
   return decide(evolveAll(given), when, reservationOf(own));
 };

@@ -6,6 +6,7 @@ import {
   evolve,
   initialState,
   reservationIdOf,
+  reservationIdOfCommand,
   reservationOf,
   type Decision,
   type SeatAvailability,
@@ -40,10 +41,12 @@ const commandArb: fc.Arbitrary<SeatAvailabilityCommand> = fc.oneof(
 );
 
 /** What the handlers hand to `decide`: the command's reservation, folded from its own events. */
-const ownReservation = (history: SeatAvailabilityEvent[], command: SeatAvailabilityCommand) =>
-  command.type === 'CreateConference'
-    ? reservationOf([])
-    : reservationOf(history.filter((event) => reservationIdOf(event) === command.reservationId));
+const ownReservation = (history: SeatAvailabilityEvent[], command: SeatAvailabilityCommand) => {
+  const reservationId = reservationIdOfCommand(command);
+  return reservationOf(
+    history.filter((event) => reservationId !== undefined && reservationIdOf(event) === reservationId),
+  );
+};
 
 /**
  * The reference model: the decider as it was before the state was made lean, holding every
