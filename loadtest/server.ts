@@ -4,7 +4,8 @@ import { createServer } from 'node:net';
 
 export type StartedServer = { baseUrl: string; stop: () => Promise<void> };
 
-const freePort = () =>
+/** A TCP port on 127.0.0.1 that nothing listens on right now. */
+export const freePort = () =>
   new Promise<number>((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);

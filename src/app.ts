@@ -1,10 +1,11 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import type { Bookings } from './bookings.js';
 import { BusyError } from './command-handlers/index.js';
 import type { Sql } from './database/connect.js';
+import { DatabaseUnavailableError, isDatabaseUnavailable, type DatabaseHealth } from './database/database-health.js';
 import type { EventStore } from './event-store/event-store.js';
 import type { AppEnv } from './http/app-env.js';
 import { bookingRoutes, routeNotFound } from './http/booking-routes.js';
@@ -21,6 +22,8 @@ import type { Metrics } from './metrics.js';
 
 /** A health check that waits longer than this for the database reports it down. */
 const HEALTH_TIMEOUT_MS = 2000;
+/** What a client is told to wait before retrying while the database is unreachable. */
+const DATABASE_RETRY_AFTER_SECONDS = 1;
 
 export type AppDeps = {
   /**
@@ -33,6 +36,8 @@ export type AppDeps = {
   /** What GET /conferences/:id/stream reads and waits on. */
   live: Omit<LiveDeps, 'eventStore' | 'log'>;
   sql: Sql;
+  /** Whether the database can be reached; told of every failure that looks like an outage. */
+  health: DatabaseHealth;
   metrics: Metrics;
   log: Logger;
   bodyLimitBytes: number;
@@ -73,6 +78,17 @@ export const createApp = (deps: AppDeps) => {
     return limitStreamedBody(c, next);
   });
 
+  // While the database is known to be down, what needs it is answered at once: requests would
+  // otherwise queue on a pool that cannot connect, and pile up for as long as the outage lasts.
+  const needsDatabase: MiddlewareHandler<AppEnv> = async (_, next) => {
+    if (!deps.health.reachable) throw new DatabaseUnavailableError(DATABASE_RETRY_AFTER_SECONDS);
+    await next();
+  };
+  for (const path of [...Object.keys(deps.designs), '/loadtest']) {
+    app.use(path, needsDatabase);
+    app.use(`${path}/*`, needsDatabase);
+  }
+
   for (const [path, bookings] of Object.entries(deps.designs)) {
     app.route(path, bookingRoutes(bookings, deps.newReservationId));
   }
@@ -88,15 +104,25 @@ export const createApp = (deps: AppDeps) => {
   });
 
   app.get('/healthz', async (c) => {
-    const reachable = await Promise.race([
-      deps.sql`select 1`.then(
-        () => true,
-        () => false,
-      ),
-      new Promise<boolean>((done) => setTimeout(done, HEALTH_TIMEOUT_MS, false).unref()),
-    ]);
-    if (!reachable)
-      throw new Problem(503, 'database_unavailable', 'The database cannot be reached.', { database: 'down' });
+    const reachable =
+      deps.health.reachable &&
+      (await Promise.race([
+        deps.sql`select 1`.then(
+          () => true,
+          () => false,
+        ),
+        new Promise<boolean>((done) => setTimeout(done, HEALTH_TIMEOUT_MS, false).unref()),
+      ]));
+    if (!reachable) {
+      deps.health.suspect();
+      throw new Problem(
+        503,
+        'database_unavailable',
+        'The database cannot be reached.',
+        { database: 'down' },
+        { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      );
+    }
     return c.json({ status: 'ok', database: 'up' });
   });
 
@@ -108,13 +134,25 @@ export const createApp = (deps: AppDeps) => {
   app.route('/', pageRoutes());
 
   app.notFound((c) => routeNotFound(c.req.method, c.req.path).toResponse());
-  app.onError((error, c) => toProblem(error, deps.log, c.get('requestId')).toResponse());
+  app.onError((error, c) => toProblem(error, deps, c.get('requestId')).toResponse());
   return app;
 };
 
 /** The one place where errors become answers. Unknown errors are logged; the client sees no details. */
-const toProblem = (error: Error, log: Logger, requestId: string): Problem => {
+const toProblem = (error: Error, { log, health }: Pick<AppDeps, 'log' | 'health'>, requestId: string): Problem => {
   if (error instanceof Problem) return error;
+  if (isDatabaseUnavailable(error)) {
+    health.suspect();
+    // A write may have committed just before the connection was lost: a retry with the same
+    // reservationId answers it without booking twice.
+    return new Problem(
+      503,
+      'database_unavailable',
+      'The database cannot be reached right now; retry shortly (with the same reservationId).',
+      {},
+      { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+    );
+  }
   if (error instanceof BusyError) {
     return new Problem(
       503,

@@ -66,6 +66,11 @@ const configSchema = z
     PROJECTOR_POLL_INTERVAL_MS: integer(1000, 10, 600_000),
     /** Request bodies larger than this are answered 413. */
     BODY_LIMIT_BYTES: integer(16_384, 256, 10_485_760),
+    /**
+     * How long Ctrl-C or SIGTERM may take: answers in flight get until 2 s before it (then their
+     * connections are cut), the pool and the embedded database close in what is left.
+     */
+    STOP_TIMEOUT_MS: integer(10_000, 2_000, 600_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where the embedded PostgreSQL keeps its data (relative to the working directory). */
     EMBEDDED_POSTGRES_DIR: z.string().trim().min(1).default('.data/postgres'),
@@ -97,6 +102,7 @@ const configSchema = z
       pollIntervalMs: env.PROJECTOR_POLL_INTERVAL_MS,
     },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
+    stopTimeoutMs: env.STOP_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
     embeddedPostgres: { dataDir: env.EMBEDDED_POSTGRES_DIR, port: env.EMBEDDED_POSTGRES_PORT },
   }));

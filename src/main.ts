@@ -1,7 +1,9 @@
+import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
-import { run } from './run.js';
+import { gracefulClose } from './http/graceful-close.js';
+import { CLOSE_RESERVE_MS, run } from './run.js';
 import { createService } from './service.js';
 
 /** `npm start`: database (embedded unless DATABASE_URL), migrations, projector (unless PROJECTOR=off), HTTP. */
@@ -9,23 +11,25 @@ run('seat-surge', async (config, log, releases) => {
   const database = await openDatabase(config, log);
   releases.push(database.close);
   const sql = connect(database.url, config.databasePoolSize);
-  releases.push(() => sql.end({ timeout: 5 }));
+  // Queries still running when the time is up are cut: the server answers nobody any more by then.
+  releases.push((deadline) => sql.end({ timeout: Math.max(0.1, (deadline - Date.now()) / 2000) }));
   const service = createService(sql, { ...config, log });
-  releases.push(() => service.snapshots.settle());
+  releases.push(async () => service.close());
+  // A snapshot not written is only a longer load next time; it never holds the stop past its deadline.
+  releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.snapshots.settle()));
   if (config.projector.enabled) {
     service.projector.start();
     releases.push(() => service.projector.stop());
   }
 
-  const server = serve({ fetch: service.app.fetch, port: config.port, hostname: config.host });
-  releases.push(
-    () =>
-      new Promise<void>((closed) => {
-        server.close(() => closed());
-        // Open event streams never end by themselves; the browser reconnects or falls back to polling.
-        service.closeLiveStreams();
-      }),
-  );
+  const server = serve({ fetch: service.app.fetch, port: config.port, hostname: config.host }) as Server;
+  const closeServer = gracefulClose(server);
+  releases.push(async (deadline) => {
+    // Open event streams never end by themselves; the browser reconnects or falls back to polling.
+    service.closeLiveStreams();
+    const { cut } = await closeServer(deadline - CLOSE_RESERVE_MS);
+    if (cut > 0) log.warn({ cut }, 'answers still in flight at the stop deadline were cut');
+  });
   await new Promise<void>((listening, failed) => {
     server.once('listening', listening);
     server.once('error', failed);
@@ -48,3 +52,10 @@ run('seat-surge', async (config, log, releases) => {
   );
   return 'running';
 });
+
+/** Waits for `work`, but not past `deadline` (epoch ms). */
+const until = async (deadline: number, work: Promise<unknown>): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((done) => (timer = setTimeout(done, Math.max(0, deadline - Date.now()))))]);
+  clearTimeout(timer);
+};

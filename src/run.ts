@@ -2,8 +2,13 @@ import { ConfigError, loadConfig, type Config } from './config.js';
 import { EmbeddedPostgresError } from './database/embedded-postgres.js';
 import { createLogger, type Logger } from './logger.js';
 
-/** How to release one resource a process acquired. */
-export type Release = () => Promise<void>;
+/** How to release one resource a process acquired; `deadline` (epoch ms) is when the whole stop must be done. */
+export type Release = (deadline: number) => Promise<void>;
+
+/** What is left for the pool and the database after the HTTP server's deadline. */
+export const CLOSE_RESERVE_MS = 2000;
+/** Past the deadline by this much, a stop that still hangs ends the process anyway. */
+const FORCED_EXIT_GRACE_MS = 5000;
 
 /**
  * Runs one of the service's processes (server, projector, rebuild): configuration, logger, and
@@ -23,18 +28,26 @@ export const run = (
   }
   const log = createLogger(config.logLevel);
   const releases: Release[] = [];
-  const release = async () => {
+  const release = async (deadline: number) => {
     for (const step of releases.splice(0).reverse()) {
-      await step().catch((error: unknown) => log.warn({ err: error }, 'a resource did not stop cleanly'));
+      const started = Date.now();
+      await step(deadline).catch((error: unknown) => log.warn({ err: error }, 'a resource did not stop cleanly'));
+      log.debug({ step: step.name || step.toString().slice(0, 80), tookMs: Date.now() - started }, 'released');
     }
   };
+  const deadlineFromNow = () => Date.now() + config.stopTimeoutMs;
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    log.info({ signal }, `${name} stopping`);
-    await release();
-    log.info(`${name} stopped`);
+    const deadline = deadlineFromNow();
+    log.info({ signal, deadlineMs: config.stopTimeoutMs }, `${name} stopping`);
+    setTimeout(() => {
+      log.error(`${name} did not stop within ${config.stopTimeoutMs} ms; exiting anyway`);
+      process.exit(1);
+    }, config.stopTimeoutMs + FORCED_EXIT_GRACE_MS).unref();
+    await release(deadline);
+    log.info({ tookMs: config.stopTimeoutMs - (deadline - Date.now()) }, `${name} stopped`);
     process.exit(0);
   };
   process.on('SIGINT', () => void stop('SIGINT'));
@@ -43,13 +56,13 @@ export const run = (
   start(config, log, releases).then(
     async (state) => {
       if (state === 'done') {
-        await release();
+        await release(deadlineFromNow());
         process.exit(0);
       }
     },
     async (error: unknown) => {
       console.error(`${name} failed: ${explain(error)}`);
-      await release();
+      await release(deadlineFromNow());
       process.exit(1);
     },
   );

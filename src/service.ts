@@ -12,6 +12,7 @@ import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js
 import { eventSourcedBookings } from './event-sourced-bookings.js';
 import { createReadModel, createViewsChanged, Projector } from './projections/index.js';
 import type { Sql } from './database/connect.js';
+import { watchDatabase } from './database/database-health.js';
 import { createEventStore } from './event-store/event-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
@@ -88,6 +89,11 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   });
   const batchedHandlers = createCommandHandlers({ clock, handle: writers.handle });
   const handlers = options.writePath === 'direct' ? directHandlers : batchedHandlers;
+  const health = watchDatabase({
+    probe: () => withTimeout(sql`select 1`, PROBE_TIMEOUT_MS),
+    log,
+    onDown: () => writers.forget(),
+  });
   const readModel = createReadModel(sql);
   const esBookings = (commands: typeof handlers) =>
     eventSourcedBookings(commands, { eventStore, snapshots }, readModel);
@@ -105,6 +111,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     eventStore,
     live: { readModel, viewsChanged, closing: liveStreams.signal },
     sql,
+    health,
     metrics,
     log,
     bodyLimitBytes: options.bodyLimitBytes,
@@ -124,7 +131,24 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     projector,
     readModel,
     viewsChanged,
+    health,
     /** Ends every open GET /conferences/:id/stream, so the HTTP server can close. */
     closeLiveStreams: () => liveStreams.abort(),
+    /** Stops the service's own timers (database probe, cache sweeper); the pool is the caller's. */
+    close: () => {
+      health.stop();
+      writers.close();
+    },
   };
+};
+
+/** A probe that waits longer than this counts as a failure: an unreachable host never refuses. */
+const PROBE_TIMEOUT_MS = 2000;
+
+const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 };

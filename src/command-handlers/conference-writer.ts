@@ -324,9 +324,20 @@ export const createConferenceWriters = (deps: WriterDeps) => {
       return queued;
     },
 
+    /**
+     * Forgets every cached state that no batch is using: after the database was lost, what they
+     * hold is unknown. A batch in flight forgets its own when it fails (see drain).
+     */
+    forget: () => {
+      for (const [conferenceId, writer] of writers) {
+        if (!writer.running && writer.queue.length === 0) writers.delete(conferenceId);
+      }
+    },
+
     /** Conferences whose state is cached. */
     cachedConferences: () => writers.size,
 
+    /** Ends the sweeper of idle conferences (process stop). */
     close: () => clearInterval(sweeper),
   };
 };

