@@ -1,6 +1,7 @@
 import { serve } from '@hono/node-server';
 import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
+import { answerClientErrors } from './http/client-errors.js';
 import { run } from './run.js';
 import { createService } from './service.js';
 
@@ -18,6 +19,7 @@ run('seat-surge', async (config, log, releases) => {
   }
 
   const server = serve({ fetch: service.app.fetch, port: config.port, hostname: config.host });
+  answerClientErrors(server, log);
   releases.push(
     () =>
       new Promise<void>((closed) => {
