@@ -6,6 +6,8 @@ export type AuditResult = {
   conferences: number;
   /** Requests whose answer never came (in flight when the load stopped); their outcome was taken from the store. */
   unanswered: number;
+  /** Seat types over capacity, 201s not found in the store, live reservations nobody was told about. */
+  counts: { oversold: number; missing: number; unexpected: number };
   checks: AuditCheck[];
 };
 
@@ -157,6 +159,7 @@ export const audit = async (
     passed: summary.every((c) => c.passed),
     conferences: conferenceIds.length,
     unanswered,
+    counts: { oversold: counts.oversold, missing: counts.missing, unexpected: counts.unexpected },
     checks: [...summary, ...failures.slice(0, 20)],
   };
 };

@@ -15,7 +15,18 @@ export type DriveOptions = {
   ledger: Ledger;
   /** Shown beside the progress bar. */
   title: string;
+  /** Ends the load early when it settles (the fault runs stop once their faults are done). */
+  until?: Promise<unknown>;
+  /** Told of every answer, after the ledger and the recorder. */
+  onAnswer?: (planned: PlannedRequest, status: number) => void;
 };
+
+/**
+ * A 5xx other than busy (which decides nothing) leaves the outcome unknown: the database may
+ * have committed the request just before its connection was lost. Such a request is kept as
+ * unanswered, and the audit takes its outcome from the store.
+ */
+const outcomeKnown = (status: number, body: string) => status < 500 || body.includes('"error":"busy"');
 
 type Context = { planned?: PlannedRequest; sentAt?: number };
 
@@ -49,10 +60,10 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
                 headers: planned.body ? { 'content-type': 'application/json' } : {},
               };
             },
-            onResponse: (status: number, _body: string, context: Context) => {
+            onResponse: (status: number, body: string, context: Context) => {
               const { planned, sentAt = performance.now() } = context;
               if (!planned) return;
-              ledger.answered(planned);
+              if (outcomeKnown(status, body)) ledger.answered(planned);
               recorder.record(planned.kind, status, performance.now() - sentAt);
               if (planned.kind === 'reserve' && status === 201 && planned.conferenceId && planned.reservationId) {
                 ledger.accept(planned.conferenceId, planned.reservationId, planned.seats ?? []);
@@ -60,6 +71,7 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
               if (planned.kind === 'cancel' && status === 200 && planned.conferenceId && planned.reservationId) {
                 ledger.cancel(planned.conferenceId, planned.reservationId);
               }
+              options.onAnswer?.(planned, status);
             },
           },
         ],
@@ -67,6 +79,7 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
       (error, result) => (error ? reject(error) : resolve(result)),
     );
     instance.on('reqError', () => recorder.recordError());
+    void options.until?.then(() => instance.stop());
     autocannon.track(instance, {
       renderProgressBar: process.stderr.isTTY,
       renderResultsTable: false,

@@ -12,6 +12,15 @@ export type Design = keyof typeof DESIGNS;
 export const SCENARIOS = ['surge', 'spread', 'mixed'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
+/**
+ * The faults a fault run injects into a surge: `kill-api` is SIGKILL of the API process and a
+ * restart, as a crash and its supervisor would do; `kill-db` is SIGKILL of PostgreSQL (the
+ * embedded server's launcher starts it again); `restart-db` is a fast shutdown of PostgreSQL, as
+ * an administrator's restart or a failover would look to the API.
+ */
+export const FAULTS = ['kill-api', 'kill-db', 'restart-db'] as const;
+export type Fault = (typeof FAULTS)[number];
+
 export type LoadtestOptions = {
   designs: Design[];
   scenarios: Scenario[];
@@ -30,6 +39,9 @@ export type LoadtestOptions = {
   target: string | undefined;
   outDir: string;
   quick: boolean;
+  /** A fault run instead of the scenarios: these faults, each injected `faultRepeats` times. */
+  faults: Fault[];
+  faultRepeats: number;
 };
 
 export const USAGE = `npm run loadtest -- [options]
@@ -41,6 +53,10 @@ export const USAGE = `npm run loadtest -- [options]
   --requests N              instead of --duration: requests per throughput phase
   --capacity 1000           seats in the sell-out phase (20x as many attempts)
   --quick                   a small run (a few seconds) for tests and smoke checks
+  --fault kill-api,kill-db,restart-db
+                            a fault run instead of the scenarios: a surge with these faults
+                            injected (default design es-batched); see README "Faults"
+  --fault-repeats 3         times each fault is injected
   --target URL              measure a server you started yourself instead of starting one
   --out DIR                 where reports go (default loadtest/results/<timestamp>)`;
 
@@ -74,6 +90,8 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       capacity: { type: 'string' },
       quick: { type: 'boolean', default: false },
       target: { type: 'string' },
+      fault: { type: 'string' },
+      'fault-repeats': { type: 'string' },
       out: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
@@ -93,11 +111,20 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
   if (values.target && !/^https?:\/\/(127\.\d+\.\d+\.\d+|localhost|\[::1\])(:\d+)?\/?$/.test(values.target)) {
     throw new Error(`--target must be a loopback URL such as http://127.0.0.1:3000 (got "${values.target}")`);
   }
+  const faults = values.fault ? list(values.fault, FAULTS, 'fault') : [];
+  if (faults.length > 0 && values.target) {
+    throw new Error(
+      '--fault kills and restarts the server and its database: it needs a self-started server, not --target',
+    );
+  }
+  const faultRepeats = positive(values['fault-repeats'], 'fault-repeats') ?? (quick ? 1 : 3);
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
     designs: values.design
       ? list(values.design, Object.keys(DESIGNS) as Design[], 'design')
-      : (Object.keys(DESIGNS) as Design[]),
+      : faults.length > 0
+        ? ['es-batched']
+        : (Object.keys(DESIGNS) as Design[]),
     scenarios: values.scenario ? list(values.scenario, SCENARIOS, 'scenario') : ['surge'],
     connections,
     durationSeconds: positive(values.duration, 'duration') ?? (quick ? 2 : 20),
@@ -109,6 +136,8 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     target: values.target?.replace(/\/$/, ''),
     outDir: values.out ?? `loadtest/results/${stamp}`,
     quick,
+    faults,
+    faultRepeats: Math.round(faultRepeats),
   };
 };
 

@@ -1,5 +1,6 @@
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { faultRun, faultTable, type FaultRun } from './faults.js';
 import { DESIGNS, parseOptions, USAGE, UsageRequested, type LoadtestOptions } from './options.js';
 import {
   ceilingPhase,
@@ -23,6 +24,51 @@ const summaryLine = (r: PhaseResult): string => {
         ? `${r.requestsPerSecond} req/s`
         : `${r.reservationsPerSecond} committed/s, ${r.requestsPerSecond} req/s`;
   return `${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
+};
+
+/**
+ * A fault run: a surge per design with the chosen faults injected into a server this process
+ * supervises, then the audit of every fault's reservations. Writes faults.json and faults.md.
+ */
+export const runFaults = async (
+  options: LoadtestOptions,
+  serverEnv: Record<string, string> = {},
+): Promise<{ exitCode: number; files: string[] }> => {
+  await mkdir(options.outDir, { recursive: true });
+  const runTag = `ft${Date.now().toString(36)}`;
+  let server = await startServer(join(options.outDir, 'server.log'), serverEnv);
+  const runs: FaultRun[] = [];
+  try {
+    for (const connections of options.connections) {
+      for (const design of options.designs) {
+        console.log(`${design} c=${connections}: ${options.faults.join(', ')}, ${options.faultRepeats} times each`);
+        const outcome = await faultRun(server, {
+          design,
+          connections,
+          faults: options.faults,
+          repeats: options.faultRepeats,
+          capacity: options.capacity * 4,
+          steadySeconds: options.quick ? 1 : 3,
+          runTag,
+        });
+        server = outcome.server;
+        runs.push(outcome.run);
+      }
+    }
+  } finally {
+    await server.stop();
+  }
+  const tables = runs.map(faultTable);
+  const markdown = tables.map((t) => `## ${t.title}\n\n${markdownTable(t.header, t.rows)}`).join('\n\n');
+  const files = [join(options.outDir, 'faults.json'), join(options.outDir, 'faults.md')];
+  await writeFile(files[0]!, JSON.stringify({ options, runs }, null, 2));
+  await writeFile(files[1]!, `# Fault run\n\n${markdown}\n`);
+  for (const table of tables) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);
+  const passed = runs.every((r) => r.passed);
+  if (!passed)
+    console.error('\n!!! FAULT RUN FAILED: a reservation was lost, seats oversold, or the service did not recover !!!');
+  console.log(`\nReports: ${files.join(', ')}`);
+  return { exitCode: passed ? 0 : 2, files };
 };
 
 /**
@@ -98,7 +144,7 @@ if (isMain) {
   console.log(
     `Designs ${options.designs.join(', ')} (${options.designs.map((d) => DESIGNS[d]).join(', ')}); scenarios ${options.scenarios.join(', ')}; connections ${options.connections.join(', ')}`,
   );
-  runLoadtest(options).then(
+  (options.faults.length > 0 ? runFaults(options) : runLoadtest(options)).then(
     ({ exitCode }) => process.exit(exitCode),
     (error: unknown) => {
       console.error(`load test failed: ${(error as Error).message}`);

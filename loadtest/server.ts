@@ -1,8 +1,19 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-export type StartedServer = { baseUrl: string; stop: () => Promise<void> };
+export type StartedServer = {
+  baseUrl: string;
+  /** The API process. */
+  pid: number | undefined;
+  /** Its embedded PostgreSQL (the postmaster, a child of the API process), if it runs one. */
+  databasePid: () => number | undefined;
+  /** SIGKILL of the API process, as a crash would: its embedded PostgreSQL is left running. */
+  kill: () => Promise<void>;
+  /** Starts the API process again, on the same port, database and log. */
+  restart: () => Promise<StartedServer>;
+  stop: () => Promise<void>;
+};
 
 /** A TCP port on 127.0.0.1 that nothing listens on right now. */
 export const freePort = () =>
@@ -22,8 +33,12 @@ export const freePort = () =>
  * embedded PostgreSQL of its own (`.data/loadtest`, port 54330, so a running `npm start` is not
  * disturbed), and waits until /healthz answers. Its output goes to `logFile`.
  */
-export const startServer = async (logFile: string, env: Record<string, string> = {}): Promise<StartedServer> => {
-  const port = await freePort();
+export const startServer = async (
+  logFile: string,
+  env: Record<string, string> = {},
+  port?: number,
+): Promise<StartedServer> => {
+  port ??= await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
     env: {
       ...process.env,
@@ -35,7 +50,7 @@ export const startServer = async (logFile: string, env: Record<string, string> =
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  const log = createWriteStream(logFile);
+  const log = createWriteStream(logFile, { flags: 'a' });
   child.stdout?.pipe(log);
   child.stderr?.pipe(log);
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -46,7 +61,29 @@ export const startServer = async (logFile: string, env: Record<string, string> =
     await stop();
     throw error;
   }
-  return { baseUrl, stop };
+  return {
+    baseUrl,
+    pid: child.pid,
+    databasePid: () => (child.pid === undefined ? undefined : childNamed(child.pid, 'postgres')),
+    kill: async () => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((done) => child.once('exit', () => done()));
+      child.kill('SIGKILL');
+      await exited;
+    },
+    restart: () => startServer(logFile, env, port),
+    stop,
+  };
+};
+
+/** The first child process of `pid` with this name (Linux /proc), if any. */
+const childNamed = (pid: number, name: string): number | undefined => {
+  try {
+    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    return children.map(Number).find((child) => readFileSync(`/proc/${child}/comm`, 'utf8').trim() === name);
+  } catch {
+    return undefined;
+  }
 };
 
 const waitForHealth = async (baseUrl: string, child: ChildProcess, logFile: string) => {

@@ -1,3 +1,5 @@
+import type { IncomingMessage } from 'node:http';
+import type { HttpBindings } from '@hono/node-server';
 import { Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
@@ -9,6 +11,7 @@ import { DatabaseUnavailableError, isDatabaseUnavailable, type DatabaseHealth } 
 import type { EventStore } from './event-store/event-store.js';
 import type { AppEnv } from './http/app-env.js';
 import { bookingRoutes, routeNotFound } from './http/booking-routes.js';
+import { isClientAbort } from './http/client-errors.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { eventRoutes } from './http/event-routes.js';
 import { liveRoutes, type LiveDeps } from './http/live-routes.js';
@@ -134,13 +137,26 @@ export const createApp = (deps: AppDeps) => {
   app.route('/', pageRoutes());
 
   app.notFound((c) => routeNotFound(c.req.method, c.req.path).toResponse());
-  app.onError((error, c) => toProblem(error, deps, c.get('requestId')).toResponse());
+  app.onError((error, c) => toProblem(error, deps, c.get('requestId'), nodeRequest(c.env)).toResponse());
   return app;
 };
 
+/** Node's request under @hono/node-server; absent when the app is called directly (`app.request()` in tests). */
+const nodeRequest = (env: unknown): IncomingMessage | undefined => (env as Partial<HttpBindings> | undefined)?.incoming;
+
 /** The one place where errors become answers. Unknown errors are logged; the client sees no details. */
-const toProblem = (error: Error, { log, health }: Pick<AppDeps, 'log' | 'health'>, requestId: string): Problem => {
+const toProblem = (
+  error: Error,
+  { log, health }: Pick<AppDeps, 'log' | 'health'>,
+  requestId: string,
+  incoming?: IncomingMessage,
+): Problem => {
   if (error instanceof Problem) return error;
+  if (isClientAbort(error, incoming)) {
+    // Not a server error, and nobody reads the answer: a short line for whoever traces the request.
+    log.debug({ requestId }, 'client closed the connection mid-request');
+    return new Problem(400, 'invalid_request', 'The client closed the connection before the request was complete.');
+  }
   if (isDatabaseUnavailable(error)) {
     health.suspect();
     // A write may have committed just before the connection was lost: a retry with the same

@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import { serve } from '@hono/node-server';
 import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
+import { answerClientErrors } from './http/client-errors.js';
 import { gracefulClose } from './http/graceful-close.js';
 import { CLOSE_RESERVE_MS, run } from './run.js';
 import { createService } from './service.js';
@@ -22,7 +23,15 @@ run('seat-surge', async (config, log, releases) => {
     releases.push(() => service.projector.stop());
   }
 
-  const server = serve({ fetch: service.app.fetch, port: config.port, hostname: config.host }) as Server;
+  const server = serve({
+    fetch: service.app.fetch,
+    port: config.port,
+    hostname: config.host,
+    // How often Node looks for requests past their header and request timeouts (default 30 s):
+    // a slow client is cut about when its timeout says, not up to 30 s later.
+    serverOptions: { connectionsCheckingInterval: 1000 },
+  }) as Server;
+  answerClientErrors(server, log);
   const closeServer = gracefulClose(server);
   releases.push(async (deadline) => {
     // Open event streams never end by themselves; the browser reconnects or falls back to polling.

@@ -360,12 +360,14 @@ describe('reads, audit trail and operations', () => {
     }).app;
     await impatient.request('/conferences', {
       method: 'POST',
+      headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ id: 'http-busy', name: 'Busy', seatTypes: [{ type: 'standard', capacity: 1000 }] }),
     });
     const responses = await Promise.all(
       Array.from({ length: 40 }, () =>
         impatient.request('/conferences/http-busy/reservations', {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ seats: [{ seatType: 'standard', quantity: 1 }] }),
         }),
       ),

@@ -6,7 +6,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
  * The postgres.js patch (patches/postgres+3.4.9.patch): a connection lost while reserved, or
  * while queries are written to it, fails those queries; it does not crash the process
  * (porsager/postgres#1154, #1208), and the pool serves again afterwards. Without the patch the
- * first test ends the test run with an uncaught TypeError from the driver's nextWrite.
+ * first test ends the test run with an uncaught TypeError from the driver's nextWrite, or hangs.
  */
 let db: TestDatabase;
 let admin: Sql;

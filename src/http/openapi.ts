@@ -1,3 +1,4 @@
+import { maxHeaderSize } from 'node:http';
 import { z } from 'zod';
 import {
   availabilityAnswer,
@@ -9,6 +10,7 @@ import {
   reservationAnswer,
   reservationPageAnswer,
 } from './answer-schemas.js';
+import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './client-errors.js';
 import {
   availabilityQuerySchema,
   ceilingSchema,
@@ -66,6 +68,7 @@ const busy: Answer = {
   headers: { 'Retry-After': 'Seconds to wait before retrying' },
 };
 const tooLarge = problem('`payload_too_large`: the body is over the limit');
+const notJson = problem('`unsupported_media_type`: the body is not sent as JSON (`Content-Type: application/json`)');
 
 /** The booking routes, served for each design under its prefix. */
 const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): Operation[] => {
@@ -83,6 +86,7 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
         400: invalid,
         409: problem('`conference_exists`'),
         413: tooLarge,
+        415: notJson,
         503: busy,
       },
     },
@@ -135,6 +139,7 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
         404: notFound,
         409: problem('`insufficient_seats` (with `remaining` per requested type) or `reservation_conflict`'),
         413: tooLarge,
+        415: notJson,
         503: busy,
       },
     },
@@ -214,7 +219,7 @@ export const OPERATIONS: Operation[] = [
     summary: "The HTTP layer's ceiling probe for the load tests",
     description: 'The middleware and body validation of a reservation, then one `select 1`.',
     body: ceilingSchema,
-    answers: { 200: { description: 'Done', schema: ceilingAnswer }, 400: invalid, 413: tooLarge },
+    answers: { 200: { description: 'Done', schema: ceilingAnswer }, 400: invalid, 413: tooLarge, 415: notJson },
   },
   {
     method: 'get',
@@ -303,7 +308,11 @@ export const openApiDocument = (version: string) => {
       title: 'seat-surge',
       version,
       description:
-        'Conference seat reservations, event-sourced (with a batched single writer or the textbook retry-on-conflict path) and as a CRUD baseline, side by side. Errors are RFC 9457 Problem Details with a stable `error` code.',
+        'Conference seat reservations, event-sourced (with a batched single writer or the textbook retry-on-conflict path) and as a CRUD baseline, side by side. Errors are RFC 9457 Problem Details with a stable `error` code. ' +
+        'Any request may also be refused before it reaches an operation, with a Problem Details body and the connection closed: ' +
+        '400 `invalid_request` (not valid HTTP/1.1: a bad Content-Length or chunk size, a CR or LF inside a header), ' +
+        `431 \`headers_too_large\` (request line and headers over ${maxHeaderSize} bytes), ` +
+        `408 \`request_timeout\` (headers not in within ${HEADERS_TIMEOUT_MS / 1000} s, or the whole request within ${REQUEST_TIMEOUT_MS / 1000} s).`,
     },
     servers: [{ url: '/' }],
     paths,

@@ -6,10 +6,16 @@ export type ProblemCode =
   | 'invalid_request'
   | 'malformed_json'
   | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'not_found'
   | 'busy'
   | 'database_unavailable'
   | 'internal_error';
+
+/** The media type of every error answer (RFC 9457). */
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
 /**
  * An error answer as an RFC 9457 Problem Details document, plus our own `error` (a stable
@@ -28,9 +34,10 @@ export class Problem extends Error {
     super(message);
   }
 
-  toResponse(): Response {
+  /** The document itself, the body of every error answer, also those written straight to a socket. */
+  toDocument(): Record<string, unknown> {
     // Details first: they may never overwrite the standard members.
-    const body = {
+    return {
       ...this.details,
       type: `urn:seat-surge:problem:${this.code}`,
       title: titles[this.code],
@@ -39,9 +46,12 @@ export class Problem extends Error {
       error: this.code,
       message: this.message,
     };
-    return new Response(JSON.stringify(body), {
+  }
+
+  toResponse(): Response {
+    return new Response(JSON.stringify(this.toDocument()), {
       status: this.status,
-      headers: { 'content-type': 'application/problem+json', ...this.headers },
+      headers: { 'content-type': PROBLEM_CONTENT_TYPE, ...this.headers },
     });
   }
 }
@@ -56,6 +66,9 @@ const titles = {
   invalid_request: 'Invalid request',
   malformed_json: 'Malformed JSON',
   payload_too_large: 'Request body too large',
+  unsupported_media_type: 'Unsupported media type',
+  headers_too_large: 'Request headers too large',
+  request_timeout: 'Request timeout',
   not_found: 'Not found',
   busy: 'Busy, retry shortly',
   database_unavailable: 'Database unavailable',

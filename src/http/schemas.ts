@@ -54,14 +54,65 @@ export const reserveSeatsSchema = z.strictObject({
     ),
 });
 
-/** An ISO-8601 date or date-time; time zone offsets allowed. */
+/**
+ * An ISO-8601 date or date-time, offset optional: 2026-11-21, 2026-11-21T10:00, 2026-11-21 10:00:00.5Z,
+ * 2026-11-21T10:00:00+01:00 (or +0100). Captures year, month, day, hour, minute, second, offset hours
+ * and offset minutes.
+ */
+const ISO_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d+)?)?(?:Z|[+-](\d{2}):?(\d{2}))?)?$/;
+
+/** The furthest a real time zone is from UTC (Kiribati, +14:00); anything beyond is a typo. */
+const MAX_OFFSET_MINUTES = 14 * 60;
+
+/**
+ * The instants asOf may name: nothing is recorded before 1970, and PostgreSQL cannot read the
+ * times JavaScript writes outside four-digit years (it has no year 0000 and no +010000-01-01), so
+ * within these bounds the client, the Date and the database all read a time the same way.
+ */
+const EARLIEST_TIME = Date.UTC(1970, 0, 1);
+const LATEST_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+
+const isLeapYear = (year: number) => year % 4 === 0 && (year % 100 !== 0 || year % 400 === 0);
+
+const daysInMonth = (year: number, month: number) =>
+  month === 2 ? (isLeapYear(year) ? 29 : 28) : [4, 6, 9, 11].includes(month) ? 30 : 31;
+
+/**
+ * True when every part of an ISO time is on the calendar and the clock: JavaScript's Date would
+ * otherwise read 2026-02-30 as 2 March and T24:00 as the next day, and accept any offset.
+ */
+const isCalendarTime = (text: string): boolean => {
+  const parts = ISO_TIME.exec(text);
+  if (!parts) return false;
+  const [year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0, offsetHours = 0, offsetMinutes = 0] = parts
+    .slice(1)
+    .map((part) => Number(part ?? 0));
+  return (
+    month >= 1 &&
+    month <= 12 &&
+    day >= 1 &&
+    day <= daysInMonth(year, month) &&
+    hour <= 23 &&
+    minute <= 59 &&
+    second <= 59 &&
+    offsetMinutes <= 59 &&
+    offsetHours * 60 + offsetMinutes <= MAX_OFFSET_MINUTES
+  );
+};
+
+/** An ISO-8601 date or date-time on the calendar, between 1970 and 9999 in UTC; without an offset, the server's local time. */
 const isoTime = z
   .string()
-  .regex(/^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$/, {
-    message: 'must be an ISO-8601 time such as 2026-11-21T10:00:00Z',
+  .regex(ISO_TIME, { message: 'must be an ISO-8601 time such as 2026-11-21T10:00:00Z', abort: true })
+  .refine(isCalendarTime, {
+    message:
+      'is not a date and time on the calendar (month 1-12, a day that month has, hour 0-23, minute and second 0-59, offset within ±14:00)',
+    abort: true,
   })
   .transform((text) => new Date(text))
-  .refine((date) => !Number.isNaN(date.getTime()), { message: 'is not a valid time' });
+  .refine((date) => date.getTime() >= EARLIEST_TIME && date.getTime() <= LATEST_TIME, {
+    message: 'must be between 1970-01-01T00:00:00Z and 9999-12-31T23:59:59.999Z once its offset is applied',
+  });
 
 export const availabilityQuerySchema = z
   .strictObject({

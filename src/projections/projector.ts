@@ -123,7 +123,7 @@ export class Projector {
       await this.#leader`select 1`;
       return true;
     }
-    const connection = await this.options.sql.reserve();
+    const connection = await reserveWithin(this.options.sql, RESERVE_TIMEOUT_MS);
     let locked = false;
     try {
       const [row] = await connection<{ locked: boolean }[]>`select pg_try_advisory_lock(${LOCKS.leader}) as locked`;
@@ -179,3 +179,31 @@ export class Projector {
     });
   }
 }
+
+/** How long taking a connection for the leader lock may wait before the attempt is given up. */
+const RESERVE_TIMEOUT_MS = 5000;
+
+/**
+ * A reserved connection, or an error after `ms`: the driver can lose a reserve when connection
+ * attempts fail around it (a database restart), and the projector must not wait on it for ever.
+ * A connection granted after the deadline is given back at once.
+ */
+const reserveWithin = (sql: Sql, ms: number): Promise<postgres.ReservedSql> =>
+  new Promise((resolve, reject) => {
+    let late = false;
+    const timer = setTimeout(() => {
+      late = true;
+      reject(new Error(`no connection for the leader lock within ${ms} ms`));
+    }, ms);
+    sql.reserve().then(
+      (connection) => {
+        clearTimeout(timer);
+        if (late) connection.release();
+        else resolve(connection);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error as Error);
+      },
+    );
+  });

@@ -1,0 +1,201 @@
+import { audit } from './audit.js';
+import { drive } from './drive.js';
+import { Ledger } from './ledger.js';
+import { DESIGNS, type Design, type Fault } from './options.js';
+import { Recorder } from './recorder.js';
+import type { StartedServer } from './server.js';
+import { round } from './stats.js';
+import { bookingWorkload, oneSeat, seededRandom, SEAT_TYPES } from './workloads.js';
+
+/** One injected fault, and what the store says of the reservations made around it. */
+export type FaultResult = {
+  fault: Fault;
+  /** 1 for the first of its kind in the run. */
+  repeat: number;
+  conferenceId: string;
+  /** Reservations answered 201. */
+  acknowledged: number;
+  /** Of those, found in the store afterwards. */
+  found: number;
+  lost: number;
+  /** Seat types sold beyond capacity. */
+  oversold: number;
+  /** Reservations in the store whose request got no answer, or a 5xx: a retry with the same id answers them. */
+  committedWithoutAnswer: number;
+  /** From the fault to the first 201 again, seconds; null when none came. */
+  recoverySeconds: number | null;
+  /** For database faults: whether the API process lived through it (same process before and after). */
+  apiSurvived: boolean | null;
+  auditPassed: boolean;
+};
+
+export type FaultRun = { design: Design; connections: number; results: FaultResult[]; passed: boolean };
+
+export type FaultRunOptions = {
+  design: Design;
+  connections: number;
+  faults: Fault[];
+  repeats: number;
+  /** Seats per standard and vip type of each fault's conference. */
+  capacity: number;
+  /** Load before the first fault, and after each recovery before the next fault. */
+  steadySeconds: number;
+  runTag: string;
+};
+
+const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
+
+/**
+ * A surge on one design with faults injected one after another. Each fault gets a conference of
+ * its own: the load moves to it at the moment of the fault, so the first 201 on it is the
+ * recovery, and its audit covers exactly the reservations made from that fault on. Returns the
+ * server as it is at the end (a kill-api restarts it).
+ */
+export const faultRun = async (
+  server: StartedServer,
+  options: FaultRunOptions,
+): Promise<{ run: FaultRun; server: StartedServer }> => {
+  const { design, connections, faults, repeats, capacity, steadySeconds, runTag } = options;
+  const prefix = DESIGNS[design];
+  const schedule = faults.flatMap((fault) => Array.from({ length: repeats }, (_, i) => ({ fault, repeat: i + 1 })));
+  const conferenceIds = [
+    `${runTag}-${design}-steady`,
+    ...schedule.map((s) => `${runTag}-${design}-${s.fault}-${s.repeat}`),
+  ];
+  for (const id of conferenceIds) await createConference(server.baseUrl, prefix, id, capacity);
+
+  const current = [conferenceIds[0]!];
+  // Per conference: the first failed answer, and the first 201 after it (the recovery). A 201
+  // that slipped in before the fault took effect is not a recovery.
+  const firstFailure = new Map<string, number>();
+  const firstCommit = new Map<string, number>();
+  const restartsApi = new Set<string>();
+  const ledger = new Ledger();
+  const recorder = new Recorder();
+  let finish: () => void = () => {};
+  const finished = new Promise<void>((done) => (finish = done));
+  const load = drive({
+    baseUrl: server.baseUrl,
+    connections,
+    durationSeconds: 3600,
+    workload: bookingWorkload(prefix, current, `${runTag}-${design}-fault`, seededRandom(11), oneSeat),
+    recorder,
+    ledger,
+    title: `${design} faults c=${connections}`,
+    until: finished,
+    onAnswer: ({ conferenceId }, status) => {
+      if (!conferenceId) return;
+      if (status >= 500 && !firstFailure.has(conferenceId)) firstFailure.set(conferenceId, performance.now());
+      const failedFirst = firstFailure.has(conferenceId) || restartsApi.has(conferenceId);
+      if (status === 201 && failedFirst && !firstCommit.has(conferenceId)) {
+        firstCommit.set(conferenceId, performance.now());
+      }
+    },
+  });
+
+  const injected: { fault: Fault; repeat: number; conferenceId: string; at: number; apiSurvived: boolean | null }[] =
+    [];
+  try {
+    await sleep(steadySeconds * 1000);
+    for (const [i, { fault, repeat }] of schedule.entries()) {
+      const conferenceId = conferenceIds[i + 1]!;
+      const apiPid = server.pid;
+      // The fault first, then the load moves to the fault's conference: its first 201 comes after.
+      await inject(server, fault);
+      const at = performance.now();
+      current[0] = conferenceId;
+      if (fault === 'kill-api') {
+        // Nothing answers until the restart: its first 201 is the recovery.
+        restartsApi.add(conferenceId);
+        server = await server.restart();
+      }
+      const apiSurvived = fault === 'kill-api' ? null : server.pid === apiPid && isAlive(apiPid);
+      injected.push({ fault, repeat, conferenceId, at, apiSurvived });
+      console.log(`  ${fault} #${repeat} injected; waiting for the first 201 again`);
+      const deadline = Date.now() + 60_000;
+      while (!firstCommit.has(conferenceId) && Date.now() < deadline) await sleep(50);
+      await sleep(steadySeconds * 1000);
+    }
+  } finally {
+    finish();
+    await load.catch(() => undefined);
+  }
+
+  const results: FaultResult[] = [];
+  for (const { fault, repeat, conferenceId, at, apiSurvived } of injected) {
+    const acknowledged = ledger.accepted(conferenceId).size;
+    const checked = await audit(server.baseUrl, prefix, [conferenceId], ledger);
+    const recovered = firstCommit.get(conferenceId);
+    results.push({
+      fault,
+      repeat,
+      conferenceId,
+      acknowledged,
+      found: acknowledged - checked.counts.missing,
+      lost: checked.counts.missing,
+      oversold: checked.counts.oversold,
+      committedWithoutAnswer: ledger.accepted(conferenceId).size - acknowledged,
+      recoverySeconds: recovered === undefined ? null : round((recovered - at) / 1000, 2),
+      apiSurvived,
+      auditPassed: checked.passed,
+    });
+  }
+  const passed = results.every(
+    (r) => r.auditPassed && r.lost === 0 && r.oversold === 0 && r.recoverySeconds !== null && r.apiSurvived !== false,
+  );
+  return { run: { design, connections, results, passed }, server };
+};
+
+/** Injects one fault (a killed API is restarted by the caller). */
+const inject = async (server: StartedServer, fault: Fault): Promise<void> => {
+  if (fault === 'kill-api') return server.kill();
+  const pid = server.databasePid();
+  if (pid === undefined) throw new Error(`${fault} needs the embedded PostgreSQL of a self-started server`);
+  process.kill(pid, fault === 'kill-db' ? 'SIGKILL' : 'SIGINT');
+};
+
+const isAlive = (pid: number | undefined): boolean => {
+  if (pid === undefined) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const createConference = async (baseUrl: string, prefix: string, id: string, capacity: number) => {
+  const response = await fetch(`${baseUrl}${prefix}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ id, name: `Fault run ${id}`, seatTypes: SEAT_TYPES.map((type) => ({ type, capacity })) }),
+  });
+  if (response.status !== 201) throw new Error(`creating ${id} answered ${response.status}`);
+};
+
+/** The fault table, one row per injected fault. */
+export const faultTable = (run: FaultRun) => ({
+  title: `Faults: ${run.design}, ${run.connections} connections`,
+  header: [
+    'fault',
+    'acknowledged (201)',
+    'found in store',
+    'lost',
+    'oversold',
+    'committed without answer',
+    'recovery (s)',
+    'API survived',
+    'audit',
+  ],
+  rows: run.results.map((r) => [
+    `${r.fault} #${r.repeat}`,
+    String(r.acknowledged),
+    String(r.found),
+    String(r.lost),
+    String(r.oversold),
+    String(r.committedWithoutAnswer),
+    r.recoverySeconds === null ? 'never' : String(r.recoverySeconds),
+    r.apiSurvived === null ? 'restarted' : r.apiSurvived ? 'yes' : 'NO',
+    r.auditPassed ? 'ok' : 'FAILED',
+  ]),
+});

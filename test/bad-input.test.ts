@@ -1,0 +1,305 @@
+import { connect as connectTcp, type AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { serve } from '@hono/node-server';
+import { pino } from 'pino';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { answerClientErrors, type ClientTimeouts } from '../src/http/client-errors.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestService } from './support/service.js';
+import { eventually } from './support/views.js';
+
+type LogLine = { level: number; msg: string } & Record<string, unknown>;
+/** Every line the service logs, to check what a bad request leaves in the log. */
+const logLines: LogLine[] = [];
+const ERROR_LEVEL = 50;
+
+const log = pino(
+  { level: 'debug' },
+  new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(JSON.parse(chunk.toString()) as LogLine);
+      done();
+    },
+  }),
+);
+
+let db: TestDatabase;
+let service: ReturnType<typeof createTestService>;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  service = createTestService(db.sql, { log });
+  const created = await send('POST', '/conferences', {
+    id: 'bad-input',
+    name: 'Bad input',
+    seatTypes: [{ type: 'standard', capacity: 10 }],
+  });
+  expect(created.status).toBe(201);
+});
+afterAll(() => db?.drop());
+
+const send = (method: string, path: string, body?: unknown, contentType: string | null = 'application/json') =>
+  service.app.request(path, {
+    method,
+    headers: contentType === null ? {} : { 'content-type': contentType },
+    // Bytes, not a string: a string body would get a text/plain Content-Type from Request itself.
+    ...(body === undefined ? {} : { body: new TextEncoder().encode(JSON.stringify(body)) }),
+  });
+
+/** An error answer is a Problem Details document with our code; returns the document. */
+const expectProblem = async (response: Response, status: number, error: string) => {
+  const text = await response.text();
+  expect(response.status, text).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  const problem = JSON.parse(text) as Record<string, unknown>;
+  expect(problem).toMatchObject({ status, error, type: expect.any(String), title: expect.any(String) });
+  expect(typeof problem.detail).toBe('string');
+  expect(typeof problem.message).toBe('string');
+  return problem;
+};
+
+describe('asOf', () => {
+  it.each([
+    ['year 0 (PostgreSQL has none)', '0000-01-01'],
+    ['year 0 with an offset', '0000-01-01T00:00:00+01:00'],
+    ['a time that is year 10000 in UTC', '9999-12-31T23:59:59-14:00'],
+    ['a time before 1970 in UTC', '1970-01-01T00:30:00+01:00'],
+    ['30 February', '2026-02-30'],
+    ['29 February of a common year', '2025-02-29'],
+    ['31 April', '2026-04-31'],
+    ['month 13', '2026-13-01'],
+    ['hour 24', '2026-11-21T24:00'],
+    ['minute 60', '2026-11-21T10:60'],
+    ['second 60', '2026-11-21T10:00:60Z'],
+    ['an offset beyond +14:00', '2026-11-21T10:00:00+14:30'],
+    ['an offset beyond -14:00', '2026-11-21T10:00:00-15:00'],
+    ['offset minutes 60', '2026-11-21T10:00:00+01:60'],
+  ])('answers 400 invalid_request for %s', async (_, asOf) => {
+    const response = await send('GET', `/conferences/bad-input/availability?asOf=${encodeURIComponent(asOf)}`);
+    const problem = await expectProblem(response, 400, 'invalid_request');
+    expect(problem.message).toMatch(/asOf/);
+  });
+
+  // Accepted times reach the database: before the conference was created there is none (404).
+  it.each([
+    ['the first instant accepted', '1970-01-01T00:00:00Z', 404],
+    ['29 February of a leap year', '2024-02-29T12:00:00.5+0100', 404],
+    ['the last day, east of UTC', '9999-12-31T23:59:59+14:00', 200],
+    ['the last instant accepted', '9999-12-31T23:59:59.999Z', 200],
+  ])('reads the stream as of %s', async (_, asOf, status) => {
+    const response = await send('GET', `/conferences/bad-input/availability?asOf=${encodeURIComponent(asOf)}`);
+    expect(response.status, await response.clone().text()).toBe(status);
+  });
+});
+
+describe('the media type of a JSON body', () => {
+  const conference = { id: 'bad-input-typed', name: 'Typed', seatTypes: [{ type: 'standard', capacity: 3 }] };
+  const reservation = { reservationId: 'typed-1', seats: [{ seatType: 'standard', quantity: 1 }] };
+
+  it.each([
+    ['text/plain', 'text/plain'],
+    ['text/plain with a charset', 'text/plain;charset=UTF-8'],
+    ['form encoding (what curl -d sends)', 'application/x-www-form-urlencoded'],
+    ['no Content-Type at all', null],
+  ])('answers 415 unsupported_media_type to a JSON body sent as %s, and changes nothing', async (_, type) => {
+    await expectProblem(await send('POST', '/conferences', conference, type), 415, 'unsupported_media_type');
+    await expectProblem(
+      await send('POST', '/conferences/bad-input/reservations', reservation, type),
+      415,
+      'unsupported_media_type',
+    );
+    await expectProblem(
+      await send('GET', '/conferences/bad-input-typed/availability?consistency=strong'),
+      404,
+      'conference_not_found',
+    );
+    await expectProblem(await send('GET', '/conferences/bad-input/reservations/typed-1'), 404, 'reservation_not_found');
+  });
+
+  it('accepts application/json with parameters in any case, and +json types', async () => {
+    expect((await send('POST', '/conferences', conference, 'Application/JSON; charset=utf-8')).status).toBe(201);
+    const response = await send('POST', '/conferences/bad-input/reservations', reservation, 'application/vnd.x+json');
+    expect(response.status).toBe(201);
+  });
+});
+
+/** A real Node HTTP server around the app, as src/main.ts builds it. */
+const startServer = async (timeouts: Partial<ClientTimeouts> = {}) => {
+  // Node looks for expired requests this often; the default 30 s would make a timeout test slow.
+  const server = serve({
+    fetch: service.app.fetch,
+    port: 0,
+    hostname: '127.0.0.1',
+    serverOptions: { connectionsCheckingInterval: 50 },
+  });
+  answerClientErrors(server, log, timeouts);
+  await new Promise<void>((listening) => server.once('listening', listening));
+  return {
+    port: (server.address() as AddressInfo).port,
+    close: () => new Promise<void>((closed) => server.close(() => closed())),
+  };
+};
+
+type RawExchange = { received: string; socket: ReturnType<typeof connectTcp> };
+
+/**
+ * Writes `text` on a new connection and collects what comes back until the server closes it or
+ * the deadline passes; a reset or a refused write (the server stops reading a bad request) only
+ * ends the exchange.
+ */
+const exchange = (port: number, text: string, { deadlineMs = 10_000, keepOpen = false } = {}) =>
+  new Promise<RawExchange>((done) => {
+    const socket = connectTcp(port, '127.0.0.1');
+    let received = '';
+    const finish = () => {
+      clearTimeout(deadline);
+      done({ received, socket });
+    };
+    const deadline = setTimeout(() => {
+      socket.destroy();
+      finish();
+    }, deadlineMs);
+    socket.setEncoding('latin1');
+    socket.on('data', (chunk: string) => (received += chunk));
+    socket.on('error', () => {});
+    socket.on('close', finish);
+    socket.write(text);
+    if (!keepOpen) socket.end();
+  });
+
+/** The status and the Problem Details document of a raw HTTP/1.1 answer; fails the test if it is not one. */
+const rawProblem = (received: string) => {
+  const [head = '', body = ''] = received.split('\r\n\r\n', 2);
+  const status = Number(/^HTTP\/1\.1 (\d{3}) /.exec(head)?.[1]);
+  expect(status, `a status line in ${JSON.stringify(received.slice(0, 200))}`).toBeGreaterThanOrEqual(400);
+  expect(status).toBeLessThan(500);
+  expect(head).toMatch(/\r\ncontent-type: application\/problem\+json\r\n/i);
+  expect(head).toMatch(/\r\nconnection: close(\r\n|$)/i);
+  const problem = JSON.parse(body) as Record<string, unknown>;
+  expect(problem).toMatchObject({
+    status,
+    error: expect.any(String),
+    type: expect.any(String),
+    title: expect.any(String),
+  });
+  expect(typeof problem.detail).toBe('string');
+  expect(typeof problem.message).toBe('string');
+  return { status, problem };
+};
+
+const errorLines = () => logLines.filter((line) => line.level >= ERROR_LEVEL);
+
+const requestsInFlight = async () => (await service.metrics.requestsInFlight.get()).values[0]?.value;
+
+/** Waits until the app has answered (and so logged) every request it was handed. */
+const appIdle = () => eventually(async () => expect(await requestsInFlight()).toBe(0));
+
+describe('requests that Node rejects before the app sees them', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server?.close());
+  beforeEach(() => {
+    logLines.length = 0;
+  });
+
+  it.each([
+    ['a 100 kB URL', `GET /${'a'.repeat(100_000)} HTTP/1.1\r\nHost: x\r\n\r\n`, 431, 'headers_too_large'],
+    [
+      'a 20 kB header',
+      `GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+      431,
+      'headers_too_large',
+    ],
+    [
+      'Content-Length: abc',
+      'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+      400,
+      'invalid_request',
+    ],
+    [
+      'a bad chunk size',
+      'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      400,
+      'invalid_request',
+    ],
+    ['a bare CR in a header value', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\rb\r\n\r\n', 400, 'invalid_request'],
+    ['a bare LF in a header value', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-A: a\nb\r\n\r\n', 400, 'invalid_request'],
+  ])('answers %s with a Problem Details document and closes the connection', async (_, request, status, error) => {
+    const { received } = await exchange(server.port, request);
+    expect(rawProblem(received)).toMatchObject({ status, problem: { error } });
+    // The connection is gone, not the server: a new one is served as usual.
+    const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toEqual({ status: 'ok', database: 'up' });
+    // The request that reached the app and was cut off under it (the bad chunk) is no server error.
+    await appIdle();
+    expect(errorLines()).toEqual([]);
+  });
+
+  it('keeps serving many bad requests in a row', async () => {
+    for (let i = 0; i < 20; i++) {
+      const { received } = await exchange(
+        server.port,
+        'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+      );
+      expect(rawProblem(received).status).toBe(400);
+    }
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('slow requests', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    server = await startServer({ headersTimeoutMs: 300, requestTimeoutMs: 300 });
+  });
+  afterAll(() => server?.close());
+
+  it.each([
+    [
+      'a body that stops coming',
+      'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":',
+    ],
+    ['headers that stop coming', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1'],
+  ])('answers %s with 408 request_timeout once the timeout passes', async (_, request) => {
+    logLines.length = 0;
+    const { received, socket } = await exchange(server.port, request, { keepOpen: true, deadlineMs: 10_000 });
+    socket.destroy();
+    expect(rawProblem(received)).toMatchObject({ status: 408, problem: { error: 'request_timeout' } });
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+    await appIdle();
+    expect(errorLines()).toEqual([]);
+  });
+});
+
+describe('a client that closes the connection mid-request', () => {
+  let server: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    server = await startServer();
+  });
+  afterAll(() => server?.close());
+
+  it.each([
+    ['a body shorter than its Content-Length', 'Content-Length: 200\r\n\r\n{"seats":'],
+    ['a chunked body without its last chunk', 'Transfer-Encoding: chunked\r\n\r\n9\r\n{"seats":\r\n'],
+  ])('is not logged as a server error: %s', async (_, rest) => {
+    logLines.length = 0;
+    const path = '/conferences/bad-input/reservations';
+    const socket = connectTcp(server.port, '127.0.0.1');
+    socket.on('error', () => {});
+    socket.write(`POST ${path} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${rest}`);
+    // Closed once the app is reading the body: its request line is logged when it is answered.
+    await eventually(async () => expect(await requestsInFlight()).toBe(1));
+    socket.destroy();
+    let answered: LogLine | undefined;
+    await eventually(async () => {
+      answered = logLines.find((line) => line.msg === 'request' && line.path === path);
+      expect(answered).toBeDefined();
+    });
+    expect(answered?.status).toBeLessThan(500);
+    expect(errorLines()).toEqual([]);
+    expect((await fetch(`http://127.0.0.1:${server.port}/healthz`)).status).toBe(200);
+  });
+});
