@@ -47,7 +47,7 @@ export const runFaults = async (
           connections,
           faults: options.faults,
           repeats: options.faultRepeats,
-          capacity: options.capacity * 4,
+          vipCapacity: Math.max(1, Math.round(options.capacity / 10)),
           steadySeconds: options.quick ? 1 : 3,
           runTag,
         });
