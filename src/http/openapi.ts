@@ -64,7 +64,9 @@ const problem = (description: string): Answer => ({
 const invalid = problem('Invalid input (`invalid_request`, `malformed_json`, `unknown_seat_type`)');
 const notFound = problem('No such conference or reservation');
 const busy: Answer = {
-  ...problem('`busy`: the conference has too many commands waiting; retry after `Retry-After` seconds'),
+  ...problem(
+    '`busy`: the conference has too many commands waiting; or `database_unavailable`: the database cannot be reached. Retry after `Retry-After` seconds',
+  ),
   headers: { 'Retry-After': 'Seconds to wait before retrying' },
 };
 const tooLarge = problem('`payload_too_large`: the body is over the limit');
@@ -312,7 +314,8 @@ export const openApiDocument = (version: string) => {
         'Any request may also be refused before it reaches an operation, with a Problem Details body and the connection closed: ' +
         '400 `invalid_request` (not valid HTTP/1.1: a bad Content-Length or chunk size, a CR or LF inside a header), ' +
         `431 \`headers_too_large\` (request line and headers over ${maxHeaderSize} bytes), ` +
-        `408 \`request_timeout\` (headers not in within ${HEADERS_TIMEOUT_MS / 1000} s, or the whole request within ${REQUEST_TIMEOUT_MS / 1000} s).`,
+        `408 \`request_timeout\` (headers not in within ${HEADERS_TIMEOUT_MS / 1000} s, or the whole request within ${REQUEST_TIMEOUT_MS / 1000} s). ` +
+        'While the database cannot be reached, every operation that needs it answers 503 `database_unavailable` with `Retry-After`; a write may have been committed just before, and a retry with the same `reservationId` says which.',
     },
     servers: [{ url: '/' }],
     paths,
