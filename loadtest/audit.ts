@@ -6,6 +6,8 @@ export type AuditResult = {
   conferences: number;
   /** Requests whose answer never came (in flight when the load stopped); their outcome was taken from the store. */
   unanswered: number;
+  /** Of those, the reservations found stored, and so taken as accepted (committed without an answer). */
+  adopted: number;
   /** Seat types over capacity, 201s not found in the store, live reservations nobody was told about. */
   counts: { oversold: number; missing: number; unexpected: number };
   checks: AuditCheck[];
@@ -64,6 +66,7 @@ export const audit = async (
   const counts = { oversold: 0, viewMismatch: 0, ledgerMismatch: 0, missing: 0, unexpected: 0 };
   let answered201 = 0;
   let unanswered = 0;
+  let adopted = 0;
   for (const conferenceId of conferenceIds) {
     const strong = await getJson<Availability>(`${baseUrl}${prefix}/${conferenceId}/availability?consistency=strong`);
     const view = await settledView(baseUrl, prefix, conferenceId, strong);
@@ -74,6 +77,7 @@ export const audit = async (
       unanswered++;
       const status = request.reservationId ? stored.get(request.reservationId)?.status : undefined;
       if (request.kind === 'reserve' && status === 'reserved' && request.reservationId) {
+        adopted++;
         ledger.accept(conferenceId, request.reservationId, request.seats ?? []);
       }
       if (request.kind === 'cancel' && status === 'cancelled' && request.reservationId) {
@@ -159,6 +163,7 @@ export const audit = async (
     passed: summary.every((c) => c.passed),
     conferences: conferenceIds.length,
     unanswered,
+    adopted,
     counts: { oversold: counts.oversold, missing: counts.missing, unexpected: counts.unexpected },
     checks: [...summary, ...failures.slice(0, 20)],
   };

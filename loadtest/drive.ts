@@ -19,14 +19,22 @@ export type DriveOptions = {
   until?: Promise<unknown>;
   /** Told of every answer, after the ledger and the recorder. */
   onAnswer?: (planned: PlannedRequest, status: number) => void;
+  /**
+   * For fault runs: a 5xx other than busy (which decides nothing) leaves the outcome unknown, as
+   * the database may have committed the request just before its connection was lost. Such a
+   * request is kept as unanswered, and the audit takes its outcome from the store. Elsewhere a
+   * 5xx is an answer, and a reservation stored behind one fails the audit.
+   */
+  unknownOutcomeOn5xx?: boolean;
 };
 
-/**
- * A 5xx other than busy (which decides nothing) leaves the outcome unknown: the database may
- * have committed the request just before its connection was lost. Such a request is kept as
- * unanswered, and the audit takes its outcome from the store.
- */
-const outcomeKnown = (status: number, body: string) => status < 500 || body.includes('"error":"busy"');
+const errorCodeOf = (body: string): unknown => {
+  try {
+    return (JSON.parse(body) as { error?: unknown }).error;
+  } catch {
+    return undefined;
+  }
+};
 
 type Context = { planned?: PlannedRequest; sentAt?: number };
 
@@ -63,7 +71,8 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
             onResponse: (status: number, body: string, context: Context) => {
               const { planned, sentAt = performance.now() } = context;
               if (!planned) return;
-              if (outcomeKnown(status, body)) ledger.answered(planned);
+              const unknown = options.unknownOutcomeOn5xx && status >= 500 && errorCodeOf(body) !== 'busy';
+              if (!unknown) ledger.answered(planned);
               recorder.record(planned.kind, status, performance.now() - sentAt);
               if (planned.kind === 'reserve' && status === 201 && planned.conferenceId && planned.reservationId) {
                 ledger.accept(planned.conferenceId, planned.reservationId, planned.seats ?? []);

@@ -51,14 +51,13 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
 /**
  * A surge on one design with faults injected one after another. Each fault gets a conference of
- * its own: the load moves to it at the moment of the fault, so the first 201 on it is the
- * recovery, and its audit covers exactly the reservations made from that fault on. Returns the
- * server as it is at the end (a kill-api restarts it).
+ * its own: the load moves to it at the moment of the fault, so its first 201 is the recovery. A
+ * fault's row reports the conference it hit: the one in use at that moment, with the requests in
+ * flight then. A killed API is restarted, and `supervised.server` is kept current for the caller
+ * to stop, also when the run fails.
  */
-export const faultRun = async (
-  server: StartedServer,
-  options: FaultRunOptions,
-): Promise<{ run: FaultRun; server: StartedServer }> => {
+export const faultRun = async (supervised: { server: StartedServer }, options: FaultRunOptions): Promise<FaultRun> => {
+  let { server } = supervised;
   const { design, connections, faults, repeats, vipCapacity, steadySeconds, runTag } = options;
   const prefix = DESIGNS[design];
   const schedule = faults.flatMap((fault) => Array.from({ length: repeats }, (_, i) => ({ fault, repeat: i + 1 })));
@@ -87,6 +86,7 @@ export const faultRun = async (
     ledger,
     title: `${design} faults c=${connections}`,
     until: finished,
+    unknownOutcomeOn5xx: true,
     onAnswer: ({ conferenceId }, status) => {
       if (!conferenceId) return;
       if (status >= 500 && !firstFailure.has(conferenceId)) firstFailure.set(conferenceId, performance.now());
@@ -118,7 +118,7 @@ export const faultRun = async (
       if (fault === 'kill-api') {
         // Nothing answers until the restart: its first 201 is the recovery.
         restartsApi.add(conferenceId);
-        server = await server.restart();
+        server = supervised.server = await server.restart();
       }
       const apiSurvived = fault === 'kill-api' ? null : server.pid === apiPid && isAlive(apiPid);
       injected.push({ fault, repeat, hit, conferenceId, at, apiSurvived });
@@ -145,7 +145,7 @@ export const faultRun = async (
       found: acknowledged - checked.counts.missing,
       lost: checked.counts.missing,
       oversold: checked.counts.oversold,
-      committedWithoutAnswer: ledger.accepted(hit).size - acknowledged,
+      committedWithoutAnswer: checked.adopted,
       recoverySeconds: recovered === undefined ? null : round((recovered - at) / 1000, 2),
       apiSurvived,
       auditPassed: checked.passed,
@@ -158,7 +158,7 @@ export const faultRun = async (
     results.every(
       (r) => r.auditPassed && r.lost === 0 && r.oversold === 0 && r.recoverySeconds !== null && r.apiSurvived !== false,
     );
-  return { run: { design, connections, results, passed }, server };
+  return { design, connections, results, passed };
 };
 
 /** Injects one fault (a killed API is restarted by the caller). */

@@ -36,13 +36,13 @@ export const runFaults = async (
 ): Promise<{ exitCode: number; files: string[] }> => {
   await mkdir(options.outDir, { recursive: true });
   const runTag = `ft${Date.now().toString(36)}`;
-  let server = await startServer(join(options.outDir, 'server.log'), serverEnv);
+  const supervised = { server: await startServer(join(options.outDir, 'server.log'), serverEnv) };
   const runs: FaultRun[] = [];
   try {
     for (const connections of options.connections) {
       for (const design of options.designs) {
         console.log(`${design} c=${connections}: ${options.faults.join(', ')}, ${options.faultRepeats} times each`);
-        const outcome = await faultRun(server, {
+        const run = await faultRun(supervised, {
           design,
           connections,
           faults: options.faults,
@@ -51,12 +51,11 @@ export const runFaults = async (
           steadySeconds: options.quick ? 1 : 3,
           runTag,
         });
-        server = outcome.server;
-        runs.push(outcome.run);
+        runs.push(run);
       }
     }
   } finally {
-    await server.stop();
+    await supervised.server.stop();
   }
   const tables = runs.map(faultTable);
   const markdown = tables.map((t) => `## ${t.title}\n\n${markdownTable(t.header, t.rows)}`).join('\n\n');

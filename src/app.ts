@@ -158,7 +158,8 @@ const toProblem = (
     return new Problem(400, 'invalid_request', 'The client closed the connection before the request was complete.');
   }
   if (isDatabaseUnavailable(error)) {
-    health.suspect();
+    // The gate's own refusal says nothing new; anything else may be the first sign of an outage.
+    if (!(error instanceof DatabaseUnavailableError)) health.suspect();
     // A write may have committed just before the connection was lost: a retry with the same
     // reservationId answers it without booking twice.
     return new Problem(
@@ -166,7 +167,11 @@ const toProblem = (
       'database_unavailable',
       'The database cannot be reached right now; retry shortly (with the same reservationId).',
       {},
-      { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
+      {
+        'Retry-After': String(
+          error instanceof DatabaseUnavailableError ? error.retryAfterSeconds : DATABASE_RETRY_AFTER_SECONDS,
+        ),
+      },
     );
   }
   if (error instanceof BusyError) {

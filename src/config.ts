@@ -70,7 +70,7 @@ const configSchema = z
      * How long Ctrl-C or SIGTERM may take: answers in flight get until 2 s before it (then their
      * connections are cut), the pool and the embedded database close in what is left.
      */
-    STOP_TIMEOUT_MS: integer(10_000, 2_000, 600_000),
+    STOP_TIMEOUT_MS: integer(10_000, 3_000, 600_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
     /** Where the embedded PostgreSQL keeps its data (relative to the working directory). */
     EMBEDDED_POSTGRES_DIR: z.string().trim().min(1).default('.data/postgres'),

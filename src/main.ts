@@ -20,7 +20,8 @@ run('seat-surge', async (config, log, releases) => {
   releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.snapshots.settle()));
   if (config.projector.enabled) {
     service.projector.start();
-    releases.push(() => service.projector.stop());
+    // Its batch in progress commits or rolls back by itself; the stop does not wait past the deadline.
+    releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.projector.stop()));
   }
 
   const server = serve({

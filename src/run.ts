@@ -32,7 +32,7 @@ export const run = (
     for (const step of releases.splice(0).reverse()) {
       const started = Date.now();
       await step(deadline).catch((error: unknown) => log.warn({ err: error }, 'a resource did not stop cleanly'));
-      log.debug({ step: step.name || step.toString().slice(0, 80), tookMs: Date.now() - started }, 'released');
+      log.debug({ tookMs: Date.now() - started }, 'a resource was released');
     }
   };
   const deadlineFromNow = () => Date.now() + config.stopTimeoutMs;

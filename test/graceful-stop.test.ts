@@ -53,6 +53,7 @@ describe('stopping the service under load', () => {
       child.once('exit', (code) => done({ code, at: Date.now() })),
     );
     const base = `http://127.0.0.1:${port}`;
+    let load: autocannon.Instance | undefined;
     try {
       const deadline = Date.now() + 90_000;
       while (
@@ -76,7 +77,7 @@ describe('stopping the service under load', () => {
       // is never idle, so only Connection: close or the deadline ends it.
       const acknowledged: string[] = [];
       let next = 0;
-      const load = autocannon(
+      load = autocannon(
         {
           url: base,
           connections: 16,
@@ -101,11 +102,14 @@ describe('stopping the service under load', () => {
         },
         () => {},
       );
-      while (acknowledged.length < 200) await new Promise((next) => setTimeout(next, 20));
+      const loaded = Date.now() + 60_000;
+      while (acknowledged.length < 200) {
+        if (Date.now() > loaded || child.exitCode !== null) throw new Error(`no load was served:\n${output}`);
+        await new Promise((next) => setTimeout(next, 20));
+      }
       const signalled = Date.now();
       child.kill('SIGTERM');
       const { code, at } = await exited;
-      load.stop();
 
       expect(code).toBe(0);
       expect(at - signalled).toBeLessThanOrEqual(STOP_TIMEOUT_MS);
@@ -125,7 +129,14 @@ describe('stopping the service under load', () => {
         await server.stop();
       }
     } finally {
-      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      load?.stop();
+      if (child.exitCode === null && child.signalCode === null) {
+        // A failed test still leaves nothing running: the service, then the PostgreSQL it started.
+        child.kill('SIGKILL');
+        const pidFile = join(dataDir, 'postmaster.pid');
+        const pid = existsSync(pidFile) ? Number(readFileSync(pidFile, 'utf8').split('\n')[0]) : 0;
+        if (pid > 0 && alive(pid)) process.kill(pid, 'SIGKILL');
+      }
       await exited;
     }
   }, 180_000);

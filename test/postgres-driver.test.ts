@@ -57,7 +57,7 @@ describe('the patched driver', () => {
     try {
       await sql`select 1`;
       const inFlight = Array.from({ length: 400 }, (_, i) =>
-        sql`select pg_sleep(0.001), ${i}::int as i`.then(
+        sql`select pg_sleep(0.01), ${i}::int as i`.then(
           () => 'answered',
           (error: unknown) => codeOf(error) ?? 'failed',
         ),
@@ -65,7 +65,8 @@ describe('the patched driver', () => {
       // Every backend of this test's database but the admin's own.
       await terminate(admin, 'datname = current_database()');
       const outcomes = await Promise.all(inFlight);
-      expect(outcomes.length).toBe(400);
+      // Some were in flight when their backend died (400 queries of 10 ms on 5 connections).
+      expect(outcomes.filter((outcome) => outcome !== 'answered').length).toBeGreaterThan(0);
       expect(await answersAgain(sql)).toBe(true);
     } finally {
       await sql.end({ timeout: 5 });

@@ -88,6 +88,7 @@ export const watchDatabase = ({
       log.warn('the database cannot be reached; answering 503 database_unavailable until it is back');
       onDown?.();
     }
+    clearTimeout(timer);
     if (!reachable) timer = setTimeout(() => void check(), intervalMs);
   };
 

@@ -133,7 +133,8 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     pid: () => child.pid,
     stop: async () => {
       stopping = true;
-      await restarting;
+      // A restart under way stops the server it was starting by itself once it sees `stopping`.
+      await Promise.race([restarting, sleep(RESTART_MAX_DELAY_MS)]);
       await stopChild(child);
     },
   };

@@ -171,7 +171,7 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
 };
 
 /** Every operation the app serves, in the order the document lists them. */
-export const OPERATIONS: Operation[] = [
+const operations: Operation[] = [
   ...bookingOperations('/conferences', 'Event-sourced (configured write path)', true),
   {
     method: 'get',
@@ -205,7 +205,7 @@ export const OPERATIONS: Operation[] = [
     path: '/healthz',
     tag: 'Operations',
     summary: 'Liveness and database reachability',
-    answers: { 200: { description: 'Up', schema: healthAnswer }, 503: problem('`database_unavailable`') },
+    answers: { 200: { description: 'Up', schema: healthAnswer } },
   },
   {
     method: 'get',
@@ -231,6 +231,20 @@ export const OPERATIONS: Operation[] = [
     answers: { 200: { description: 'OpenAPI 3.1', contentType: 'application/json' } },
   },
 ];
+
+const unavailable: Answer = {
+  ...problem('`database_unavailable`: the database cannot be reached; retry after `Retry-After` seconds'),
+  headers: { 'Retry-After': 'Seconds to wait before retrying' },
+};
+/** Served without the database: everything else may answer 503 `database_unavailable` during an outage. */
+const WITHOUT_DATABASE = new Set(['/metrics', '/openapi.json']);
+
+/** Every operation of the app, with the 503 of a database outage where it can happen. */
+export const OPERATIONS: Operation[] = operations.map((operation) =>
+  WITHOUT_DATABASE.has(operation.path) || operation.answers[503]
+    ? operation
+    : { ...operation, answers: { ...operation.answers, 503: unavailable } },
+);
 
 type JsonSchema = Record<string, unknown>;
 

@@ -33,6 +33,7 @@ export class Projector {
   #loop: Promise<void> | undefined;
   #wake: () => void = () => {};
   #listening: postgres.ListenMeta | undefined;
+  #subscribing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProjectorOptions) {}
 
@@ -134,7 +135,8 @@ export class Projector {
     if (!locked) return false;
     this.#leader = connection;
     // Not awaited: the subscription may wait for the driver's reconnect; the poll covers that time.
-    void this.#listen();
+    // One subscription at a time: a new leadership waits for the previous one's to settle.
+    this.#subscribing = this.#subscribing.then(() => this.#listen());
     this.options.log.info('projector is now the leader');
     return true;
   }
