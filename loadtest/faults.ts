@@ -49,6 +49,39 @@ export type FaultRunOptions = {
 
 const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
 
+/** A fault as injected: the conference it hit, the one the load moved to, and when. */
+type Injected = {
+  fault: Fault;
+  repeat: number;
+  hit: string;
+  conferenceId: string;
+  at: number;
+  apiSurvived: boolean | null;
+};
+
+/**
+ * Per conference: the first failed answer, and the first 201 after it (the recovery). A 201
+ * that slipped in before the fault took effect is not a recovery; after a killed API nothing
+ * answers until the restart, so there the first 201 is.
+ */
+const recoveryTracker = () => {
+  const firstFailure = new Map<string, number>();
+  const firstCommit = new Map<string, number>();
+  const afterRestart = new Set<string>();
+  return {
+    answered: (conferenceId: string | undefined, status: number) => {
+      if (!conferenceId) return;
+      if (status >= 500 && !firstFailure.has(conferenceId)) firstFailure.set(conferenceId, performance.now());
+      const failedFirst = firstFailure.has(conferenceId) || afterRestart.has(conferenceId);
+      if (status === 201 && failedFirst && !firstCommit.has(conferenceId)) {
+        firstCommit.set(conferenceId, performance.now());
+      }
+    },
+    restarted: (conferenceId: string) => afterRestart.add(conferenceId),
+    recoveredAt: (conferenceId: string) => firstCommit.get(conferenceId),
+  };
+};
+
 /**
  * A surge on one design with faults injected one after another. Each fault gets a conference of
  * its own: the load moves to it at the moment of the fault, so its first 201 is the recovery. A
@@ -57,108 +90,111 @@ const sleep = (ms: number) => new Promise((done) => setTimeout(done, ms));
  * to stop, also when the run fails.
  */
 export const faultRun = async (supervised: { server: StartedServer }, options: FaultRunOptions): Promise<FaultRun> => {
-  let { server } = supervised;
-  const { design, connections, faults, repeats, vipCapacity, steadySeconds, runTag } = options;
+  const { design, connections, faults, repeats, vipCapacity, runTag } = options;
   const prefix = DESIGNS[design];
   const schedule = faults.flatMap((fault) => Array.from({ length: repeats }, (_, i) => ({ fault, repeat: i + 1 })));
   const conferenceIds = [
     `${runTag}-${design}-steady`,
     ...schedule.map((s) => `${runTag}-${design}-${s.fault}-${s.repeat}`),
   ];
-  for (const id of conferenceIds) await createConference(server.baseUrl, prefix, id, vipCapacity);
+  for (const id of conferenceIds) await createConference(supervised.server.baseUrl, prefix, id, vipCapacity);
 
   const current = [conferenceIds[0]!];
-  // Per conference: the first failed answer, and the first 201 after it (the recovery). A 201
-  // that slipped in before the fault took effect is not a recovery.
-  const firstFailure = new Map<string, number>();
-  const firstCommit = new Map<string, number>();
-  const restartsApi = new Set<string>();
+  const recovery = recoveryTracker();
   const ledger = new Ledger();
-  const recorder = new Recorder();
   let finish: () => void = () => {};
-  const finished = new Promise<void>((done) => (finish = done));
   const load = drive({
-    baseUrl: server.baseUrl,
+    baseUrl: supervised.server.baseUrl,
     connections,
     durationSeconds: 3600,
     workload: bookingWorkload(prefix, current, `${runTag}-${design}-fault`, seededRandom(11), standardOrVip),
-    recorder,
+    recorder: new Recorder(),
     ledger,
     title: `${design} faults c=${connections}`,
-    until: finished,
+    until: new Promise<void>((done) => (finish = done)),
     unknownOutcomeOn5xx: true,
-    onAnswer: ({ conferenceId }, status) => {
-      if (!conferenceId) return;
-      if (status >= 500 && !firstFailure.has(conferenceId)) firstFailure.set(conferenceId, performance.now());
-      const failedFirst = firstFailure.has(conferenceId) || restartsApi.has(conferenceId);
-      if (status === 201 && failedFirst && !firstCommit.has(conferenceId)) {
-        firstCommit.set(conferenceId, performance.now());
-      }
-    },
+    onAnswer: ({ conferenceId }, status) => recovery.answered(conferenceId, status),
   });
-
-  const injected: {
-    fault: Fault;
-    repeat: number;
-    hit: string;
-    conferenceId: string;
-    at: number;
-    apiSurvived: boolean | null;
-  }[] = [];
+  let injected: Injected[] = [];
   try {
-    await sleep(steadySeconds * 1000);
-    for (const [i, { fault, repeat }] of schedule.entries()) {
-      const hit = current[0]!;
-      const conferenceId = conferenceIds[i + 1]!;
-      const apiPid = server.pid;
-      // The fault first, then the load moves to the fault's conference: its first 201 comes after.
-      await inject(server, fault);
-      const at = performance.now();
-      current[0] = conferenceId;
-      if (fault === 'kill-api') {
-        // Nothing answers until the restart: its first 201 is the recovery.
-        restartsApi.add(conferenceId);
-        server = supervised.server = await server.restart();
-      }
-      const apiSurvived = fault === 'kill-api' ? null : server.pid === apiPid && isAlive(apiPid);
-      injected.push({ fault, repeat, hit, conferenceId, at, apiSurvived });
-      console.log(`  ${fault} #${repeat} injected; waiting for the first 201 again`);
-      const deadline = Date.now() + 60_000;
-      while (!firstCommit.has(conferenceId) && Date.now() < deadline) await sleep(50);
-      await sleep(steadySeconds * 1000);
-    }
+    injected = await injectAll(supervised, schedule, conferenceIds, current, recovery, options.steadySeconds);
   } finally {
     finish();
     await load.catch(() => undefined);
   }
 
   const results: FaultResult[] = [];
-  for (const { fault, repeat, hit, conferenceId, at, apiSurvived } of injected) {
-    const acknowledged = ledger.accepted(hit).size;
-    const checked = await audit(server.baseUrl, prefix, [hit], ledger);
-    const recovered = firstCommit.get(conferenceId);
-    results.push({
-      fault,
-      repeat,
-      conferenceId: hit,
-      acknowledged,
-      found: acknowledged - checked.counts.missing,
-      lost: checked.counts.missing,
-      oversold: checked.counts.oversold,
-      committedWithoutAnswer: checked.adopted,
-      recoverySeconds: recovered === undefined ? null : round((recovered - at) / 1000, 2),
-      apiSurvived,
-      auditPassed: checked.passed,
-    });
+  for (const fault of injected) {
+    results.push(
+      await faultResult(supervised.server.baseUrl, prefix, ledger, fault, recovery.recoveredAt(fault.conferenceId)),
+    );
   }
   // The conference after the last fault was hit by none; its reservations are audited all the same.
-  const last = await audit(server.baseUrl, prefix, [current[0]!], ledger);
+  const last = await audit(supervised.server.baseUrl, prefix, [current[0]!], ledger);
   const passed =
     last.passed &&
     results.every(
       (r) => r.auditPassed && r.lost === 0 && r.oversold === 0 && r.recoverySeconds !== null && r.apiSurvived !== false,
     );
   return { design, connections, results, passed };
+};
+
+/** The faults, one after another, each once the service has sold again and then steadily for a while. */
+const injectAll = async (
+  supervised: { server: StartedServer },
+  schedule: { fault: Fault; repeat: number }[],
+  conferenceIds: string[],
+  current: string[],
+  recovery: ReturnType<typeof recoveryTracker>,
+  steadySeconds: number,
+): Promise<Injected[]> => {
+  const injected: Injected[] = [];
+  await sleep(steadySeconds * 1000);
+  for (const [i, { fault, repeat }] of schedule.entries()) {
+    const hit = current[0]!;
+    const conferenceId = conferenceIds[i + 1]!;
+    const apiPid = supervised.server.pid;
+    // The fault first, then the load moves to the fault's conference: its first 201 comes after.
+    await inject(supervised.server, fault);
+    const at = performance.now();
+    current[0] = conferenceId;
+    if (fault === 'kill-api') {
+      recovery.restarted(conferenceId);
+      supervised.server = await supervised.server.restart();
+    }
+    const apiSurvived = fault === 'kill-api' ? null : supervised.server.pid === apiPid && isAlive(apiPid);
+    injected.push({ fault, repeat, hit, conferenceId, at, apiSurvived });
+    console.log(`  ${fault} #${repeat} injected; waiting for the first 201 again`);
+    const deadline = Date.now() + 60_000;
+    while (recovery.recoveredAt(conferenceId) === undefined && Date.now() < deadline) await sleep(50);
+    await sleep(steadySeconds * 1000);
+  }
+  return injected;
+};
+
+/** One fault's row: the audit of the conference it hit, and the recovery on the next. */
+const faultResult = async (
+  baseUrl: string,
+  prefix: string,
+  ledger: Ledger,
+  { fault, repeat, hit, at, apiSurvived }: Injected,
+  recoveredAt: number | undefined,
+): Promise<FaultResult> => {
+  const acknowledged = ledger.accepted(hit).size;
+  const checked = await audit(baseUrl, prefix, [hit], ledger);
+  return {
+    fault,
+    repeat,
+    conferenceId: hit,
+    acknowledged,
+    found: acknowledged - checked.counts.missing,
+    lost: checked.counts.missing,
+    oversold: checked.counts.oversold,
+    committedWithoutAnswer: checked.adopted,
+    recoverySeconds: recoveredAt === undefined ? null : round((recoveredAt - at) / 1000, 2),
+    apiSurvived,
+    auditPassed: checked.passed,
+  };
 };
 
 /** Injects one fault (a killed API is restarted by the caller). */
