@@ -204,16 +204,16 @@ describe('hostile bodies', () => {
   const seats = (quantity: unknown, seatType: unknown = 'standard') => ({ seats: [{ seatType, quantity }] });
 
   it.each([
-    ['quantity as a string', seats('1'), 400],
-    ['a zero quantity', seats(0), 400],
-    ['a negative quantity', seats(-3), 400],
-    ['a fractional quantity', seats(1.5), 400],
-    ['a quantity over 100', seats(101), 400],
-    ['a huge quantity', seats(1e308), 400],
-    ['a NaN-like quantity', '{"seats":[{"seatType":"standard","quantity":NaN}]}', 400],
-    ['seat type as a number', seats(1, 7), 400],
-    ['a SQL-looking seat type', seats(1, "standard'; drop table events; --"), 400],
-    ['a SQL-looking reservation id', { reservationId: "1' or '1'='1", ...seats(1) }, 400],
+    ['quantity as a string', seats('1'), 400, 'invalid_request'],
+    ['a zero quantity', seats(0), 400, 'invalid_request'],
+    ['a negative quantity', seats(-3), 400, 'invalid_request'],
+    ['a fractional quantity', seats(1.5), 400, 'invalid_request'],
+    ['a quantity over 100', seats(101), 400, 'invalid_request'],
+    ['a huge quantity', seats(1e308), 400, 'invalid_request'],
+    ['a NaN-like quantity', '{"seats":[{"seatType":"standard","quantity":NaN}]}', 400, 'malformed_json'],
+    ['seat type as a number', seats(1, 7), 400, 'invalid_request'],
+    ['a SQL-looking seat type', seats(1, "standard'; drop table events; --"), 400, 'invalid_request'],
+    ['a SQL-looking reservation id', { reservationId: "1' or '1'='1", ...seats(1) }, 400, 'invalid_request'],
     [
       'a duplicate seat type',
       {
@@ -223,20 +223,31 @@ describe('hostile bodies', () => {
         ],
       },
       400,
+      'invalid_request',
     ],
-    ['no seats', { seats: [] }, 400],
-    ['seats as an object', { seats: { seatType: 'standard', quantity: 1 } }, 400],
-    ['an unknown field', { ...seats(1), discount: 100 }, 400],
-    ['an unknown field inside seats', { seats: [{ seatType: 'standard', quantity: 1, price: 0 }] }, 400],
-    ['an array body', [seats(1)], 400],
-    ['null', 'null', 400],
-    ['a string body', '"reserve"', 400],
-    ['malformed JSON', '{"seats": [', 400],
-    ['an empty body', '', 400],
-    ['a prototype-polluting key', '{"__proto__":{"admin":true},"seats":[{"seatType":"standard","quantity":1}]}', 400],
-    ['a 2 MB body', { ...seats(1), padding: 'x'.repeat(2 * 1024 * 1024) }, 413],
-  ])('answers %s with a clear %i', async (_, body, status) => {
-    await expectProblem(await send('POST', path, body), status);
+    ['no seats', { seats: [] }, 400, 'invalid_request'],
+    ['seats as an object', { seats: { seatType: 'standard', quantity: 1 } }, 400, 'invalid_request'],
+    ['an unknown field', { ...seats(1), discount: 100 }, 400, 'invalid_request'],
+    [
+      'an unknown field inside seats',
+      { seats: [{ seatType: 'standard', quantity: 1, price: 0 }] },
+      400,
+      'invalid_request',
+    ],
+    ['an array body', [seats(1)], 400, 'invalid_request'],
+    ['null', 'null', 400, 'invalid_request'],
+    ['a string body', '"reserve"', 400, 'invalid_request'],
+    ['malformed JSON', '{"seats": [', 400, 'malformed_json'],
+    ['an empty body', '', 400, 'malformed_json'],
+    [
+      'a prototype-polluting key',
+      '{"__proto__":{"admin":true},"seats":[{"seatType":"standard","quantity":1}]}',
+      400,
+      'invalid_request',
+    ],
+    ['a 2 MB body', { ...seats(1), padding: 'x'.repeat(2 * 1024 * 1024) }, 413, 'payload_too_large'],
+  ])('answers %s with a clear %i %s', async (_, body, status, code) => {
+    await expectProblem(await send('POST', path, body), status, code);
   });
 
   it('limits bodies over real HTTP, declared by Content-Length or sent in chunks', async () => {
