@@ -334,14 +334,9 @@ export const createConferenceWriters = (deps: WriterDeps) => {
       }
     },
 
-    /** Conferences whose state is cached. */
-    cachedConferences: () => writers.size,
-
     /** Ends the sweeper of idle conferences (process stop). */
     close: () => clearInterval(sweeper),
   };
 };
 
 export type ConferenceWriters = ReturnType<typeof createConferenceWriters>;
-
-export { streamIdOf };

@@ -2,14 +2,7 @@ import type postgres from 'postgres';
 import type { Bookings, BookingResult, Reservation, ReservationRequest } from '../bookings.js';
 import type { Sql } from '../database/connect.js';
 import { crudConferences, type ReservationRow } from './crud-conferences.js';
-import {
-  ABSENT,
-  decide,
-  type OpenConference,
-  type Rejection,
-  type SeatAvailabilityCommand,
-  type SeatQuantity,
-} from '../seat-availability/index.js';
+import { ABSENT, decide, type OpenConference, type Rejection, type SeatQuantity } from '../seat-availability/index.js';
 
 export type CrudOptions = {
   clock?: () => Date;
@@ -51,10 +44,6 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
     seatTypes: new Map(counters.map((c) => [c.seatType, { capacity: c.capacity, reserved: c.reserved }])),
   });
 
-  /** The seat rules are the aggregate's: the reservation row is what the id names so far. */
-  const judge = (state: OpenConference, command: SeatAvailabilityCommand, existing: ReservationRow | undefined) =>
-    decide(state, command, existing ?? ABSENT);
-
   const reserveSeats = async ({
     conferenceId,
     reservationId,
@@ -74,7 +63,12 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
         select seats, status from crud_reservations
         where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
         const state = stateOf(conferenceId, counters);
-        const decision = judge(state, { type: 'ReserveSeats', conferenceId, reservationId, seats, now: '' }, existing);
+        // The seat rules are the aggregate's: the reservation row is what the id names so far.
+        const decision = decide(
+          state,
+          { type: 'ReserveSeats', conferenceId, reservationId, seats, now: '' },
+          existing ?? ABSENT,
+        );
         if (decision.kind === 'rejected') return decision;
         const reservation = {
           reservationId,
@@ -136,7 +130,11 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
           existing.seats.map((s) => s.seatType),
         );
         const state = stateOf(conferenceId, counters);
-        const decision = judge(state, { type: 'CancelReservation', conferenceId, reservationId, now: '' }, existing);
+        const decision = decide(
+          state,
+          { type: 'CancelReservation', conferenceId, reservationId, now: '' },
+          existing ?? ABSENT,
+        );
         if (decision.kind === 'rejected') return decision;
         const reservation = { reservationId, conferenceId, seats: existing.seats, status: 'cancelled' as const };
         if (decision.events.length === 0) return { kind: 'ok', created: false, value: reservation };
