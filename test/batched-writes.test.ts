@@ -20,6 +20,13 @@ const kindOf = (outcome: PromiseSettledResult<CommandOutcome>) => {
 
 const standard = (quantity: number) => [{ seatType: 'standard', quantity }];
 
+/** `promise`, or a failure after `ms`: a wait that can end the test instead of hanging it. */
+const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
+  Promise.race([
+    promise,
+    new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)),
+  ]);
+
 describe('batched write path', () => {
   it('decides a batch one command after another and answers each caller with its own outcome', async () => {
     const service = createTestService(db.sql);
@@ -70,11 +77,15 @@ describe('batched write path', () => {
   it('refuses commands at once with busy when a conference queue is full, and loses none it accepted', async () => {
     let release: () => void = () => {};
     const held = new Promise<void>((resolve) => (release = resolve));
+    let reachedHold: () => void = () => {};
+    const holdReached = new Promise<void>((resolve) => (reachedHold = resolve));
     let holding = false;
     const service = createTestService(db.sql, {
       batch: { maxBatch: 2, maxQueue: 3, idleEvictMs: 60_000, maxCached: 100, reservationsCached: 100 },
       afterBatchAppend: async () => {
-        if (holding) await held;
+        if (!holding) return;
+        reachedHold();
+        await held;
       },
     });
     await service.handlers.createConference({
@@ -82,22 +93,30 @@ describe('batched write path', () => {
       name: 'Full',
       seatTypes: [{ type: 'standard', capacity: 100 }],
     });
+    holding = true;
     const first = service.handlers.reserveSeats({ conferenceId: 'full', reservationId: 'first', seats: standard(1) });
-    await new Promise((next) => setTimeout(next, 50)); // the first batch is now held after its append
+    await holdReached; // the writer is busy: its first batch is held between append and answer
     const rest = Array.from({ length: 8 }, (_, i) =>
       service.handlers.reserveSeats({ conferenceId: 'full', reservationId: `r-${i}`, seats: standard(1) }),
     );
-    const settledEarly = await Promise.race([
-      Promise.allSettled(rest.slice(3)),
-      new Promise((r) => setTimeout(() => r('pending'), 200)),
-    ]);
-    expect(settledEarly).not.toBe('pending'); // the refused ones were answered without waiting
+    // Three wait in the queue; the other five are refused while the batch is still held.
+    const refused = await within(Promise.allSettled(rest.slice(3)), 5000);
+    expect(refused.map(kindOf)).toEqual(['busy', 'busy', 'busy', 'busy', 'busy']);
+    const overHttp = await service.app.request('/conferences/full/reservations', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ reservationId: 'http', seats: standard(1) }),
+    });
+    expect(overHttp.status).toBe(503);
+    expect(overHttp.headers.get('retry-after')).toBe('1');
+    expect(((await overHttp.json()) as { error: string }).error).toBe('busy');
+
     holding = false;
     release();
     const outcomes = (await Promise.allSettled([first, ...rest])).map(kindOf);
     expect(outcomes).toEqual(['created', 'created', 'created', 'created', 'busy', 'busy', 'busy', 'busy', 'busy']);
     expect((await service.bookings.availability('full', 'strong'))?.seatTypes[0]?.reserved).toBe(4);
-    expect((await service.metrics.queueFull.get()).values[0]?.value).toBe(5);
+    expect((await service.metrics.queueFull.get()).values[0]?.value).toBe(6);
   });
 
   it('catches its cached state up when another process appended, and decides again', async () => {
