@@ -18,7 +18,7 @@ import type { VersionedState } from '../snapshots/index.js';
 import { BusyError } from './busy-error.js';
 import { type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
 import { RecentReservations } from './recent-reservations.js';
-import { backoffDelay, retryAfterSeconds } from './retry-policy.js';
+import { backoffDelay, retryOrBusy } from './retry-policy.js';
 import { catchUp, loadSeatAvailability, toSeatAvailabilityEvent } from './seat-availability-stream.js';
 
 export type BatchOptions = {
@@ -168,13 +168,10 @@ export const createConferenceWriters = (deps: WriterDeps) => {
     reservationsOf(found.map(toSeatAvailabilityEvent), learnt);
   };
 
-  /** A stale cache or a version conflict: catch up, and give up with busy after the last retry. */
+  /** A stale cache or a version conflict: give up with busy after the last retry, else catch up to decide again. */
   const retryAfterCatchUp = async (conferenceId: string, writer: Writer, base: VersionedState, attempt: number) => {
+    retryOrBusy(attempt, retry, metrics);
     await catchUpWriter(conferenceId, writer, base);
-    if (attempt >= retry.maxRetries) {
-      metrics.retriesExhausted.inc();
-      throw new BusyError(retryAfterSeconds(retry));
-    }
   };
 
   /**
@@ -219,10 +216,9 @@ export const createConferenceWriters = (deps: WriterDeps) => {
           // Another process appended: bring the cache up to date from the store and decide again.
           metrics.versionConflicts.inc();
           learnt.clear();
-          await retryAfterCatchUp(conferenceId, writer, base, attempt++);
+          await retryAfterCatchUp(conferenceId, writer, base, attempt);
           verified = true;
-          metrics.retries.inc();
-          await sleep(backoffDelay(attempt - 1, retry, random));
+          await sleep(backoffDelay(attempt++, retry, random));
           continue;
         }
       } else if (open && unknown.length > 0) {

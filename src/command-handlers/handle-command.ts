@@ -11,7 +11,7 @@ import {
 } from '../seat-availability/index.js';
 import type { VersionedState } from '../snapshots/index.js';
 import { BusyError } from './busy-error.js';
-import { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
+import { backoffDelay, retryOrBusy, type RetryPolicy } from './retry-policy.js';
 import {
   appendSeatAvailabilityEvents,
   findReservation,
@@ -85,17 +85,12 @@ export const handleCommand = async (
       } catch (error) {
         if (!(error instanceof VersionConflictError)) throw error;
         metrics.versionConflicts.inc();
-        if (attempt >= retry.maxRetries) {
-          metrics.retriesExhausted.inc();
-          outcome('busy');
-          throw new BusyError(retryAfterSeconds(retry));
-        }
-        metrics.retries.inc();
+        retryOrBusy(attempt, retry, metrics);
         await sleep(backoffDelay(attempt, retry, random));
       }
     }
   } catch (error) {
-    if (!(error instanceof BusyError)) outcome('error');
+    outcome(error instanceof BusyError ? 'busy' : 'error');
     throw error;
   } finally {
     stopTimer();

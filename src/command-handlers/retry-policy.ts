@@ -1,3 +1,6 @@
+import type { Metrics } from '../metrics.js';
+import { BusyError } from './busy-error.js';
+
 /** How often and how patiently a command is retried after a version conflict. */
 export type RetryPolicy = { maxRetries: number; baseDelayMs: number; maxDelayMs: number };
 
@@ -11,3 +14,20 @@ export const backoffDelay = (attempt: number, policy: RetryPolicy, random: () =>
 
 /** The Retry-After a busy caller is given: the longest backoff, rounded up to whole seconds. */
 export const retryAfterSeconds = (policy: RetryPolicy): number => Math.max(1, Math.ceil(policy.maxDelayMs / 1000));
+
+/**
+ * The one retry rule of both write paths: a command decided on a stream that has moved since is
+ * decided again, `attempt` (0-based) being the retry about to start, until `maxRetries` retries
+ * are spent; then the caller is told to come back (BusyError), never answered from stale state.
+ */
+export const retryOrBusy = (
+  attempt: number,
+  policy: RetryPolicy,
+  metrics: Pick<Metrics, 'retries' | 'retriesExhausted'>,
+): void => {
+  if (attempt >= policy.maxRetries) {
+    metrics.retriesExhausted.inc();
+    throw new BusyError(retryAfterSeconds(policy));
+  }
+  metrics.retries.inc();
+};
