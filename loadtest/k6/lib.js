@@ -106,6 +106,23 @@ export const rampDuration = () => envDuration('RAMP', '2s');
 /** Peak arrival rate (iterations per second) of every scenario. */
 export const peakRate = () => Math.round(envNumber('PEAK_RATE', 500));
 
+/**
+ * The harness's ramp, as arrivalRateScenario options: a quarter, then half of the peak rate for
+ * RAMP each, then all of it.
+ */
+export const harnessRamp = (peak, ramp = rampDuration()) => {
+  const quarter = Math.max(1, Math.round(peak / 4));
+  return {
+    startRate: quarter,
+    peak,
+    rampStages: [
+      { duration: ramp, target: quarter },
+      { duration: ramp, target: Math.max(1, Math.round(peak / 2)) },
+      { duration: ramp, target: peak },
+    ],
+  };
+};
+
 /** Latency and error-rate thresholds of one or more request kinds, plus the integrity counter. */
 export const thresholdsFor = (kinds) => {
   const p99 = envNumber('P99_MS', 1000);

@@ -14,9 +14,9 @@ import {
   commonOptions,
   createConferences,
   envNumber,
+  harnessRamp,
   newReservationId,
   peakRate,
-  rampDuration,
   readAvailability,
   reserve,
   thresholdsFor,
@@ -24,20 +24,11 @@ import {
 } from './lib.js';
 
 const peak = peakRate();
-const ramp = rampDuration();
 
 export const options = {
   ...commonOptions,
   scenarios: {
-    mixed: arrivalRateScenario({
-      startRate: Math.max(1, Math.round(peak / 4)),
-      peak,
-      rampStages: [
-        { duration: ramp, target: Math.max(1, Math.round(peak / 4)) },
-        { duration: ramp, target: Math.max(1, Math.round(peak / 2)) },
-        { duration: ramp, target: peak },
-      ],
-    }),
+    mixed: arrivalRateScenario(harnessRamp(peak)),
   },
   thresholds: thresholdsFor(['reserve', 'cancel', 'read']),
 };

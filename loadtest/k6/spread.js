@@ -13,31 +13,21 @@ import {
   commonOptions,
   createConferences,
   envNumber,
+  harnessRamp,
   newReservationId,
   peakRate,
   pick,
-  rampDuration,
   reserve,
   thresholdsFor,
   uniqueConferenceId,
 } from './lib.js';
 
 const peak = peakRate();
-const ramp = rampDuration();
 
 export const options = {
   ...commonOptions,
   scenarios: {
-    spread: arrivalRateScenario({
-      startRate: Math.max(1, Math.round(peak / 4)),
-      peak,
-      // Like the harness's ramp: a quarter, then half of the load for RAMP each, then all of it.
-      rampStages: [
-        { duration: ramp, target: Math.max(1, Math.round(peak / 4)) },
-        { duration: ramp, target: Math.max(1, Math.round(peak / 2)) },
-        { duration: ramp, target: peak },
-      ],
-    }),
+    spread: arrivalRateScenario(harnessRamp(peak)),
   },
   thresholds: thresholdsFor(['reserve']),
 };
