@@ -127,13 +127,20 @@ describe('reservations', () => {
   });
 
   it('answers 409 insufficient_seats with what remains of each requested type', async () => {
+    await createConference('http-short', [
+      { type: 'standard', capacity: 2 },
+      { type: 'vip', capacity: 1 },
+    ]);
     const problem = await expectProblem(
-      await reserve({
-        seats: [
-          { seatType: 'standard', quantity: 1 },
-          { seatType: 'vip', quantity: 2 },
-        ],
-      }),
+      await reserve(
+        {
+          seats: [
+            { seatType: 'standard', quantity: 1 },
+            { seatType: 'vip', quantity: 2 },
+          ],
+        },
+        'http-short',
+      ),
       409,
       'insufficient_seats',
     );
@@ -144,8 +151,11 @@ describe('reservations', () => {
   });
 
   it('answers 409 reservation_conflict for an id reused with other seats', async () => {
+    expect(
+      (await reserve({ reservationId: 'res-reused', seats: [{ seatType: 'standard', quantity: 2 }] })).status,
+    ).toBe(201);
     await expectProblem(
-      await reserve({ reservationId: 'res-1', seats: [{ seatType: 'standard', quantity: 1 }] }),
+      await reserve({ reservationId: 'res-reused', seats: [{ seatType: 'standard', quantity: 1 }] }),
       409,
       'reservation_conflict',
     );
@@ -184,14 +194,15 @@ describe('reservations', () => {
   });
 
   it('stores the request id of the request that appended an event, and echoes it', async () => {
+    await createConference('http-rid');
     const response = await send(
       'POST',
-      '/conferences/http-res/reservations',
+      '/conferences/http-rid/reservations',
       { reservationId: 'res-rid', seats: [{ seatType: 'standard', quantity: 1 }] },
       { 'x-request-id': 'trace-123' },
     );
     expect(response.headers.get('x-request-id')).toBe('trace-123');
-    const { events } = await json(send('GET', '/conferences/http-res/events?limit=1000'));
+    const { events } = await json(send('GET', '/conferences/http-rid/events?limit=1000'));
     expect(events.at(-1)).toMatchObject({ type: 'SeatsReserved', metadata: { requestId: 'trace-123' } });
   });
 });
@@ -287,11 +298,16 @@ describe('hostile bodies', () => {
     }
   });
 
-  it('stays up and correct after the hostile bodies', async () => {
-    expect((await send('POST', path, seats(1))).status).toBe(201);
+  it('stays up and correct after hostile bodies: they book nothing', async () => {
+    await createConference('http-hostile-after');
+    const after = '/conferences/http-hostile-after/reservations';
+    for (const body of [seats('1'), seats(0), '{"seats": [', [seats(1)], { ...seats(1), discount: 100 }]) {
+      expect((await send('POST', after, body)).status).toBe(400);
+    }
+    expect((await send('POST', after, seats(1))).status).toBe(201);
     await catchUp(service.projector);
-    const availability = await json(send('GET', '/conferences/http-hostile/availability'));
-    expect(availability.seatTypes[0]).toMatchObject({ reserved: 3 });
+    const availability = await json(send('GET', '/conferences/http-hostile-after/availability'));
+    expect(availability.seatTypes[0]).toMatchObject({ reserved: 1 });
   });
 
   it('answers 400 for a malformed path id and an unknown query parameter', async () => {
@@ -349,6 +365,11 @@ describe('reads, audit trail and operations', () => {
   });
 
   it('exposes Prometheus metrics for commands, conflicts and retries', async () => {
+    await createConference('http-metrics');
+    expect(
+      (await send('POST', '/conferences/http-metrics/reservations', { seats: [{ seatType: 'standard', quantity: 1 }] }))
+        .status,
+    ).toBe(201);
     const response = await send('GET', '/metrics');
     expect(response.status).toBe(200);
     const text = await response.text();
