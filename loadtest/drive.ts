@@ -85,7 +85,10 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
           },
         ],
       },
-      (error, result) => (error ? reject(error) : resolve(result)),
+      (error: unknown, result) =>
+        error
+          ? reject(error instanceof Error ? error : new Error('autocannon failed', { cause: error }))
+          : resolve(result),
     );
     instance.on('reqError', () => recorder.recordError());
     void options.until?.then(() => instance.stop());

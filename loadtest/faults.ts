@@ -115,7 +115,7 @@ export const faultRun = async (supervised: { server: StartedServer }, options: F
     unknownOutcomeOn5xx: true,
     onAnswer: ({ conferenceId }, status) => recovery.answered(conferenceId, status),
   });
-  let injected: Injected[] = [];
+  let injected: Injected[];
   try {
     injected = await injectAll(supervised, schedule, conferenceIds, current, recovery, options.steadySeconds);
   } finally {

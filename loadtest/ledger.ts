@@ -37,7 +37,7 @@ export class Ledger {
   }
 
   accepted(conferenceId: string): Map<string, SeatQuantity[]> {
-    return this.#accepted.get(conferenceId) ?? new Map();
+    return this.#accepted.get(conferenceId) ?? new Map<string, SeatQuantity[]>();
   }
 
   cancelled(conferenceId: string): Set<string> {

@@ -87,7 +87,10 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     clock,
     handle: (command, metadata) => handleCommand(commandDeps, command, metadata),
   });
-  const batchedHandlers = createCommandHandlers({ clock, handle: writers.handle });
+  const batchedHandlers = createCommandHandlers({
+    clock,
+    handle: (command, metadata) => writers.handle(command, metadata),
+  });
   const handlers = options.writePath === 'direct' ? directHandlers : batchedHandlers;
   const health = watchDatabase({
     probe: () => withTimeout(sql`select 1`, PROBE_TIMEOUT_MS),

@@ -396,7 +396,7 @@ describe('reads, audit trail and operations', () => {
       body: JSON.stringify({ id: 'http-busy', name: 'Busy', seatTypes: [{ type: 'standard', capacity: 1000 }] }),
     });
     const responses = await Promise.all(
-      Array.from({ length: 40 }, () =>
+      Array.from({ length: 40 }, async () =>
         impatient.request('/conferences/http-busy/reservations', {
           method: 'POST',
           headers: { 'content-type': 'application/json' },

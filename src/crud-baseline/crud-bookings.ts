@@ -2,7 +2,7 @@ import type postgres from 'postgres';
 import type { Bookings, BookingResult, Reservation, ReservationRequest } from '../bookings.js';
 import type { Sql } from '../database/connect.js';
 import { crudConferences, type ReservationRow } from './crud-conferences.js';
-import { ABSENT, decide, type OpenConference, type Rejection, type SeatQuantity } from '../seat-availability/index.js';
+import { ABSENT, decide, type OpenConference, type Rejection } from '../seat-availability/index.js';
 
 export type CrudOptions = {
   clock?: () => Date;

@@ -146,7 +146,7 @@ const reachableBinaries = async (runAs: RunAs, log: Logger): Promise<string> => 
   if (userCan(runAs, '-x', binaries.postgres)) return binDir;
 
   const nativeDir = dirname(binDir);
-  const version = JSON.parse(await readFile(join(nativeDir, '..', 'package.json'), 'utf8')).version as string;
+  const { version } = JSON.parse(await readFile(join(nativeDir, '..', 'package.json'), 'utf8')) as { version: string };
   const copyDir = join(tmpdir(), `seat-surge-postgres-${version}`);
   if (!existsSync(join(copyDir, 'complete'))) {
     log.info(

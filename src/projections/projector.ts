@@ -205,7 +205,7 @@ const reserveWithin = (sql: Sql, ms: number): Promise<postgres.ReservedSql> =>
       },
       (error: unknown) => {
         clearTimeout(timer);
-        reject(error as Error);
+        reject(error instanceof Error ? error : new Error(String(error)));
       },
     );
   });

@@ -37,7 +37,9 @@ export default async function setup(project: TestProject) {
     });
   } catch (error) {
     await rm(dataDir, { recursive: true, force: true });
-    throw new Error(`could not start the embedded PostgreSQL for the tests: ${(error as Error).message}`);
+    throw new Error(`could not start the embedded PostgreSQL for the tests: ${(error as Error).message}`, {
+      cause: error,
+    });
   }
   project.provide('serverUrl', server.url);
   return async () => {
