@@ -179,6 +179,8 @@ class FakeService {
   reserveAnswer: (() => StubResponse) | undefined;
   /** Answers conference creation with this status instead of 201, when set. */
   createStatus: number | undefined;
+  /** The global position of the last event "appended", as the real store numbers them. */
+  position = 0;
 
   constructor(readonly prefix: string) {}
 
@@ -200,6 +202,7 @@ class FakeService {
       const reservation = conference.reservations.get(parts[2] ?? '');
       if (!reservation) return reply(404, { error: 'reservation_not_found' });
       if (reservation.status === 'reserved') {
+        this.position++;
         reservation.status = 'cancelled';
         for (const { seatType, quantity } of reservation.seats) {
           const seat = conference.seatTypes.find((s) => s.type === seatType);
@@ -216,6 +219,7 @@ class FakeService {
     const id = String(body.id);
     if (this.conferences.has(id)) return reply(409, { error: 'conference_exists' });
     const seatTypes = (body.seatTypes as { type: string; capacity: number }[]).map((s) => ({ ...s, reserved: 0 }));
+    this.position++;
     this.conferences.set(id, { name: String(body.name), seatTypes, reservations: new Map() });
     return reply(201, this.availability(id));
   }
@@ -226,8 +230,13 @@ class FakeService {
     const reservationId = String(body.reservationId);
     const seats = body.seats as Seat[];
     if (!conference) return reply(404, { error: 'conference_not_found' });
-    if (conference.reservations.has(reservationId)) {
-      return reply(200, { reservationId, conferenceId: id, seats, status: 'reserved' });
+    const existing = conference.reservations.get(reservationId);
+    if (existing) {
+      // As the contract says: the same id with the same seats repeats the answer; otherwise it is a conflict.
+      const same = existing.status === 'reserved' && JSON.stringify(existing.seats) === JSON.stringify(seats);
+      return same
+        ? reply(200, { reservationId, conferenceId: id, seats: existing.seats, status: 'reserved' })
+        : reply(409, { status: 409, error: 'reservation_conflict', reservationId });
     }
     const short = seats.some(({ seatType, quantity }) => {
       const seat = conference.seatTypes.find((s) => s.type === seatType);
@@ -238,6 +247,7 @@ class FakeService {
       const seat = conference.seatTypes.find((s) => s.type === seatType);
       if (seat) seat.reserved += quantity;
     }
+    this.position++;
     conference.reservations.set(reservationId, { seats, status: 'reserved' });
     return reply(201, { reservationId, conferenceId: id, seats, status: 'reserved' });
   }
@@ -269,7 +279,7 @@ class FakeService {
       conferenceId: id,
       name: conference?.name ?? '',
       seatTypes: (conference?.seatTypes ?? []).map((s) => ({ ...s, remaining: s.capacity - s.reserved })),
-      position: 1,
+      position: this.position,
     };
   }
 }
