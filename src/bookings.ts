@@ -53,3 +53,54 @@ export type Reservation = {
   reservedAt?: string;
   cancelledAt?: string;
 };
+
+/** One row per seat type, in order, with the conference's name: what both read sides select. */
+export type SeatRow = { name: string; type: string; capacity: number; reserved: number; remaining?: number };
+
+/** Seat rows as an availability; no rows means no such conference. */
+export const availabilityFromRows = (
+  conferenceId: string,
+  rows: SeatRow[],
+  position: number,
+): Availability | undefined => {
+  const first = rows[0];
+  if (!first) return undefined;
+  return {
+    conferenceId,
+    name: first.name,
+    seatTypes: rows.map(({ type, capacity, reserved, remaining }) => ({
+      type,
+      capacity,
+      reserved,
+      remaining: remaining ?? capacity - reserved,
+    })),
+    position,
+  };
+};
+
+/**
+ * A page of a conference's reservations. An empty page is ambiguous: past the last reservation,
+ * or no such conference; only then is `conferenceExists` asked, and undefined means unknown.
+ */
+export const reservationPage = async (
+  conferenceId: string,
+  rows: Omit<Reservation, 'conferenceId'>[],
+  conferenceExists: () => Promise<boolean>,
+): Promise<Reservation[] | undefined> => {
+  if (rows.length === 0 && !(await conferenceExists())) return undefined;
+  return rows.map((row) => ({ ...row, conferenceId }));
+};
+
+/** A stored reservation, with its times, as the API shows it. */
+export const reservationFromRow = (
+  conferenceId: string,
+  reservationId: string,
+  row: Pick<Reservation, 'seats' | 'status'> & { reservedAt: Date; cancelledAt: Date | null },
+): Reservation => ({
+  reservationId,
+  conferenceId,
+  seats: row.seats,
+  status: row.status,
+  reservedAt: row.reservedAt.toISOString(),
+  ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
+});

@@ -1,4 +1,11 @@
-import type { Bookings, BookingResult, Availability } from '../bookings.js';
+import {
+  availabilityFromRows,
+  reservationFromRow,
+  reservationPage,
+  type Availability,
+  type Bookings,
+  type BookingResult,
+} from '../bookings.js';
 import type { Sql } from '../database/connect.js';
 import type { SeatQuantity } from '../seat-availability/index.js';
 
@@ -44,19 +51,7 @@ export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, 're
       from crud_conferences c join crud_seat_counters s using (conference_id)
       where c.conference_id = ${conferenceId}
       order by s.ordinal`;
-    const first = rows[0];
-    if (!first) return undefined;
-    return {
-      conferenceId,
-      name: first.name,
-      seatTypes: rows.map(({ type, capacity, reserved }) => ({
-        type,
-        capacity,
-        reserved,
-        remaining: capacity - reserved,
-      })),
-      position: 0,
-    };
+    return availabilityFromRows(conferenceId, rows, 0);
   },
 
   async conferences() {
@@ -71,27 +66,17 @@ export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, 're
       select reservation_id as "reservationId", seats, status from crud_reservations
       where conference_id = ${conferenceId} and reservation_id > ${after}
       order by reservation_id limit ${limit}`;
-    if (
-      rows.length === 0 &&
-      !(await sql`select 1 from crud_conferences where conference_id = ${conferenceId}`).length
-    ) {
-      return undefined;
-    }
-    return rows.map((row) => ({ ...row, conferenceId }));
+    return reservationPage(
+      conferenceId,
+      rows,
+      async () => (await sql`select 1 from crud_conferences where conference_id = ${conferenceId}`).length > 0,
+    );
   },
 
   async reservation(conferenceId, reservationId) {
     const [row] = await sql<(ReservationRow & { reservedAt: Date; cancelledAt: Date | null })[]>`
       select seats, status, reserved_at as "reservedAt", cancelled_at as "cancelledAt"
       from crud_reservations where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
-    if (!row) return undefined;
-    return {
-      reservationId,
-      conferenceId,
-      seats: row.seats,
-      status: row.status,
-      reservedAt: row.reservedAt.toISOString(),
-      ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
-    };
+    return row && reservationFromRow(conferenceId, reservationId, row);
   },
 });

@@ -1,4 +1,11 @@
-import type { Availability, ConferenceSummary, Reservation } from '../bookings.js';
+import {
+  availabilityFromRows,
+  reservationFromRow,
+  reservationPage,
+  type Availability,
+  type ConferenceSummary,
+  type Reservation,
+} from '../bookings.js';
 import type { Queryable } from '../database/connect.js';
 import type { SeatQuantity } from '../seat-availability/index.js';
 
@@ -19,14 +26,7 @@ export const createReadModel = (sql: Queryable) => ({
       from conference_list c join seat_availability_view s using (conference_id)
       where c.conference_id = ${conferenceId}
       order by s.ordinal`;
-    const first = rows[0];
-    if (!first) return undefined;
-    return {
-      conferenceId,
-      name: first.name,
-      seatTypes: rows.map(({ type, capacity, reserved, remaining }) => ({ type, capacity, reserved, remaining })),
-      position: first.position,
-    };
+    return availabilityFromRows(conferenceId, rows, rows[0]?.position ?? 0);
   },
 
   async reservations(conferenceId: string, { after, limit }: { after: string; limit: number }) {
@@ -34,10 +34,11 @@ export const createReadModel = (sql: Queryable) => ({
       select reservation_id as "reservationId", seats, status from reservations_view
       where conference_id = ${conferenceId} and reservation_id > ${after}
       order by reservation_id limit ${limit}`;
-    if (rows.length === 0 && !(await sql`select 1 from conference_list where conference_id = ${conferenceId}`).length) {
-      return undefined;
-    }
-    return rows.map((row): Reservation => ({ ...row, conferenceId }));
+    return reservationPage(
+      conferenceId,
+      rows,
+      async () => (await sql`select 1 from conference_list where conference_id = ${conferenceId}`).length > 0,
+    );
   },
 
   async reservation(conferenceId: string, reservationId: string): Promise<Reservation | undefined> {
@@ -46,15 +47,7 @@ export const createReadModel = (sql: Queryable) => ({
     >`
       select seats, status, reserved_at as "reservedAt", cancelled_at as "cancelledAt"
       from reservations_view where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
-    if (!row) return undefined;
-    return {
-      reservationId,
-      conferenceId,
-      seats: row.seats,
-      status: row.status,
-      reservedAt: row.reservedAt.toISOString(),
-      ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
-    };
+    return row && reservationFromRow(conferenceId, reservationId, row);
   },
 });
 
