@@ -16,8 +16,11 @@ export const remainingSeats: Projection = {
   async applyNext(tx, tables, after, limit, upTo) {
     const batch = await createEventStore(tx).settledBatch(after, limit, upTo);
     if (!batch) return undefined;
-    await applyConferencesCreated(tx, tables, after, batch.last);
-    await applySeatDeltas(tx, tables, after, batch.last);
+    // Both sent at once, run in this order by the transaction's one connection (see projector.ts).
+    await Promise.all([
+      applyConferencesCreated(tx, tables, after, batch.last),
+      applySeatDeltas(tx, tables, after, batch.last),
+    ]);
     return batch;
   },
 };
