@@ -189,16 +189,15 @@ export class Projector {
 export const projectionLag = async (sql: Sql, projection: Projection): Promise<ProjectionLag> => {
   // One statement: with the checkpoint read by a statement of its own, a delay before the second
   // (a busy event loop) would count as lag the events after a checkpoint that has since moved.
+  const checkpoint = (column: 'transaction_id' | 'position') =>
+    sql`(select ${sql(column)} from projection_checkpoints where name = ${projection.name})`;
   const [row] = await sql<ProjectionLag[]>`
-    with checkpoint as (
-      select transaction_id, position from projection_checkpoints where name = ${projection.name}
-      union all
-      select ${START.transactionId}::xid8, ${START.position}::bigint
-      where not exists (select 1 from projection_checkpoints where name = ${projection.name})
-    )
     select count(*)::int as events,
-           coalesce(floor(extract(epoch from now() - min(e.recorded_at)) * 1000), 0)::int as milliseconds
-    from checkpoint c join events e on (e.transaction_id, e.position) > (c.transaction_id, c.position)`;
+           coalesce(floor(extract(epoch from now() - min(recorded_at)) * 1000), 0)::int as milliseconds
+    from events
+    where (transaction_id, position) > (
+      coalesce(${checkpoint('transaction_id')}, ${START.transactionId}::xid8),
+      coalesce(${checkpoint('position')}, ${START.position}))`;
   return row ?? { events: 0, milliseconds: 0 };
 };
 
