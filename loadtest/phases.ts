@@ -105,7 +105,8 @@ const summarise = (
 
 /**
  * A load that ramps up sharply (a quarter, then half the connections, `rampSeconds` each) and
- * is then held at full strength; only the held part is measured.
+ * is then held at full strength; only the held part is measured. The projections' lag is
+ * sampled every second of it, ramp included.
  */
 const rampThenHold = async (
   ctx: PhaseContext,

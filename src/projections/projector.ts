@@ -1,9 +1,9 @@
 import type postgres from 'postgres';
 import type { Sql } from '../database/connect.js';
+import { START } from '../event-store/event-store.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './apply-events.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import { START } from '../event-store/event-store.js';
 import type { AppliedBatch, Projection } from './projection.js';
 import type { ViewsChanged } from './views-changed.js';
 
