@@ -33,8 +33,10 @@ export const applyReservationChanges = async (
 ): Promise<void> => {
   const changes = viewChanges(events);
   const reservations = sql(tables.reservations);
+  // Both sent at once: they touch different rows (a cancellation here is of an earlier batch's reservation).
+  const writes: Promise<unknown>[] = [];
   if (changes.reservations.length > 0) {
-    await sql`
+    writes.push(sql`
       insert into ${reservations} as v (conference_id, reservation_id, seats, status, reserved_at, cancelled_at, last_position)
       select conference_id, reservation_id, seats, status, reserved_at, cancelled_at, last_position
       from jsonb_to_recordset(${sql.json(changes.reservations as Json)})
@@ -43,16 +45,17 @@ export const applyReservationChanges = async (
       on conflict (conference_id, reservation_id) do update
         set seats = excluded.seats, status = excluded.status, reserved_at = excluded.reserved_at,
             cancelled_at = excluded.cancelled_at, last_position = excluded.last_position
-        where v.last_position < excluded.last_position`;
+        where v.last_position < excluded.last_position`);
   }
 
   if (changes.cancellations.length > 0) {
-    await sql`
+    writes.push(sql`
       update ${reservations} as v
       set status = 'cancelled', cancelled_at = x.cancelled_at, last_position = x.last_position
       from jsonb_to_recordset(${sql.json(changes.cancellations as Json)})
         as x(conference_id text, reservation_id text, cancelled_at timestamptz, last_position bigint)
       where v.conference_id = x.conference_id and v.reservation_id = x.reservation_id
-        and v.last_position < x.last_position`;
+        and v.last_position < x.last_position`);
   }
+  await Promise.all(writes);
 };

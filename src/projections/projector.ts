@@ -73,9 +73,10 @@ export class Projector {
         tx`select pg_advisory_xact_lock(${projection.locks.batch})`,
         readCheckpoint(tx, projection.name),
       ]);
-      const batch = await projection.applyNext(tx, LIVE_VIEWS, checkpoint, batchSize);
+      const batch = await projection.applyNext(tx, LIVE_VIEWS, checkpoint, batchSize, undefined, (last) =>
+        writeCheckpoint(tx, projection.name, last),
+      );
       if (!batch) return undefined;
-      await writeCheckpoint(tx, projection.name, batch.last);
       await beforeCommit?.(batch);
       return batch;
     });

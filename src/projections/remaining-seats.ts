@@ -13,13 +13,14 @@ export const remainingSeats: Projection = {
   name: 'remaining_seats',
   locks: { leader: 72_630_001, batch: 72_630_002, rebuild: 72_630_003 },
   views: ['conferences', 'seats'],
-  async applyNext(tx, tables, after, limit, upTo) {
+  async applyNext(tx, tables, after, limit, upTo, alongside) {
     const batch = await createEventStore(tx).settledBatch(after, limit, upTo);
     if (!batch) return undefined;
-    // Both sent at once, run in this order by the transaction's one connection (see projector.ts).
+    // Sent at once, run in this order by the transaction's one connection (see projection.ts).
     await Promise.all([
       applyConferencesCreated(tx, tables, after, batch.last),
       applySeatDeltas(tx, tables, after, batch.last),
+      alongside?.(batch.last),
     ]);
     return batch;
   },

@@ -10,13 +10,15 @@ export const reservations: Projection = {
   name: 'reservations',
   locks: { leader: 72_630_011, batch: 72_630_012, rebuild: 72_630_013 },
   views: ['reservations'],
-  async applyNext(tx, tables, after, limit, upTo) {
+  async applyNext(tx, tables, after, limit, upTo, alongside) {
     const events = await createEventStore(tx).readSettled(after, limit, upTo);
     const last = events.at(-1);
     if (!last) return undefined;
-    await applyReservationChanges(tx, tables, events);
+    const checkpoint = { transactionId: last.transactionId, position: last.position };
+    // Sent at once (see projection.ts).
+    await Promise.all([applyReservationChanges(tx, tables, events), alongside?.(checkpoint)]);
     return {
-      last: { transactionId: last.transactionId, position: last.position },
+      last: checkpoint,
       count: events.length,
       streamIds: [...new Set(events.map((event) => event.streamId))],
     };
