@@ -17,6 +17,14 @@ export type ProjectorsOptions = {
   viewsChanged?: Pick<ViewsChanged, 'notify'>;
 };
 
+/**
+ * Least time between batches (see ProjectorOptions): the remaining seats are what every visitor
+ * sees, so their lag may grow by little (target: 100 ms at p99); the reservations view is read
+ * by id after a booking and may trail by more, in larger, cheaper batches.
+ */
+const SEATS_MIN_BATCH_INTERVAL_MS = 25;
+const RESERVATIONS_MIN_BATCH_INTERVAL_MS = 250;
+
 /** Lag of each projection, by its name. */
 export type ProjectionLags = Record<string, ProjectionLag>;
 
@@ -32,6 +40,7 @@ export const createProjectors = (options: ProjectorsOptions) => {
     projection: remainingSeats,
     batchSize: options.seatsBatchSize,
     pollIntervalMs,
+    minBatchIntervalMs: SEATS_MIN_BATCH_INTERVAL_MS,
     onApplied: (count) => onApplied?.(remainingSeats.name, count),
     ...(viewsChanged ? { viewsChanged } : {}),
   });
@@ -41,6 +50,7 @@ export const createProjectors = (options: ProjectorsOptions) => {
     projection: reservations,
     batchSize: options.batchSize,
     pollIntervalMs,
+    minBatchIntervalMs: RESERVATIONS_MIN_BATCH_INTERVAL_MS,
     onApplied: (count) => onApplied?.(reservations.name, count),
   });
   const all = [seats, reservationsProjector];
