@@ -13,7 +13,7 @@ export type TimelinePoint = {
   lagMs: Record<string, number>;
 };
 
-/** Lag of one projection over the held part of a phase, from the per-second samples (ms). */
+/** Lag of one projection over a phase (ramp included), from the per-second samples (ms). */
 export type LagSummary = { p50: number; p99: number; max: number; samples: number };
 
 /**
@@ -30,7 +30,7 @@ export class Recorder {
   readonly commitTimes: number[] = [];
   #seconds = new Map<number, { requests: number; committed: number; latencies: number[] }>();
   #lagBySecond = new Map<number, Record<string, number>>();
-  /** Lag samples of the held part, ms, by projection. */
+  /** Lag samples, ms, by projection; those of a ramp count too (heldFrom is 0 until hold()). */
   readonly lagSamples: Record<string, number[]> = {};
   errors = 0;
   /** Where the held (measured) part of the phase begins, ms since start. */
@@ -69,7 +69,7 @@ export class Recorder {
     this.#lagBySecond.set(second, bucket);
   }
 
-  /** p50, p99 and max of each projection's lag over the held part. */
+  /** p50, p99 and max of each projection's lag (see lagSamples). */
   lag(): Record<string, LagSummary> {
     return Object.fromEntries(
       Object.entries(this.lagSamples).map(([projection, samples]) => {
