@@ -23,6 +23,8 @@ export default tseslint.config(
       ],
       // An async function that returns a promise or a value is how promise-typed callbacks read here.
       '@typescript-eslint/require-await': 'off',
+      // A timer declared before the callback that clears it, and set after, is assigned once but read before.
+      'prefer-const': ['error', { ignoreReadBeforeAssign: true }],
     },
   },
   {

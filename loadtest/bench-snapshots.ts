@@ -257,7 +257,7 @@ const measure = async (
   const commandDeps = {
     eventStore,
     snapshots,
-    metrics: createMetrics(async () => ({ events: 0, milliseconds: 0 })),
+    metrics: createMetrics(async () => ({})),
     retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 10 },
   };
   const handlers = createCommandHandlers({

@@ -2,8 +2,8 @@ import { audit, type AuditResult } from './audit.js';
 import { drive } from './drive.js';
 import { Ledger } from './ledger.js';
 import { DESIGNS, type Design, type LoadtestOptions, type Scenario } from './options.js';
-import { Recorder, type TimelinePoint } from './recorder.js';
-import { scrapeCounters, waitUntilIdle, type ServerCounters } from './server-metrics.js';
+import { Recorder, type LagSummary, type TimelinePoint } from './recorder.js';
+import { sampleLag, scrapeCounters, waitUntilIdle, type ServerCounters } from './server-metrics.js';
 import type { Percentiles } from './stats.js';
 import { round } from './stats.js';
 import {
@@ -35,11 +35,10 @@ export type PhaseResult = {
   /** Reservation attempts answered (201 + 409) per second. */
   attemptsPerSecond: number;
   latencyMs: { all: Percentiles; committed: Percentiles };
-  /** Server counters over the phase (differences), and the projection lag right after it. */
-  server: Omit<ServerCounters, 'projectionLagEvents' | 'projectionLagSeconds' | 'requestsInFlight'> & {
-    projectionLagEvents: number;
-    projectionLagSeconds: number;
-  };
+  /** Server counters over the phase (differences), and each projection's lag right after it. */
+  server: Omit<ServerCounters, 'requestsInFlight'>;
+  /** Each projection's lag sampled every second of the held part (ms): p50, p99, max. */
+  lag: Record<string, LagSummary>;
   sellout?: { capacity: number; attempts: number; seatsSold: number; timeToSellOutSeconds: number | null };
   timeline: TimelinePoint[];
   audit?: AuditResult;
@@ -75,8 +74,7 @@ const difference = ({ requestsInFlight: _, ...after }: ServerCounters, before: S
   versionConflicts: after.versionConflicts - before.versionConflicts,
   retries: after.retries - before.retries,
   retriesExhausted: after.retriesExhausted - before.retriesExhausted,
-  projectionLagEvents: after.projectionLagEvents,
-  projectionLagSeconds: after.projectionLagSeconds,
+  projectionLag: after.projectionLag,
 });
 
 const summarise = (
@@ -100,13 +98,15 @@ const summarise = (
     attemptsPerSecond: round(answered / durationSeconds),
     latencyMs: recorder.latency(),
     server,
+    lag: recorder.lag(),
     timeline: recorder.timeline(),
   };
 };
 
 /**
  * A load that ramps up sharply (a quarter, then half the connections, `rampSeconds` each) and
- * is then held at full strength; only the held part is measured.
+ * is then held at full strength; only the held part is measured. The projections' lag is
+ * sampled every second of it, ramp included.
  */
 const rampThenHold = async (
   ctx: PhaseContext,
@@ -116,11 +116,26 @@ const rampThenHold = async (
   ledger: Ledger,
   title: string,
 ): Promise<number> => {
-  const { options } = ctx;
+  const sampler = sampleLag(ctx.baseUrl, recorder);
+  try {
+    return await rampAndHold(ctx, connections, workload, recorder, ledger, title);
+  } finally {
+    await sampler.stop();
+  }
+};
+
+const rampAndHold = async (
+  { baseUrl, options }: PhaseContext,
+  connections: number,
+  workload: Workload,
+  recorder: Recorder,
+  ledger: Ledger,
+  title: string,
+): Promise<number> => {
   for (const share of [4, 2]) {
     const c = Math.max(1, Math.floor(connections / share));
     await drive({
-      baseUrl: ctx.baseUrl,
+      baseUrl,
       connections: c,
       durationSeconds: options.rampSeconds,
       workload,
@@ -132,7 +147,7 @@ const rampThenHold = async (
   recorder.hold();
   const started = performance.now();
   await drive({
-    baseUrl: ctx.baseUrl,
+    baseUrl,
     connections,
     ...(options.requests ? { amount: options.requests } : { durationSeconds: options.durationSeconds }),
     workload,
@@ -188,15 +203,20 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
   const workload = bookingWorkload(DESIGNS[design], [id], `${design}-sellout-${connections}`, seededRandom(7), oneSeat);
   const before = await scrapeCounters(ctx.baseUrl);
   recorder.hold();
-  await drive({
-    baseUrl: ctx.baseUrl,
-    connections,
-    amount: attempts,
-    workload,
-    recorder,
-    ledger,
-    title: `${design} sell-out c=${connections}`,
-  });
+  const sampler = sampleLag(ctx.baseUrl, recorder);
+  try {
+    await drive({
+      baseUrl: ctx.baseUrl,
+      connections,
+      amount: attempts,
+      workload,
+      recorder,
+      ledger,
+      title: `${design} sell-out c=${connections}`,
+    });
+  } finally {
+    await sampler.stop();
+  }
   const seconds = recorder.heldSeconds();
   await waitUntilIdle(ctx.baseUrl);
   const server = difference(await scrapeCounters(ctx.baseUrl), before);

@@ -1,9 +1,20 @@
+import type { ProjectionLags } from './server-metrics.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
 /** What a request was, for classifying its answer. */
 export type RequestKind = 'reserve' | 'cancel' | 'read' | 'ceiling';
 
-export type TimelinePoint = { second: number; requests: number; committed: number; p99: number };
+export type TimelinePoint = {
+  second: number;
+  requests: number;
+  committed: number;
+  p99: number;
+  /** The largest lag sampled in that second, ms, by projection. */
+  lagMs: Record<string, number>;
+};
+
+/** Lag of one projection over a phase (ramp included), from the per-second samples (ms). */
+export type LagSummary = { p50: number; p99: number; max: number; samples: number };
 
 /**
  * Records every answer of a phase: status, latency and time. Gives the phase's figures and a
@@ -18,6 +29,9 @@ export class Recorder {
   /** Time (ms since start) of each committed reservation. */
   readonly commitTimes: number[] = [];
   #seconds = new Map<number, { requests: number; committed: number; latencies: number[] }>();
+  #lagBySecond = new Map<number, Record<string, number>>();
+  /** Lag samples, ms, by projection; those of a ramp count too (heldFrom is 0 until hold()). */
+  readonly lagSamples: Record<string, number[]> = {};
   errors = 0;
   /** Where the held (measured) part of the phase begins, ms since start. */
   heldFrom = 0;
@@ -43,6 +57,28 @@ export class Recorder {
     }
   }
 
+  /** One sample of every projection's lag (see sampleLag). */
+  recordLag(lags: ProjectionLags): void {
+    const now = performance.now() - this.startedAt;
+    const second = Math.floor(now / 1000);
+    const bucket = this.#lagBySecond.get(second) ?? {};
+    for (const [projection, { milliseconds }] of Object.entries(lags)) {
+      bucket[projection] = Math.max(bucket[projection] ?? 0, milliseconds);
+      if (now >= this.heldFrom) (this.lagSamples[projection] ??= []).push(milliseconds);
+    }
+    this.#lagBySecond.set(second, bucket);
+  }
+
+  /** p50, p99 and max of each projection's lag (see lagSamples). */
+  lag(): Record<string, LagSummary> {
+    return Object.fromEntries(
+      Object.entries(this.lagSamples).map(([projection, samples]) => {
+        const { p50, p99, max, count } = percentiles([...samples]);
+        return [projection, { p50, p99, max, samples: count }];
+      }),
+    );
+  }
+
   recordError(): void {
     this.errors++;
   }
@@ -62,7 +98,7 @@ export class Recorder {
   }
 
   timeline(): TimelinePoint[] {
-    const last = Math.max(-1, ...this.#seconds.keys());
+    const last = Math.max(-1, ...this.#seconds.keys(), ...this.#lagBySecond.keys());
     return Array.from({ length: last + 1 }, (_, second) => {
       const bucket = this.#seconds.get(second);
       return {
@@ -70,6 +106,7 @@ export class Recorder {
         requests: bucket?.requests ?? 0,
         committed: bucket?.committed ?? 0,
         p99: round(percentiles(bucket?.latencies ?? []).p99, 2),
+        lagMs: this.#lagBySecond.get(second) ?? {},
       };
     });
   }

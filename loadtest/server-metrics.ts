@@ -3,17 +3,18 @@ export type ServerCounters = {
   versionConflicts: number;
   retries: number;
   retriesExhausted: number;
-  projectionLagEvents: number;
-  projectionLagSeconds: number;
   requestsInFlight: number;
+  /** Each projection's lag, by projection name. */
+  projectionLag: ProjectionLags;
 };
 
-const NAMES: Record<keyof ServerCounters, string> = {
+/** A projection's lag: committed events not applied yet, and the age of the oldest in ms. */
+export type ProjectionLags = Record<string, { events: number; milliseconds: number }>;
+
+const NAMES: Record<Exclude<keyof ServerCounters, 'projectionLag'>, string> = {
   versionConflicts: 'seat_surge_version_conflicts_total',
   retries: 'seat_surge_command_retries_total',
   retriesExhausted: 'seat_surge_command_retries_exhausted_total',
-  projectionLagEvents: 'seat_surge_projection_lag_events',
-  projectionLagSeconds: 'seat_surge_projection_lag_seconds',
   requestsInFlight: 'seat_surge_http_requests_in_flight',
 };
 
@@ -29,18 +30,59 @@ export const parseMetrics = (text: string): Map<string, number> => {
   return values;
 };
 
+/** The values of one metric by the value of its `projection` label. */
+export const byProjection = (text: string, metric: string): Map<string, number> => {
+  const values = new Map<string, number>();
+  const pattern = new RegExp(`^${metric}\\{[^}]*projection="([^"]+)"[^}]*\\}\\s+(\\S+)`, 'gm');
+  for (const match of text.matchAll(pattern)) values.set(match[1]!, Number(match[2]));
+  return values;
+};
+
+const projectionLags = (text: string): ProjectionLags => {
+  const events = byProjection(text, 'seat_surge_projection_lag_events');
+  const seconds = byProjection(text, 'seat_surge_projection_lag_seconds');
+  return Object.fromEntries(
+    [...events].map(([name, count]) => [
+      name,
+      { events: count, milliseconds: Math.round((seconds.get(name) ?? 0) * 1000) },
+    ]),
+  );
+};
+
 export const scrapeCounters = async (baseUrl: string): Promise<ServerCounters> => {
   const response = await fetch(`${baseUrl}/metrics`);
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
-  const values = parseMetrics(await response.text());
-  const read = (key: keyof ServerCounters) => values.get(NAMES[key]) ?? 0;
+  const text = await response.text();
+  const values = parseMetrics(text);
+  const read = (key: keyof typeof NAMES) => values.get(NAMES[key]) ?? 0;
   return {
     versionConflicts: read('versionConflicts'),
     retries: read('retries'),
     retriesExhausted: read('retriesExhausted'),
-    projectionLagEvents: read('projectionLagEvents'),
-    projectionLagSeconds: read('projectionLagSeconds'),
     requestsInFlight: read('requestsInFlight'),
+    projectionLag: projectionLags(text),
+  };
+};
+
+/**
+ * Samples each projection's lag once a second while a phase runs, into the recorder, so the
+ * report shows how the lag grows and not only where it ended. A failed scrape is a missing sample.
+ */
+export const sampleLag = (baseUrl: string, recorder: { recordLag: (lags: ProjectionLags) => void }) => {
+  let sampling: Promise<void> = Promise.resolve();
+  const sample = () => {
+    sampling = scrapeCounters(baseUrl).then(
+      (counters) => recorder.recordLag(counters.projectionLag),
+      () => {},
+    );
+  };
+  const timer = setInterval(sample, 1000);
+  sample();
+  return {
+    async stop(): Promise<void> {
+      clearInterval(timer);
+      await sampling;
+    },
   };
 };
 

@@ -31,6 +31,12 @@ const current = {
   retryTimer: undefined,
   refreshing: undefined,
   refreshAgain: false,
+  /**
+   * A reservation just made or cancelled, and the status the list should show: the reservations
+   * view has a checkpoint of its own and may follow the live seats by a moment, so the list is
+   * read again until it shows it (a few tries).
+   */
+  awaited: undefined,
 };
 
 // ---------------------------------------------------------------- API
@@ -429,6 +435,7 @@ const reserve = async (event) => {
       'success',
     );
     $('#cancel-id').value = body.reservationId;
+    current.awaited = { reservationId: body.reservationId, status: 'reserved', tries: 20 };
   } catch (error) {
     sayError(error, 'Not reserved');
   }
@@ -438,6 +445,7 @@ const cancel = async (reservationId) => {
   if (!current.conferenceId) return say('Pick or create a conference first.', 'error');
   try {
     await api('DELETE', conferencePath(current.conferenceId, `/reservations/${encodeURIComponent(reservationId)}`));
+    current.awaited = { reservationId, status: 'cancelled', tries: 20 };
     say(`Cancelled reservation ${reservationId}: its seats are free again.`, 'success');
   } catch (error) {
     sayError(error, 'Not cancelled');
@@ -462,9 +470,24 @@ const loadReservations = async (conferenceId) => {
     list.replaceChildren(...items);
     if (items.length === 0) list.append(element('li', { className: 'empty' }, 'No reservations yet.'));
     if (body.next) list.append(element('li', { className: 'empty' }, `Showing the first ${RESERVATIONS_PAGE} by id.`));
+    awaitReservation(conferenceId, body.reservations);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) sayError(error, 'Could not list the reservations');
   }
+};
+
+/** Reads the list again shortly while it does not yet show the awaited reservation's status. */
+const awaitReservation = (conferenceId, reservations) => {
+  const awaited = current.awaited;
+  if (!awaited) return;
+  const shown = reservations.find((reservation) => reservation.reservationId === awaited.reservationId);
+  if (shown?.status === awaited.status || awaited.tries-- <= 0) {
+    current.awaited = undefined;
+    return;
+  }
+  setTimeout(() => {
+    if (conferenceId === current.conferenceId) loadReservations(conferenceId);
+  }, 250);
 };
 
 const cancelButton = (reservationId) => {

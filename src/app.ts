@@ -22,6 +22,7 @@ import { validBody } from './http/request.js';
 import { ceilingSchema } from './http/schemas.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
+import type { ProjectionLags } from './projections/index.js';
 
 /** A health check that waits longer than this for the database reports it down. */
 const HEALTH_TIMEOUT_MS = 2000;
@@ -42,6 +43,8 @@ export type AppDeps = {
   /** Whether the database can be reached; told of every failure that looks like an outage. */
   health: DatabaseHealth;
   metrics: Metrics;
+  /** Each projection's lag, for the details of GET /healthz. */
+  projectionLag: () => Promise<ProjectionLags>;
   log: Logger;
   bodyLimitBytes: number;
   newReservationId?: () => string;
@@ -126,7 +129,12 @@ export const createApp = (deps: AppDeps) => {
         { 'Retry-After': String(DATABASE_RETRY_AFTER_SECONDS) },
       );
     }
-    return c.json({ status: 'ok', database: 'up' });
+    // A detail, not a condition of health: a lag query that fails or is slow leaves it out.
+    const projections = await Promise.race([
+      deps.projectionLag().catch(() => undefined),
+      new Promise<undefined>((done) => setTimeout(done, HEALTH_TIMEOUT_MS, undefined).unref()),
+    ]);
+    return c.json({ status: 'ok', database: 'up', ...(projections ? { projections } : {}) });
   });
 
   app.get('/metrics', async (c) =>

@@ -60,8 +60,10 @@ const configSchema = z
     CACHE_RESERVATIONS_PER_CONFERENCE: integer(1_000, 0, 1_000_000),
     /** Run the projector inside the API process (`off` when it runs as its own process: npm run projector). */
     PROJECTOR: z.enum(['on', 'off']).default('on'),
-    /** Most events the projector applies in one transaction. */
+    /** Most events the projector applies to the reservations view in one transaction. */
     PROJECTOR_BATCH_SIZE: integer(500, 1, 100_000),
+    /** Most events applied to the remaining seats in one transaction (set-based in PostgreSQL: large is cheap). */
+    PROJECTOR_SEATS_BATCH_SIZE: integer(5000, 1, 100_000),
     /** How often the projector looks for events without a notification, and tries to take over leadership. */
     PROJECTOR_POLL_INTERVAL_MS: integer(1000, 10, 600_000),
     /** Request bodies larger than this are answered 413. */
@@ -99,6 +101,7 @@ const configSchema = z
     projector: {
       enabled: env.PROJECTOR === 'on',
       batchSize: env.PROJECTOR_BATCH_SIZE,
+      seatsBatchSize: env.PROJECTOR_SEATS_BATCH_SIZE,
       pollIntervalMs: env.PROJECTOR_POLL_INTERVAL_MS,
     },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,

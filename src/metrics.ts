@@ -1,13 +1,13 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ProjectionLag } from './projections/index.js';
+import type { ProjectionLags } from './projections/index.js';
 
 export type Metrics = ReturnType<typeof createMetrics>;
 
 /** Prometheus metrics of one app instance, on a registry of its own (so tests can build many apps). */
-export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
+export const createMetrics = (projectionLag: () => Promise<ProjectionLags>) => {
   const registry = new Registry();
-  // Both lag gauges come from one query per scrape.
-  let pending: Promise<ProjectionLag> | undefined;
+  // Both lag gauges come from one set of queries per scrape.
+  let pending: Promise<ProjectionLags> | undefined;
   const lag = () => (pending ??= projectionLag().finally(() => setImmediate(() => (pending = undefined))));
   return {
     registry,
@@ -62,23 +62,28 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLag>) => {
     }),
     projectionLagEvents: new Gauge({
       name: 'seat_surge_projection_lag_events',
-      help: 'Committed events the views have not applied yet',
+      help: 'Committed events a projection has not applied to its views yet',
+      labelNames: ['projection'] as const,
       registers: [registry],
       async collect() {
-        this.set((await lag()).events);
+        for (const [projection, { events }] of Object.entries(await lag())) this.set({ projection }, events);
       },
     }),
     projectionLagSeconds: new Gauge({
       name: 'seat_surge_projection_lag_seconds',
-      help: 'Age of the oldest committed event the views have not applied yet (0 when up to date)',
+      help: 'Age of the oldest committed event a projection has not applied yet (0 when up to date)',
+      labelNames: ['projection'] as const,
       registers: [registry],
       async collect() {
-        this.set((await lag()).milliseconds / 1000);
+        for (const [projection, { milliseconds }] of Object.entries(await lag())) {
+          this.set({ projection }, milliseconds / 1000);
+        }
       },
     }),
     projectedEvents: new Counter({
       name: 'seat_surge_projected_events_total',
-      help: 'Events applied to the views by this process',
+      help: 'Events applied to the views by this process, by projection',
+      labelNames: ['projection'] as const,
       registers: [registry],
     }),
     snapshots: new Counter({

@@ -1,6 +1,6 @@
 import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
-import { Projector } from './projections/index.js';
+import { createProjectors } from './projections/index.js';
 import { run } from './run.js';
 
 /**
@@ -10,9 +10,10 @@ import { run } from './run.js';
 run('projector', async (config, log, releases) => {
   const database = await openDatabase(config, log, { reuseRunning: true });
   releases.push(database.close);
-  const sql = connect(database.url, 2);
+  // Per projection: one connection holds its leader lock, one runs its batches.
+  const sql = connect(database.url, 4);
   releases.push(() => sql.end({ timeout: 5 }));
-  const projector = new Projector({ sql, log, ...config.projector }).start();
+  const projector = createProjectors({ sql, log, ...config.projector }).start();
   releases.push(() => projector.stop());
   log.info({ database: database.description }, 'projector running');
   return 'running';

@@ -10,7 +10,7 @@ import type { SeatAvailabilityEvent } from './seat-availability/index.js';
 import { crudAtomicBookings } from './crud-baseline/crud-atomic-bookings.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
-import { createReadModel, createViewsChanged, Projector } from './projections/index.js';
+import { createProjectors, createReadModel, createViewsChanged } from './projections/index.js';
 import type { Sql } from './database/connect.js';
 import { watchDatabase } from './database/database-health.js';
 import { createEventStore } from './event-store/event-store.js';
@@ -23,7 +23,7 @@ export type ServiceOptions = {
   /** The write path of /conferences; both are always served under /batched and /direct. */
   writePath?: 'batched' | 'direct';
   batch?: BatchOptions;
-  projector?: { batchSize: number; pollIntervalMs: number };
+  projector?: { batchSize: number; seatsBatchSize?: number; pollIntervalMs: number };
   retry: RetryPolicy;
   bodyLimitBytes: number;
   log: Logger;
@@ -49,12 +49,14 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   const viewsChanged = createViewsChanged();
   // Aborted by closeLiveStreams(): open event streams would otherwise keep the server from closing.
   const liveStreams = new AbortController();
-  const projector = new Projector({
+  const projector = createProjectors({
     sql,
     log,
     batchSize: options.projector?.batchSize ?? 500,
+    seatsBatchSize: options.projector?.seatsBatchSize ?? 5000,
     pollIntervalMs: options.projector?.pollIntervalMs ?? 1000,
-    onApplied: (count) => metrics.projectedEvents.inc(count),
+    onApplied: (projection, count) => metrics.projectedEvents.inc({ projection }, count),
+    // Live readers show the remaining seats, so they follow that projection alone.
     viewsChanged,
   });
   const metrics = createMetrics(() => projector.lag());
@@ -116,6 +118,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     sql,
     health,
     metrics,
+    projectionLag: () => projector.lag(),
     log,
     bodyLimitBytes: options.bodyLimitBytes,
   });

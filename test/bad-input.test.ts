@@ -232,7 +232,14 @@ describe('requests that Node rejects before the app sees them', () => {
     // The connection is gone, not the server: a new one is served as usual.
     const health = await fetch(`http://127.0.0.1:${server.port}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toEqual({ status: 'ok', database: 'up' });
+    expect(await health.json()).toEqual({
+      status: 'ok',
+      database: 'up',
+      projections: {
+        remaining_seats: { events: expect.any(Number), milliseconds: expect.any(Number) },
+        reservations: { events: expect.any(Number), milliseconds: expect.any(Number) },
+      },
+    });
     // The request that reached the app and was cut off under it (the bad chunk) is no server error.
     await appIdle();
     expect(errorLines()).toEqual([]);

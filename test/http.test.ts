@@ -353,7 +353,14 @@ describe('reads, audit trail and operations', () => {
   });
 
   it('reports health 200 with a database, 503 without one', async () => {
-    expect(await json(send('GET', '/healthz'))).toEqual({ status: 'ok', database: 'up' });
+    expect(await json(send('GET', '/healthz'))).toEqual({
+      status: 'ok',
+      database: 'up',
+      projections: {
+        remaining_seats: { events: expect.any(Number), milliseconds: expect.any(Number) },
+        reservations: { events: expect.any(Number), milliseconds: expect.any(Number) },
+      },
+    });
     const unreachable = connect('postgres://nobody:secret@127.0.0.1:1/none', 1);
     try {
       const response = await createTestService(unreachable).app.request('/healthz');

@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEnv } from '../src/http/app-env.js';
 import { liveRoutes } from '../src/http/live-routes.js';
-import { Projector } from '../src/projections/index.js';
+import { createProjectors } from '../src/projections/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { catchUp, createTestService, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
@@ -156,12 +156,35 @@ describe('GET /conferences/:id/stream', () => {
     }
   });
 
+  it('follows the remaining-seats projection: a reservation is sent while the reservations view has not applied it', async () => {
+    await createConference('live-seats-first');
+    await catchUp(service.projector);
+    const stream = await openStream('live-seats-first');
+    try {
+      await stream.nextAvailability();
+      await reserve('live-seats-first', 'r1', 2);
+      await catchUp(service.projector.seats);
+      expect((await stream.nextAvailability()).seatTypes[0]).toMatchObject({ reserved: 2, remaining: 8 });
+      expect(await service.readModel.reservation('live-seats-first', 'r1')).toBeUndefined();
+      await catchUp(service.projector.reservations);
+      expect(await service.readModel.reservation('live-seats-first', 'r1')).toMatchObject({ status: 'reserved' });
+    } finally {
+      await stream.close();
+    }
+  });
+
   it('notices changes projected by another process, by re-checking', async () => {
     await createConference('live-elsewhere');
     await catchUp(service.projector);
     const stream = await openStream('live-elsewhere');
     // A projector not wired to this service's notifier, as when it runs on its own (PROJECTOR=off).
-    const elsewhere = new Projector({ sql: db.sql, log: quietLog, batchSize: 100, pollIntervalMs: 1000 });
+    const elsewhere = createProjectors({
+      sql: db.sql,
+      log: quietLog,
+      batchSize: 100,
+      seatsBatchSize: 100,
+      pollIntervalMs: 1000,
+    });
     try {
       await stream.nextAvailability();
       await reserve('live-elsewhere', 'r1', 1);

@@ -73,6 +73,14 @@ describe('npm run loadtest --quick', () => {
       expect(result.requests).toBeGreaterThan(0);
       expect(result.timeline.length).toBeGreaterThan(0);
       expect(result.latencyMs.all.p99).toBeGreaterThanOrEqual(result.latencyMs.all.p50);
+      if (result.design.startsWith('es-')) {
+        // Each projection's lag, sampled every second of the phase and right after it.
+        expect(Object.keys(result.lag).sort()).toEqual(['remaining_seats', 'reservations']);
+        expect(result.lag.remaining_seats?.samples).toBeGreaterThan(0);
+        expect(result.lag.reservations?.p99).toBeGreaterThanOrEqual(result.lag.reservations?.p50 ?? 0);
+        expect(Object.keys(result.server.projectionLag).sort()).toEqual(['remaining_seats', 'reservations']);
+        expect(result.timeline.some((t) => 'remaining_seats' in t.lagMs)).toBe(true);
+      }
       expect(result.server).toEqual(
         expect.objectContaining({ versionConflicts: expect.any(Number), retries: expect.any(Number) }),
       );
@@ -87,6 +95,7 @@ describe('npm run loadtest --quick', () => {
 
     const markdown = await readFile(files[1]!, 'utf8');
     expect(markdown).toContain('## surge / sellout');
+    expect(markdown).toContain('seats lag p50/p99/max ms');
     expect(markdown).toContain('Integrity audit: **passed**');
     const html = await readFile(files[2]!, 'utf8');
     expect(html).toContain('<svg');

@@ -1,8 +1,16 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/database/connect.js';
 import { createEventStore } from '../src/event-store/event-store.js';
-import { LOCKS } from '../src/projections/checkpoint.js';
-import { Projector, readCheckpoint, rebuildViews } from '../src/projections/index.js';
+import {
+  createProjectors,
+  PROJECTIONS,
+  Projector,
+  readCheckpoint,
+  rebuildViews,
+  remainingSeats,
+  reservations,
+  type ProjectorsOptions,
+} from '../src/projections/index.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { catchUp, createTestService, quietLog } from './support/service.js';
@@ -27,6 +35,32 @@ const created = (conferenceId: string, capacity = 10) => ({
   },
 });
 
+const reserved = (conferenceId: string, reservationId: string) => ({
+  type: 'SeatsReserved',
+  data: {
+    conferenceId,
+    reservationId,
+    seats: [{ seatType: 'standard', quantity: 1 }],
+    reservedAt: new Date().toISOString(),
+  },
+});
+
+const projectors = (options: Partial<ProjectorsOptions> = {}) =>
+  createProjectors({
+    sql: db.sql,
+    log: quietLog,
+    batchSize: 100,
+    seatsBatchSize: 100,
+    pollIntervalMs: 200,
+    ...options,
+  });
+
+/** Every projection's checkpoint, by name. */
+const checkpoints = async () =>
+  Object.fromEntries(
+    await Promise.all(PROJECTIONS.map(async ({ name }) => [name, await readCheckpoint(db.sql, name)] as const)),
+  );
+
 /** The view must say what the aggregate says, for every seat type and every reservation. */
 const expectViewsMatchAggregate = async (conferenceId: string) => {
   const strong = await service.bookings.availability(conferenceId, 'strong');
@@ -45,7 +79,10 @@ describe('projector', () => {
 
     // Connection 1 draws the LOWER position and keeps its transaction open...
     const late = db.sql.begin(async (tx) => {
-      await createEventStore(tx).append(streamIdOf('late-commit'), 0, [created('late-commit')]);
+      await createEventStore(tx).append(streamIdOf('late-commit'), 0, [
+        created('late-commit'),
+        reserved('late-commit', 'late-1'),
+      ]);
       appendedEarly();
       await lateCommitted;
     });
@@ -55,18 +92,24 @@ describe('projector', () => {
 
     // A reader going by position alone now sees only the higher position and would pass over the lower one.
     const visible = await store.readAll(0, 1000);
-    const lowerPosition = first.position - 1;
+    const lowerPosition = first.position - 1; // the late reservation; its creation is one below
     expect(visible.map((e) => e.position)).toContain(first.position);
     expect(visible.map((e) => e.position)).not.toContain(lowerPosition);
 
-    // The projector holds back: it applies neither until the older transaction has ended.
+    // Each projection holds back: neither applies either event until the older transaction has ended.
     await catchUp(service.projector);
     expect(await service.readModel.availability('early-commit')).toBeUndefined();
+    for (const checkpoint of Object.values(await checkpoints()))
+      expect(checkpoint.position).toBeLessThan(lowerPosition - 1);
 
     commitLate();
     await late;
     await catchUp(service.projector);
-    expect(await service.readModel.availability('late-commit')).toMatchObject({ position: lowerPosition });
+    expect(await service.readModel.availability('late-commit')).toMatchObject({
+      position: lowerPosition,
+      seatTypes: [expect.objectContaining({ reserved: 1 })],
+    });
+    expect(await service.readModel.reservation('late-commit', 'late-1')).toMatchObject({ status: 'reserved' });
     expect(await service.readModel.availability('early-commit')).toMatchObject({ position: first.position });
   });
 
@@ -80,7 +123,7 @@ describe('projector', () => {
         { type: 'vip', capacity: 40 },
       ],
     });
-    const projector = new Projector({ sql: db.sql, log: quietLog, batchSize: 100, pollIntervalMs: 200 }).start();
+    const projector = projectors().start();
     try {
       await Promise.allSettled(
         Array.from({ length: 500 }, (_, i) =>
@@ -106,13 +149,18 @@ describe('projector', () => {
         expect(seats?.total).toBe(reservedSeats);
         expect(row?.live).toBeGreaterThan(0);
       });
-      expect(await projector.lag()).toEqual({ events: 0, milliseconds: 0 });
+      await eventually(async () =>
+        expect(await projector.lag()).toEqual({
+          remaining_seats: { events: 0, milliseconds: 0 },
+          reservations: { events: 0, milliseconds: 0 },
+        }),
+      );
     } finally {
       await projector.stop();
     }
   });
 
-  it('resumes after being stopped between batches, and a crash inside a batch applies nothing', async () => {
+  it('resumes each projection from its own checkpoint after a stop between batches; a crash inside a batch applies nothing', async () => {
     const conferenceId = 'resume';
     await service.handlers.createConference({
       conferenceId,
@@ -136,64 +184,114 @@ describe('projector', () => {
       });
     }
 
-    // A crash between reading and committing: the batch rolls back, checkpoint and views unchanged.
-    const before = await readCheckpoint(db.sql);
+    // A crash between reading and committing, in either projection: the batch rolls back, its
+    // checkpoint and every view unchanged.
+    const before = await checkpoints();
     const viewsBefore = await viewContents(db.sql);
-    const crashing = new Projector({
-      sql: db.sql,
-      log: quietLog,
-      batchSize: 20,
-      pollIntervalMs: 50,
-      beforeCommit: () => {
-        throw new Error('process died');
-      },
-    });
-    await expect(crashing.applyNextBatch()).rejects.toThrow('process died');
-    expect(await readCheckpoint(db.sql)).toEqual(before);
+    for (const projection of PROJECTIONS) {
+      const crashing = new Projector({
+        sql: db.sql,
+        log: quietLog,
+        projection,
+        batchSize: 20,
+        pollIntervalMs: 50,
+        beforeCommit: () => {
+          throw new Error('process died');
+        },
+      });
+      await expect(crashing.applyNextBatch()).rejects.toThrow('process died');
+    }
+    expect(await checkpoints()).toEqual(before);
     expect(await viewContents(db.sql)).toEqual(viewsBefore);
 
-    // Stopped between batches part-way through: asked to stop right after its second batch, so
-    // it cannot race to the end of the 150 events before the test looks.
-    let batches = 0;
-    let stopping: Promise<void> | undefined;
-    const first: Projector = new Projector({
-      sql: db.sql,
-      log: quietLog,
-      batchSize: 20,
-      pollIntervalMs: 50,
-      onApplied: () => {
-        batches += 1;
-        if (batches === 2) stopping = first.stop();
-      },
-    }).start();
-    await eventually(async () => expect(stopping).toBeDefined(), 10_000);
-    await stopping;
-    expect(batches).toBe(2);
-    const stoppedAt = await readCheckpoint(db.sql);
-    expect(stoppedAt.position).toBeGreaterThan(before.position);
-    expect((await first.lag()).events).toBeGreaterThan(0);
+    // Each projection stopped between batches part-way through, at a different batch: asked to
+    // stop right after its `stopAfter`th batch, so it cannot race to the end before the test looks.
+    const stopAfter = { [remainingSeats.name]: 2, [reservations.name]: 1 };
+    for (const projection of PROJECTIONS) {
+      let batches = 0;
+      let stopping: Promise<void> | undefined;
+      const first: Projector = new Projector({
+        sql: db.sql,
+        log: quietLog,
+        projection,
+        batchSize: 20,
+        pollIntervalMs: 50,
+        onApplied: () => {
+          batches += 1;
+          if (batches === stopAfter[projection.name]) stopping = first.stop();
+        },
+      }).start();
+      await eventually(async () => expect(stopping).toBeDefined(), 10_000);
+      await stopping;
+      expect(batches).toBe(stopAfter[projection.name]);
+      expect((await first.lag()).events).toBeGreaterThan(0);
+    }
+    const stoppedAt = await checkpoints();
+    for (const { name } of PROJECTIONS) expect(stoppedAt[name]!.position).toBeGreaterThan(before[name]!.position);
+    expect(stoppedAt[remainingSeats.name]).not.toEqual(stoppedAt[reservations.name]);
 
-    // ...and a new instance resumes from the checkpoint: no event lost, none applied twice.
-    const second = new Projector({ sql: db.sql, log: quietLog, batchSize: 20, pollIntervalMs: 50 }).start();
+    // ...and new instances resume each from its own checkpoint: no event lost, none applied twice.
+    const second = projectors({ batchSize: 20, seatsBatchSize: 20, pollIntervalMs: 50 }).start();
     try {
-      await eventually(async () => expect((await second.lag()).events).toBe(0));
+      await eventually(async () => {
+        const lag = await second.lag();
+        expect([lag.remaining_seats?.events, lag.reservations?.events]).toEqual([0, 0]);
+      });
     } finally {
       await second.stop();
     }
     await expectViewsMatchAggregate(conferenceId);
     const live = await viewContents(db.sql);
-    await rebuildViews({ sql: db.sql, log: quietLog, batchSize: 37 });
+    for (const projection of PROJECTIONS) await rebuildViews({ sql: db.sql, log: quietLog, projection, batchSize: 37 });
     expect(await viewContents(db.sql)).toEqual(live);
+  });
+
+  it('keeps the remaining seats live while the reservations projection is stopped, and both converge when it restarts', async () => {
+    const conferenceId = 'one-stopped';
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'One stopped',
+      seatTypes: [{ type: 'standard', capacity: 500 }],
+    });
+    const running = projectors().start();
+    try {
+      await running.reservations.stop();
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          service.handlers.reserveSeats({
+            conferenceId,
+            reservationId: `o-${i}`,
+            seats: [{ seatType: 'standard', quantity: 1 }],
+          }),
+        ),
+      );
+      await eventually(() => expectViewsMatchAggregate(conferenceId));
+      expect((await running.lag()).reservations?.events).toBeGreaterThanOrEqual(200);
+      expect(await service.readModel.reservation(conferenceId, 'o-199')).toBeUndefined();
+
+      running.reservations.start();
+      await eventually(async () => expect((await running.lag()).reservations?.events).toBe(0));
+      const [row] = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from reservations_view where conference_id = ${conferenceId} and status = 'reserved'`;
+      expect(row?.n).toBe(200);
+      await expectViewsMatchAggregate(conferenceId);
+    } finally {
+      await running.stop();
+    }
   });
 
   it('lets only one of two instances apply events at a time, and the other takes over when it stops', async () => {
     const otherPool = connect(db.url, 3);
-    const a = new Projector({ sql: db.sql, log: quietLog, batchSize: 50, pollIntervalMs: 50 }).start();
-    const b = new Projector({ sql: otherPool, log: quietLog, batchSize: 50, pollIntervalMs: 50 }).start();
+    const options = { batchSize: 50, seatsBatchSize: 50, pollIntervalMs: 50 };
+    const a = projectors(options).start();
+    const b = projectors({ ...options, sql: otherPool }).start();
+    // One holder of each projection's leader lock.
     const leaderLocks = async () => {
-      const [row] = await db.sql<{ n: number }[]>`
-        select count(*)::int as n from pg_locks where locktype = 'advisory' and objid = ${LOCKS.leader} and granted`;
-      return row?.n;
+      const rows = await db.sql<{ n: number }[]>`
+        select count(*)::int as n from pg_locks
+        where locktype = 'advisory' and granted and objid in ${db.sql(PROJECTIONS.map((p) => p.locks.leader))}
+        group by objid`;
+      return rows.map((row) => row.n);
     };
     try {
       const conferenceId = 'two-projectors';
@@ -203,6 +301,7 @@ describe('projector', () => {
         seatTypes: [{ type: 'standard', capacity: 500 }],
       });
       await eventually(async () => expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1));
+      await eventually(async () => expect(await leaderLocks()).toEqual([1, 1]));
       await Promise.all(
         Array.from({ length: 120 }, (_, i) =>
           service.handlers.reserveSeats({
@@ -213,13 +312,13 @@ describe('projector', () => {
         ),
       );
       expect([a.isLeader, b.isLeader].filter(Boolean)).toHaveLength(1);
-      expect(await leaderLocks()).toBe(1);
+      expect(await leaderLocks()).toEqual([1, 1]);
       await eventually(() => expectViewsMatchAggregate(conferenceId));
 
       const [leader, follower] = a.isLeader ? [a, b] : [b, a];
       await leader.stop();
       await eventually(async () => expect(follower.isLeader).toBe(true));
-      expect(await leaderLocks()).toBe(1);
+      expect(await leaderLocks()).toEqual([1, 1]);
       await service.handlers.reserveSeats({
         conferenceId,
         reservationId: 't-after',
@@ -250,14 +349,40 @@ describe('rebuild', () => {
         if (!row?.n) emptyReads.push(Date.now());
       }
     })();
-    const result = await rebuildViews({ sql: db.sql, log: quietLog, batchSize: 50 });
+    const results = [];
+    for (const projection of PROJECTIONS)
+      results.push(await rebuildViews({ sql: db.sql, log: quietLog, projection, batchSize: 50 }));
     rebuilding = false;
     await reader;
 
     expect(emptyReads).toEqual([]);
-    expect(result.events).toBeGreaterThan(0);
+    for (const result of results) expect(result.events).toBeGreaterThan(0);
     expect(await viewContents(db.sql)).toEqual(live);
     expect(await db.sql`select tablename from pg_tables where tablename like 'rebuild_%'`).toHaveLength(0);
+  });
+});
+
+describe('rebuild of one projection', () => {
+  it("leaves the other projection's checkpoint and views alone", async () => {
+    await catchUp(service.projector);
+    const live = await viewContents(db.sql);
+    const before = await checkpoints();
+    // The reservations view behind its checkpoint (rows lost): only its own rebuild may repair it.
+    await db.sql`delete from reservations_view where reservation_id like 'b-%'`;
+    const damaged = (await viewContents(db.sql)).reservations;
+
+    await rebuildViews({ sql: db.sql, log: quietLog, projection: remainingSeats, batchSize: 50 });
+    expect(await checkpoints()).toEqual(before);
+    const afterSeats = await viewContents(db.sql);
+    expect(afterSeats.reservations).toEqual(damaged);
+    expect({ conferences: afterSeats.conferences, seats: afterSeats.seats }).toEqual({
+      conferences: live.conferences,
+      seats: live.seats,
+    });
+
+    await rebuildViews({ sql: db.sql, log: quietLog, projection: reservations, batchSize: 50 });
+    expect((await checkpoints())[remainingSeats.name]).toEqual(before[remainingSeats.name]);
+    expect(await viewContents(db.sql)).toEqual(live);
   });
 });
 

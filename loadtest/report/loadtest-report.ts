@@ -62,11 +62,25 @@ export const buildReport = (
   };
 };
 
+/** The projections whose lag the report shows (their checkpoint names). */
+const PROJECTIONS_SHOWN = ['remaining_seats', 'reservations'] as const;
+
 const statusCell = (counts: Record<string, number>, code: string) => counts[code] ?? 0;
 const otherStatuses = (counts: Record<string, number>) =>
   Object.entries(counts)
     .filter(([code]) => !['200', '201', '409', '503'].includes(code))
     .reduce((n, [, c]) => n + c, 0);
+const isEventSourced = (r: PhaseResult) => r.design.startsWith('es-');
+/** A projection's lag over the phase, p50/p99/max ms of the per-second samples; '-' where there is no projection. */
+const lagCell = (r: PhaseResult, projection: string) => {
+  const lag = r.lag?.[projection];
+  return isEventSourced(r) && lag ? `${lag.p50}/${lag.p99}/${lag.max}` : '-';
+};
+/** A projection's lag right after the phase: events, ms. */
+const lagAfterCell = (r: PhaseResult, projection: string) => {
+  const lag = r.server.projectionLag?.[projection];
+  return isEventSourced(r) && lag ? `${lag.events} / ${lag.milliseconds}` : '-';
+};
 const auditCell = (r: LoadtestReport['results'][number]) =>
   r.audit
     ? r.audit.passed
@@ -107,7 +121,10 @@ export const reportTables = (
       'conflicts',
       'retries',
       'exhausted',
-      'lag events',
+      'seats lag p50/p99/max ms',
+      'resv lag p50/p99/max ms',
+      'seats lag after: events / ms',
+      'resv lag after: events / ms',
       'audit',
     ];
     tables.push({
@@ -137,7 +154,10 @@ export const reportTables = (
         r.server.versionConflicts,
         r.server.retries,
         r.server.retriesExhausted,
-        r.server.projectionLagEvents,
+        lagCell(r, 'remaining_seats'),
+        lagCell(r, 'reservations'),
+        lagAfterCell(r, 'remaining_seats'),
+        lagAfterCell(r, 'reservations'),
         auditCell(r),
       ]),
     });
@@ -221,6 +241,17 @@ const html = (report: LoadtestReport): string => {
             label: r.design,
             points: r.timeline.map((t) => [t.second, sellout ? t.requests : t.committed] as [number, number]),
           })),
+        }),
+        lineChart({
+          title: `Per second at ${c} connections: lag of each projection (largest sample of the second)`,
+          xLabel: 'second of the phase',
+          yLabel: 'lag ms',
+          series: atC.filter(isEventSourced).flatMap((r) =>
+            PROJECTIONS_SHOWN.map((projection) => ({
+              label: `${r.design} ${projection}`,
+              points: r.timeline.map((t) => [t.second, t.lagMs?.[projection] ?? 0] as [number, number]),
+            })),
+          ),
         }),
         lineChart({
           title: `Per second at ${c} connections: p99 latency`,

@@ -205,6 +205,39 @@ export const createEventStore = (sql: Queryable) => {
     },
 
     /**
+     * The bounds of the batch `readSettled` would return, without its events: the last
+     * (transaction id, position), how many events, and their streams. For a projection that
+     * applies the range inside PostgreSQL; the same reading order and horizon, so the same
+     * guarantee that no late commit is passed over.
+     */
+    async settledBatch(
+      after: Checkpoint,
+      limit: number,
+      upTo?: Checkpoint,
+    ): Promise<{ last: Checkpoint; count: number; streamIds: string[] } | undefined> {
+      const [row] = await sql<
+        { transactionId: string | null; position: number | null; count: number; streamIds: string[] }[]
+      >`
+        with batch as (
+          select transaction_id, position, stream_id from events
+          where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
+            and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            ${upTo ? sql`and (transaction_id, position) <= (${upTo.transactionId}::xid8, ${upTo.position})` : sql``}
+          order by transaction_id, position
+          limit ${limit}
+        ), last as (select transaction_id, position from batch order by transaction_id desc, position desc limit 1)
+        select (select transaction_id::text from last) as "transactionId", (select position from last) as position,
+          (select count(*)::int from batch) as count,
+          (select coalesce(array_agg(distinct stream_id), '{}') from batch) as "streamIds"`;
+      if (!row || row.transactionId === null || row.position === null) return undefined;
+      return {
+        last: { transactionId: row.transactionId, position: row.position },
+        count: row.count,
+        streamIds: row.streamIds,
+      };
+    },
+
+    /**
      * The events of the given reservations in one stream (through the `reservation_id` index),
      * oldest first, with the stream's current version read by the same statement: the events
      * are exactly those of the stream at that version. `upToVersion` leaves out later events.

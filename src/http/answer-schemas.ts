@@ -71,7 +71,22 @@ export const eventPageAnswer = z.strictObject({
   next: z.string().optional().meta({ description: 'Query string of the next page; absent on the last page' }),
 });
 
-export const healthAnswer = z.strictObject({ status: z.literal('ok'), database: z.literal('up') });
+const projectionLagAnswer = z.strictObject({
+  events: z.number().int().meta({ description: 'Committed events the projection has not applied yet' }),
+  milliseconds: z.number().int().meta({ description: 'Age of the oldest of them (0 when up to date)' }),
+});
+
+export const healthAnswer = z.strictObject({
+  status: z.literal('ok'),
+  database: z.literal('up'),
+  projections: z
+    .strictObject({ remaining_seats: projectionLagAnswer, reservations: projectionLagAnswer })
+    .optional()
+    .meta({
+      description:
+        'Lag of each projection (each has its own checkpoint); left out when it cannot be read within the health timeout',
+    }),
+});
 
 export const ceilingAnswer = z.strictObject({ ok: z.literal(true) });
 

@@ -1,26 +1,20 @@
 import type { Queryable } from '../database/connect.js';
 import { START, type Checkpoint } from '../event-store/event-store.js';
 
-/** The views' projection: one checkpoint row, advanced in the same transaction as the views. */
-export const PROJECTION = 'views';
-
 /**
- * Advisory lock keys. LEADER is held for as long as one projector instance is the one that
- * applies events (session lock: released when its process or connection dies). BATCH is taken
- * by every transaction that writes the live views (each projector batch, the rebuild swap).
+ * Each projection's checkpoint: one row per projection name, advanced in the same transaction
+ * as that projection's views, so each projection resumes from where it alone has got to.
  */
-export const LOCKS = { leader: 72_630_001, batch: 72_630_002, rebuild: 72_630_003 } as const;
-
-export const readCheckpoint = async (sql: Queryable): Promise<Checkpoint> => {
+export const readCheckpoint = async (sql: Queryable, projection: string): Promise<Checkpoint> => {
   const [row] = await sql<Checkpoint[]>`
-    select transaction_id::text as "transactionId", position from projection_checkpoints where name = ${PROJECTION}`;
+    select transaction_id::text as "transactionId", position from projection_checkpoints where name = ${projection}`;
   return row ?? START;
 };
 
-export const writeCheckpoint = async (sql: Queryable, checkpoint: Checkpoint): Promise<void> => {
+export const writeCheckpoint = async (sql: Queryable, projection: string, checkpoint: Checkpoint): Promise<void> => {
   await sql`
     insert into projection_checkpoints (name, transaction_id, position)
-    values (${PROJECTION}, ${checkpoint.transactionId}::xid8, ${checkpoint.position})
+    values (${projection}, ${checkpoint.transactionId}::xid8, ${checkpoint.position})
     on conflict (name) do update
       set transaction_id = excluded.transaction_id, position = excluded.position, updated_at = now()`;
 };

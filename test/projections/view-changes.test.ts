@@ -25,7 +25,6 @@ describe('view changes of a batch', () => {
       expect.objectContaining({ reservation_id: 'r1', status: 'cancelled', reserved_at: at, cancelled_at: at }),
     ]);
     expect(changes.cancellations).toEqual([]);
-    expect(changes.seatDeltas.map((d) => d.delta)).toEqual([2, -2]);
   });
 
   it('turns the cancel of an earlier reservation into an update of its row', () => {
@@ -34,24 +33,5 @@ describe('view changes of a batch', () => {
     expect(changes.cancellations).toEqual([
       { conference_id: 'c', reservation_id: 'r0', cancelled_at: at, last_position: position },
     ]);
-  });
-
-  it('keeps the creation order of seat types and the last position per conference', () => {
-    const changes = viewChanges([
-      recorded('ConferenceCreated', {
-        name: 'C',
-        createdAt: at,
-        seatTypes: [
-          { type: 'vip', capacity: 1 },
-          { type: 'standard', capacity: 9 },
-        ],
-      }),
-      recorded('SeatsReserved', { reservationId: 'r1', seats, reservedAt: at }),
-    ]);
-    expect(changes.seatTypes.map((s) => [s.seat_type, s.ordinal])).toEqual([
-      ['vip', 0],
-      ['standard', 1],
-    ]);
-    expect(changes.conferencePositions).toEqual([{ conference_id: 'c', last_position: position }]);
   });
 });
