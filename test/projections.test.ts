@@ -336,6 +336,17 @@ describe('projector', () => {
 
 describe('rebuild', () => {
   it('rebuilds views equal to the live ones while readers keep seeing full views', async () => {
+    // Its own events, whatever ran before: a conference and a reservation for every view to hold.
+    await service.handlers.createConference({
+      conferenceId: 'rebuild-own',
+      name: 'Rebuild',
+      seatTypes: [{ type: 'standard', capacity: 10 }],
+    });
+    await service.handlers.reserveSeats({
+      conferenceId: 'rebuild-own',
+      reservationId: 'rebuild-own-1',
+      seats: [{ seatType: 'standard', quantity: 1 }],
+    });
     await catchUp(service.projector);
     const live = await viewContents(db.sql);
     expect(live.conferences.length).toBeGreaterThan(0);
