@@ -238,9 +238,13 @@ class FakeService {
         ? reply(200, { reservationId, conferenceId: id, seats: existing.seats, status: 'reserved' })
         : reply(409, { status: 409, error: 'reservation_conflict', reservationId });
     }
+    const unknown = seats.filter(({ seatType }) => !conference.seatTypes.some((s) => s.type === seatType));
+    if (unknown.length > 0) {
+      return reply(400, { status: 400, error: 'unknown_seat_type', seatTypes: unknown.map((s) => s.seatType) });
+    }
     const short = seats.some(({ seatType, quantity }) => {
       const seat = conference.seatTypes.find((s) => s.type === seatType);
-      return !seat || seat.capacity - seat.reserved < quantity;
+      return seat !== undefined && seat.capacity - seat.reserved < quantity;
     });
     if (short) return reply(409, { status: 409, error: 'insufficient_seats' });
     for (const { seatType, quantity } of seats) {
