@@ -145,6 +145,13 @@ export const commonOptions = {
   setupTimeout: '180s',
 };
 
+/** A script's options: the common ones, its one scenario, and the thresholds of its request kinds. */
+export const scriptOptions = (name, scenario, kinds) => ({
+  ...commonOptions,
+  scenarios: { [name]: scenario },
+  thresholds: thresholdsFor(kinds),
+});
+
 // ---------------------------------------------------------------------------------------------------
 // metrics (created in the init context, as k6 requires)
 

@@ -11,7 +11,6 @@ import {
   arrivalRateScenario,
   cancel,
   checkIntegrity,
-  commonOptions,
   createConferences,
   envNumber,
   harnessRamp,
@@ -19,19 +18,15 @@ import {
   peakRate,
   readAvailability,
   reserve,
-  thresholdsFor,
+  scriptOptions,
   uniqueConferenceId,
 } from './lib.js';
 
-const peak = peakRate();
-
-export const options = {
-  ...commonOptions,
-  scenarios: {
-    mixed: arrivalRateScenario(harnessRamp(peak)),
-  },
-  thresholds: thresholdsFor(['reserve', 'cancel', 'read']),
-};
+export const options = scriptOptions('mixed', arrivalRateScenario(harnessRamp(peakRate())), [
+  'reserve',
+  'cancel',
+  'read',
+]);
 
 /** Reservations this VU made (201) and has not cancelled yet. Each VU has its own copy. */
 const cancellable = [];

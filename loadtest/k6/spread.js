@@ -10,7 +10,6 @@
 import {
   arrivalRateScenario,
   checkIntegrity,
-  commonOptions,
   createConferences,
   envNumber,
   harnessRamp,
@@ -18,19 +17,11 @@ import {
   peakRate,
   pick,
   reserve,
-  thresholdsFor,
+  scriptOptions,
   uniqueConferenceId,
 } from './lib.js';
 
-const peak = peakRate();
-
-export const options = {
-  ...commonOptions,
-  scenarios: {
-    spread: arrivalRateScenario(harnessRamp(peak)),
-  },
-  thresholds: thresholdsFor(['reserve']),
-};
+export const options = scriptOptions('spread', arrivalRateScenario(harnessRamp(peakRate())), ['reserve']);
 
 const SEAT_TYPES = ['standard', 'vip'];
 

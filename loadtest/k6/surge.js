@@ -14,31 +14,28 @@
 import {
   arrivalRateScenario,
   checkIntegrity,
-  commonOptions,
   createConferences,
   envNumber,
   newReservationId,
   peakRate,
   rampDuration,
   reserve,
-  thresholdsFor,
+  scriptOptions,
   uniqueConferenceId,
 } from './lib.js';
 
 const peak = peakRate();
 
-export const options = {
-  ...commonOptions,
-  scenarios: {
-    surge: arrivalRateScenario({
-      startRate: Math.min(10, peak),
-      peak,
-      // From 10/s to the peak within RAMP (default 2 s), then held for DURATION.
-      rampStages: [{ duration: rampDuration(), target: peak }],
-    }),
-  },
-  thresholds: thresholdsFor(['reserve']),
-};
+export const options = scriptOptions(
+  'surge',
+  arrivalRateScenario({
+    startRate: Math.min(10, peak),
+    peak,
+    // From 10/s to the peak within RAMP (default 2 s), then held for DURATION.
+    rampStages: [{ duration: rampDuration(), target: peak }],
+  }),
+  ['reserve'],
+);
 
 const SEATS = [{ seatType: 'standard', quantity: 1 }];
 
