@@ -109,22 +109,6 @@ const summarise = (
  * sampled every second of it, ramp included.
  */
 const rampThenHold = async (
-  ctx: PhaseContext,
-  connections: number,
-  workload: Workload,
-  recorder: Recorder,
-  ledger: Ledger,
-  title: string,
-): Promise<number> => {
-  const sampler = sampleLag(ctx.baseUrl, recorder);
-  try {
-    return await rampAndHold(ctx, connections, workload, recorder, ledger, title);
-  } finally {
-    await sampler.stop();
-  }
-};
-
-const rampAndHold = async (
   { baseUrl, options }: PhaseContext,
   connections: number,
   workload: Workload,
@@ -132,30 +116,35 @@ const rampAndHold = async (
   ledger: Ledger,
   title: string,
 ): Promise<number> => {
-  for (const share of [4, 2]) {
-    const c = Math.max(1, Math.floor(connections / share));
+  const sampler = sampleLag(baseUrl, recorder);
+  try {
+    for (const share of [4, 2]) {
+      const c = Math.max(1, Math.floor(connections / share));
+      await drive({
+        baseUrl,
+        connections: c,
+        durationSeconds: options.rampSeconds,
+        workload,
+        recorder,
+        ledger,
+        title: `${title} ramp ${c}`,
+      });
+    }
+    recorder.hold();
+    const started = performance.now();
     await drive({
       baseUrl,
-      connections: c,
-      durationSeconds: options.rampSeconds,
+      connections,
+      ...(options.requests ? { amount: options.requests } : { durationSeconds: options.durationSeconds }),
       workload,
       recorder,
       ledger,
-      title: `${title} ramp ${c}`,
+      title,
     });
+    return (performance.now() - started) / 1000;
+  } finally {
+    await sampler.stop();
   }
-  recorder.hold();
-  const started = performance.now();
-  await drive({
-    baseUrl,
-    connections,
-    ...(options.requests ? { amount: options.requests } : { durationSeconds: options.durationSeconds }),
-    workload,
-    recorder,
-    ledger,
-    title,
-  });
-  return (performance.now() - started) / 1000;
 };
 
 /** Throughput of reservations that cannot sell out: the surge's first phase (one conference) or spread (many). */
