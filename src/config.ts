@@ -49,6 +49,16 @@ const configSchema = z
     BATCH_MAX_COMMANDS: integer(256, 1, 10_000),
     /** Commands that may wait per conference; beyond that callers get 503 busy at once. */
     BATCH_QUEUE_LIMIT: integer(4096, 1, 1_000_000),
+    /**
+     * Appends of the batched write path running at once. Batches of other conferences decided
+     * while all are running wait and go out together in one statement (group commit); below
+     * DATABASE_POOL_SIZE, or the driver's queue would hold them instead, one statement each.
+     */
+    GROUP_COMMIT_APPENDS_IN_FLIGHT: integer(4, 1, 500),
+    /** Most conferences one group commit carries. */
+    GROUP_COMMIT_MAX_CONFERENCES: integer(64, 1, 10_000),
+    /** Most events one group commit carries (a larger batch still goes, alone). */
+    GROUP_COMMIT_MAX_EVENTS: integer(2048, 1, 1_000_000),
     /** Cached conference states are dropped after this long idle... */
     CACHE_IDLE_MS: integer(60_000, 1000, 86_400_000),
     /** ...or beyond this many conferences, least recently used first. */
@@ -97,6 +107,11 @@ const configSchema = z
       idleEvictMs: env.CACHE_IDLE_MS,
       maxCached: env.CACHE_MAX_CONFERENCES,
       reservationsCached: env.CACHE_RESERVATIONS_PER_CONFERENCE,
+    },
+    groupCommit: {
+      appendsInFlight: env.GROUP_COMMIT_APPENDS_IN_FLIGHT,
+      maxConferences: env.GROUP_COMMIT_MAX_CONFERENCES,
+      maxEvents: env.GROUP_COMMIT_MAX_EVENTS,
     },
     projector: {
       enabled: env.PROJECTOR === 'on',

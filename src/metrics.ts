@@ -50,6 +50,18 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLags>) => {
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
       registers: [registry],
     }),
+    appendConferences: new Histogram({
+      name: 'seat_surge_append_conferences',
+      help: 'Conferences whose batches one append carried (group commit across conferences)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128],
+      registers: [registry],
+    }),
+    appendEvents: new Histogram({
+      name: 'seat_surge_append_events',
+      help: 'Events one append of the batched write path carried, all its conferences together',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024],
+      registers: [registry],
+    }),
     queueFull: new Counter({
       name: 'seat_surge_queue_full_total',
       help: "Commands refused at once (503 busy) because their conference's queue was full",

@@ -4,6 +4,7 @@ import {
   createConferenceWriters,
   handleCommand,
   type BatchOptions,
+  type GroupCommitOptions,
   type RetryPolicy,
 } from './command-handlers/index.js';
 import type { SeatAvailabilityEvent } from './seat-availability/index.js';
@@ -23,6 +24,7 @@ export type ServiceOptions = {
   /** The write path of /conferences; both are always served under /batched and /direct. */
   writePath?: 'batched' | 'direct';
   batch?: BatchOptions;
+  groupCommit?: GroupCommitOptions;
   projector?: { batchSize: number; seatsBatchSize?: number; pollIntervalMs: number };
   retry: RetryPolicy;
   bodyLimitBytes: number;
@@ -83,6 +85,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
       maxCached: 10_000,
       reservationsCached: 1_000,
     },
+    groupCommit: options.groupCommit ?? { appendsInFlight: 4, maxConferences: 64, maxEvents: 2048 },
     ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
   });
   const directHandlers = createCommandHandlers({

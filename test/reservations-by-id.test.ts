@@ -201,15 +201,13 @@ describe('an append that assumed reservation ids were new', () => {
       data: { conferenceId: 'guarded', reservationId, seats: standard(1), reservedAt: new Date().toISOString() },
     });
     const store = service.eventStore;
-    await expect(store.appendWithNewReservations(streamId, 2, [event('old')], ['fresh', 'old'])).rejects.toSatisfy(
-      (error) => error instanceof ReservationsExistError && error.events.map((e) => e.streamVersion).join() === '2',
-    );
-    await expect(store.appendWithNewReservations(streamId, 1, [event('fresh')], ['fresh'])).rejects.toBeInstanceOf(
-      VersionConflictError,
-    );
+    const append = (expectedVersion: number, reservationId: string, newReservationIds: string[]) =>
+      store.appendStreams([{ streamId, expectedVersion, events: [event(reservationId)], newReservationIds }]);
+    const [exists] = await append(2, 'old', ['fresh', 'old']);
+    expect(exists).toBeInstanceOf(ReservationsExistError);
+    expect((exists as InstanceType<typeof ReservationsExistError>).events.map((e) => e.streamVersion)).toEqual([2]);
+    expect((await append(1, 'fresh', ['fresh']))[0]).toBeInstanceOf(VersionConflictError);
     expect(await store.streamVersion(streamId)).toBe(2);
-    expect(await store.appendWithNewReservations(streamId, 2, [event('fresh')], ['fresh'])).toMatchObject({
-      version: 3,
-    });
+    expect((await append(2, 'fresh', ['fresh']))[0]).toMatchObject({ version: 3 });
   });
 });

@@ -16,6 +16,7 @@ import {
 } from '../seat-availability/index.js';
 import type { VersionedState } from '../snapshots/index.js';
 import { BusyError } from './busy-error.js';
+import { createGroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
 import { RecentReservations } from './recent-reservations.js';
 import { backoffDelay, retryOrBusy } from './retry-policy.js';
@@ -36,6 +37,8 @@ export type BatchOptions = {
 
 export type WriterDeps = CommandDeps & {
   batch: BatchOptions;
+  /** How the batches of many conferences are appended together (see group-commit.ts). */
+  groupCommit: GroupCommitOptions;
   /** Test seam: runs after a batch's append has committed and before anyone is answered. */
   afterAppend?: (events: SeatAvailabilityEvent[]) => Promise<void>;
 };
@@ -108,7 +111,9 @@ const reservationIdsOf = (batch: Pending[]): string[] => [
  * conference queue up; its writer takes every waiting command (up to `maxBatch`), decides them
  * one after another against its cached seat counts, appends all their events in ONE append at
  * ONE expected version, and only then answers each caller with its own outcome. Conferences are
- * written in parallel.
+ * decided in parallel, and the batches of many conferences that are ready at the same moment are
+ * appended together in one statement (group commit, see group-commit.ts), each with its own
+ * expected version and its own outcome.
  *
  * Every answer is decided on the stream's current version, whoever else writes it (another
  * process, the direct path): a batch that appends is checked by its expected version (and its
@@ -125,6 +130,7 @@ export const createConferenceWriters = (deps: WriterDeps) => {
     random = Math.random,
   } = deps;
   const writers = new Map<string, Writer>();
+  const groupCommit = createGroupCommit((appends) => deps.eventStore.appendStreams(appends), deps.groupCommit, metrics);
 
   const evictIdle = () => {
     const now = Date.now();
@@ -197,12 +203,12 @@ export const createConferenceWriters = (deps: WriterDeps) => {
       let committed: VersionedState = base;
       if (events.length > 0) {
         try {
-          const appended = await deps.eventStore.appendWithNewReservations(
+          const appended = await groupCommit.append({
             streamId,
-            base.version,
-            events.map(({ event, metadata }) => ({ type: event.type, data: event.data, metadata })),
-            open ? unknown : [],
-          );
+            expectedVersion: base.version,
+            events: events.map(({ event, metadata }) => ({ type: event.type, data: event.data, metadata })),
+            newReservationIds: open ? unknown : [],
+          });
           await deps.afterAppend?.(events.map((e) => e.event));
           committed = { state: working, version: appended.version, position: appended.position };
           writer.cached = committed;

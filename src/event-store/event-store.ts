@@ -28,6 +28,18 @@ export type SettledEvent = RecordedEvent & { transactionId: string };
 
 export type AppendResult = { version: number; position: number };
 
+/** One stream's part of a multi-stream append (`appendStreams`). */
+export type StreamAppend = {
+  streamId: string;
+  expectedVersion: number;
+  events: NewEvent[];
+  /** Reservation ids the events name that must have no event in the stream yet. */
+  newReservationIds: string[];
+};
+
+/** What one stream's part of a multi-stream append did: appended, or why it appended nothing. */
+export type StreamAppendOutcome = AppendResult | VersionConflictError | ReservationsExistError;
+
 /** A recorded event as `jsonb_agg` returns it: the time is text. */
 type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
 
@@ -41,9 +53,10 @@ export type EventStore = ReturnType<typeof createEventStore>;
  * hot since the last ANALYZE) it walked the whole stream through its version index and filtered:
  * 13 ms growing to 98 ms within 40 s of a surge. Per id, both equalities make that index cheaper
  * than any other plan under any estimate; `offset 0` keeps the per-id subquery a nested loop.
- * The statements using it are sent unprepared (`unsafe`), so they are planned for the table as it
- * is now, not once while it was small; and they have no ORDER BY: the few rows found are sorted
- * in JavaScript.
+ * `readReservations` is sent unprepared (`unsafe`), so it is planned for the table as it is now,
+ * not once while it was small; `appendStreams` is prepared, as its streams and ids come inside
+ * one JSON document that no plan can depend on. Neither has an ORDER BY: the few rows found are
+ * sorted in JavaScript.
  */
 const reservationEvents = (stream: string, ids: string, condition = '') => `
   select found.* from unnest(${ids}::text[]) as wanted(reservation_id)
@@ -95,50 +108,86 @@ export const createEventStore = (sql: Queryable) => {
     append,
 
     /**
-     * `append`, on condition that none of `newReservationIds` has an event in the stream yet: the
-     * check and the append are one statement, so a batch that decided those ids as new costs one
-     * round trip, not a lookup and then an append. Fails with `ReservationsExistError` (carrying
-     * their events) when some have events and the stream is still at `expectedVersion`, with
-     * `VersionConflictError` when it is not; either way nothing is appended.
+     * Appends to many streams in ONE statement and one transaction: group commit across
+     * conferences. Each stream keeps its own conditions, met or not on its own: it must be at its
+     * `expectedVersion` (0 = must not exist yet), and none of its `newReservationIds` may have an
+     * event in it yet. The outcome of each, in the order given, is what it appended, or the reason
+     * it appended nothing as a value: `VersionConflictError` when the stream had moved,
+     * `ReservationsExistError` (with those reservations' events) when it had not but some ids have
+     * events. A stream that fails never fails or delays the others.
      *
-     * Each id is one probe of the (stream_id, reservation_id) index (see `reservationEvents`).
+     * How the statement keeps the guarantees of `append`:
+     * - The rows of the streams are locked first, in stream id order (`for update` applies after
+     *   `order by`), so two statements carrying the same streams in another process wait for each
+     *   other instead of deadlocking; the versions read there are the current ones.
+     * - Only streams whose claim succeeded (version matched and no id assumed new was found, or a
+     *   new stream's row was inserted) get event rows, so losers draw no positions: no gaps.
+     * - Each id assumed new is one probe of the (stream_id, reservation_id) index per stream (see
+     *   `reservationEvents`). The statement is prepared: its only parameter is a JSON document, so
+     *   its plan never depends on the streams or ids it carries.
      */
-    async appendWithNewReservations(
-      streamId: string,
-      expectedVersion: number,
-      events: NewEvent[],
-      newReservationIds: string[],
-    ): Promise<AppendResult> {
-      if (expectedVersion === 0 || newReservationIds.length === 0) return append(streamId, expectedVersion, events);
-      const newVersion = expectedVersion + events.length;
-      const batch = events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} }));
-      const [row] = await sql.unsafe<{ position: number | null; currentVersion: number | null; found: FoundEvent[] }[]>(
-        `with found as (${reservationEvents('$1', '$4')}),
-        claimed as (
-          update streams set version = $3::int
-          where stream_id = $1 and version = $2::int and not exists (select 1 from found)
+    async appendStreams(appends: StreamAppend[]): Promise<StreamAppendOutcome[]> {
+      if (appends.some(({ events }) => events.length === 0)) throw new Error('append needs at least one event');
+      const input = appends.map(({ streamId, expectedVersion, events, newReservationIds }) => ({
+        stream_id: streamId,
+        expected_version: expectedVersion,
+        events: events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} })),
+        reservation_ids: expectedVersion === 0 ? [] : newReservationIds,
+      }));
+      const rows = await sql<
+        { streamId: string; position: number | null; currentVersion: number | null; found: FoundEvent[] }[]
+      >`
+        with input as (
+          select * from jsonb_to_recordset(${sql.json(input as postgres.JSONValue)})
+            as i(stream_id text, expected_version int, events jsonb, reservation_ids text[])
+        ), found as (
+          select input.stream_id as wanted_stream, f.* from input cross join lateral (${sql.unsafe(
+            reservationEvents('input.stream_id', 'input.reservation_ids'),
+          )}) f
+        ), locked as (
+          select stream_id, version from streams
+          where stream_id in (select stream_id from input where expected_version > 0)
+          order by stream_id
+          for update
+        ), updated as (
+          update streams s set version = i.expected_version + jsonb_array_length(i.events)
+          from input i join locked l using (stream_id)
+          where s.stream_id = i.stream_id and l.version = i.expected_version
+            and not exists (select 1 from found where found.wanted_stream = i.stream_id)
+          returning s.stream_id
+        ), created as (
+          insert into streams (stream_id, version)
+          select stream_id, jsonb_array_length(events) from input where expected_version = 0
+          order by stream_id
+          on conflict (stream_id) do nothing
           returning stream_id
-        ),
-        inserted as (
+        ), claimed as (
+          select stream_id from updated union all select stream_id from created
+        ), inserted as (
           insert into events (stream_id, stream_version, type, data, metadata)
-          select claimed.stream_id, $2::int + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
-          from claimed, jsonb_array_elements($5::text::jsonb) with ordinality as e(event, ordinality)
-          order by e.ordinality
-          returning position
+          select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
+          from input i join claimed using (stream_id), jsonb_array_elements(i.events) with ordinality as e(event, ordinality)
+          order by i.stream_id, e.ordinality
+          returning stream_id, position
         )
-        select (select max(position) from inserted) as position,
-          (select version from streams where stream_id = $1) as "currentVersion",
-          (select coalesce(jsonb_agg(to_jsonb(found)), '[]'::jsonb) from found) as found`,
-        [streamId, expectedVersion, newVersion, newReservationIds, JSON.stringify(batch)],
-      );
-      if (row?.position != null) return { version: newVersion, position: row.position };
-      if (row?.currentVersion === expectedVersion && row.found.length > 0) {
-        const found = row.found
-          .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
-          .sort((a, b) => a.streamVersion - b.streamVersion);
-        throw new ReservationsExistError(streamId, found);
-      }
-      throw new VersionConflictError(streamId, expectedVersion);
+        select i.stream_id as "streamId",
+          (select max(position) from inserted where inserted.stream_id = i.stream_id) as position,
+          (select version from locked where locked.stream_id = i.stream_id) as "currentVersion",
+          (select coalesce(jsonb_agg(to_jsonb(found) - 'wanted_stream'), '[]'::jsonb) from found
+            where found.wanted_stream = i.stream_id) as found
+        from input i`;
+      const byStream = new Map(rows.map((row) => [row.streamId, row]));
+      return appends.map(({ streamId, expectedVersion, events }) => {
+        const row = byStream.get(streamId);
+        if (row?.position != null) return { version: expectedVersion + events.length, position: row.position };
+        if (row?.currentVersion === expectedVersion && row.found.length > 0) {
+          const found = row.found
+            .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
+            .sort((a, b) => a.streamVersion - b.streamVersion);
+          return new ReservationsExistError(streamId, found);
+        }
+        return new VersionConflictError(streamId, expectedVersion);
+      });
     },
 
     /**
