@@ -73,7 +73,7 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
               if (!planned) return;
               const unknown = options.unknownOutcomeOn5xx && status >= 500 && errorCodeOf(body) !== 'busy';
               if (!unknown) ledger.answered(planned);
-              recorder.record(planned.kind, status, performance.now() - sentAt);
+              recorder.record(planned.kind, status, performance.now() - sentAt, planned.conferenceId);
               if (planned.kind === 'reserve' && status === 201 && planned.conferenceId && planned.reservationId) {
                 ledger.accept(planned.conferenceId, planned.reservationId, planned.seats ?? []);
               }

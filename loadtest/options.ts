@@ -9,7 +9,7 @@ export const DESIGNS = {
 } as const;
 export type Design = keyof typeof DESIGNS;
 
-export const SCENARIOS = ['surge', 'spread', 'mixed'] as const;
+export const SCENARIOS = ['surge', 'spread', 'hotspot', 'mixed'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /**
@@ -34,7 +34,7 @@ export type LoadtestOptions = {
   selloutFactor: number;
   /** Each ramp step (a quarter, then half the connections) lasts this long. */
   rampSeconds: number;
-  /** Conferences in the spread scenario. */
+  /** Conferences in the spread scenario, and the quiet ones of the hotspot scenario. */
   spreadConferences: number;
   target: string | undefined;
   outDir: string;
@@ -47,7 +47,7 @@ export type LoadtestOptions = {
 export const USAGE = `npm run loadtest -- [options]
 
   --design es-batched,es-direct,crud,crud-atomic   designs to compare (default: all four)
-  --scenario surge,spread,mixed   scenarios to run (default: surge)
+  --scenario surge,spread,hotspot,mixed   scenarios to run (default: surge)
   --connections 64          concurrent connections; a list sweeps them (e.g. 16,64,256)
   --duration 20             seconds of held load per throughput phase (after a short ramp)
   --requests N              instead of --duration: requests per throughput phase

@@ -9,6 +9,7 @@ import { round } from './stats.js';
 import {
   bookingWorkload,
   ceilingWorkload,
+  hotspotWorkload,
   mixedWorkload,
   oneSeat,
   seededRandom,
@@ -40,6 +41,8 @@ export type PhaseResult = {
   /** Each projection's lag sampled every second of the held part (ms): p50, p99, max. */
   lag: Record<string, LagSummary>;
   sellout?: { capacity: number; attempts: number; seatsSold: number; timeToSellOutSeconds: number | null };
+  /** The hotspot scenario's hot conference on its own: its committed/s and the latency of its requests. */
+  hot?: { conferenceId: string; reservationsPerSecond: number; latencyMs: Percentiles };
   timeline: TimelinePoint[];
   audit?: AuditResult;
 };
@@ -147,25 +150,29 @@ const rampThenHold = async (
   }
 };
 
-/** Throughput of reservations that cannot sell out: the surge's first phase (one conference) or spread (many). */
+/**
+ * Throughput of reservations that cannot sell out: the surge's first phase (one conference),
+ * spread (many), or hotspot (half to one hot conference, half spread over many quiet ones; the
+ * hot one is also measured on its own).
+ */
 export const throughputPhase = async (
   ctx: PhaseContext,
   design: Design,
-  scenario: 'surge' | 'spread',
+  scenario: 'surge' | 'spread' | 'hotspot',
   connections: number,
 ): Promise<PhaseResult> => {
-  const count = scenario === 'spread' ? ctx.options.spreadConferences : 1;
+  const count = scenario === 'surge' ? 1 : ctx.options.spreadConferences + (scenario === 'hotspot' ? 1 : 0);
   const ids = Array.from({ length: count }, (_, i) => `${ctx.runTag}-${design}-${scenario}-c${connections}-${i}`);
   // Far more seats than the phase can sell, so it measures booking, not refusing.
   await createConferences(ctx, design, ids, 10_000_000);
   const ledger = new Ledger();
-  const recorder = new Recorder();
-  const workload = bookingWorkload(
-    DESIGNS[design],
-    ids,
-    `${design}-${scenario}-${connections}`,
-    seededRandom(connections),
-  );
+  const [hotId = '', ...quietIds] = ids;
+  const recorder = new Recorder(scenario === 'hotspot' ? hotId : undefined);
+  const idPrefix = `${design}-${scenario}-${connections}`;
+  const workload =
+    scenario === 'hotspot'
+      ? hotspotWorkload(DESIGNS[design], hotId, quietIds, idPrefix, seededRandom(connections))
+      : bookingWorkload(DESIGNS[design], ids, idPrefix, seededRandom(connections));
   const before = await scrapeCounters(ctx.baseUrl);
   const seconds = await rampThenHold(
     ctx,
@@ -178,7 +185,8 @@ export const throughputPhase = async (
   await waitUntilIdle(ctx.baseUrl);
   const server = difference(await scrapeCounters(ctx.baseUrl), before);
   const result = summarise({ design, scenario, phase: 'throughput', connections }, recorder, seconds, server);
-  return { ...result, audit: await audit(ctx.baseUrl, DESIGNS[design], ids, ledger) };
+  const hot = recorder.watched(seconds);
+  return { ...result, ...(hot ? { hot } : {}), audit: await audit(ctx.baseUrl, DESIGNS[design], ids, ledger) };
 };
 
 /** The surge's second phase: `capacity` seats against many more single-seat attempts. */

@@ -16,6 +16,14 @@ export type TimelinePoint = {
 /** Lag of one projection over a phase (ramp included), from the per-second samples (ms). */
 export type LagSummary = { p50: number; p99: number; max: number; samples: number };
 
+const rounded = (p: Percentiles): Percentiles => ({
+  p50: round(p.p50, 2),
+  p90: round(p.p90, 2),
+  p99: round(p.p99, 2),
+  max: round(p.max, 2),
+  count: p.count,
+});
+
 /**
  * Records every answer of a phase: status, latency and time. Gives the phase's figures and a
  * per-second timeline (throughput and p99), so warm-up, sell-out and decay are visible.
@@ -32,13 +40,20 @@ export class Recorder {
   #lagBySecond = new Map<number, Record<string, number>>();
   /** Lag samples, ms, by projection; those of a ramp count too (heldFrom is 0 until hold()). */
   readonly lagSamples: Record<string, number[]> = {};
+  /** Latencies of the held part's requests to the watched conference (the hot one of a hotspot). */
+  readonly watchedLatencies: number[] = [];
+  /** Reservations committed to the watched conference in the held part. */
+  watchedCommitted = 0;
   errors = 0;
   /** Where the held (measured) part of the phase begins, ms since start. */
   heldFrom = 0;
   /** When the last answer came, ms since start. */
   #lastAnswerAt = 0;
 
-  record(kind: RequestKind, status: number, latencyMs: number): void {
+  /** `watch`: a conference whose requests are also measured on their own. */
+  constructor(private readonly watch?: string) {}
+
+  record(kind: RequestKind, status: number, latencyMs: number, conferenceId?: string): void {
     const now = performance.now() - this.startedAt;
     this.#lastAnswerAt = now;
     const committed = kind === 'reserve' && status === 201;
@@ -54,6 +69,10 @@ export class Recorder {
     if (committed) {
       this.committedLatencies.push(latencyMs);
       this.commitTimes.push(now);
+    }
+    if (this.watch !== undefined && conferenceId === this.watch) {
+      this.watchedLatencies.push(latencyMs);
+      if (committed) this.watchedCommitted++;
     }
   }
 
@@ -112,13 +131,18 @@ export class Recorder {
   }
 
   latency(): { all: Percentiles; committed: Percentiles } {
-    const rounded = (p: Percentiles): Percentiles => ({
-      p50: round(p.p50, 2),
-      p90: round(p.p90, 2),
-      p99: round(p.p99, 2),
-      max: round(p.max, 2),
-      count: p.count,
-    });
     return { all: rounded(percentiles(this.latencies)), committed: rounded(percentiles(this.committedLatencies)) };
+  }
+
+  /** The watched conference's figures over the held part, if one is watched. */
+  watched(
+    seconds: number,
+  ): { conferenceId: string; reservationsPerSecond: number; latencyMs: Percentiles } | undefined {
+    if (this.watch === undefined) return undefined;
+    return {
+      conferenceId: this.watch,
+      reservationsPerSecond: round(this.watchedCommitted / seconds),
+      latencyMs: rounded(percentiles(this.watchedLatencies)),
+    };
   }
 }

@@ -23,7 +23,8 @@ const summaryLine = (r: PhaseResult): string => {
       : r.phase === 'ceiling'
         ? `${r.requestsPerSecond} req/s`
         : `${r.reservationsPerSecond} committed/s, ${r.requestsPerSecond} req/s`;
-  return `${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
+  const hot = r.hot ? `, hot conference ${r.hot.reservationsPerSecond} committed/s p99 ${r.hot.latencyMs.p99} ms` : '';
+  return `${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms${hot}, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
 };
 
 /**
@@ -96,8 +97,8 @@ export const runLoadtest = async (
           if (scenario === 'surge') {
             record(await throughputPhase(ctx, design, 'surge', connections));
             record(await selloutPhase(ctx, design, connections));
-          } else if (scenario === 'spread') {
-            record(await throughputPhase(ctx, design, 'spread', connections));
+          } else if (scenario === 'spread' || scenario === 'hotspot') {
+            record(await throughputPhase(ctx, design, scenario, connections));
           } else {
             record(await mixedPhase(ctx, design, connections));
           }

@@ -71,6 +71,23 @@ export const bookingWorkload = (
   };
 };
 
+/**
+ * An on-sale day: `hotShare` of the reservations go to one hot conference, the rest are spread
+ * at random over the quiet ones.
+ */
+export const hotspotWorkload = (
+  prefix: string,
+  hotId: string,
+  quietIds: string[],
+  idPrefix: string,
+  random: () => number,
+  hotShare = 0.5,
+): Workload => {
+  const hot = bookingWorkload(prefix, [hotId], `${idPrefix}-hot`, random);
+  const quiet = bookingWorkload(prefix, quietIds, `${idPrefix}-quiet`, random);
+  return () => (random() < hotShare ? hot() : quiet());
+};
+
 /** The sell-out phase: single seats, so exactly the capacity can be sold. */
 export const oneSeat = (): SeatQuantity[] => [{ seatType: 'standard', quantity: 1 }];
 

@@ -41,7 +41,7 @@ const runCli = (args: string[]) =>
 
 describe('npm run loadtest --quick', () => {
   it('runs every scenario against every design on a self-started server and writes a complete, clean report', async () => {
-    const options = parseOptions(['--quick', '--scenario', 'surge,spread,mixed', '--out', join(out, 'clean')]);
+    const options = parseOptions(['--quick', '--scenario', 'surge,spread,hotspot,mixed', '--out', join(out, 'clean')]);
     const { exitCode, files } = await runLoadtest(options, { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
     expect(exitCode).toBe(0);
     expect(files.map((f) => f.split('/').at(-1))).toEqual(['report.json', 'report.md', 'report.html']);
@@ -63,6 +63,10 @@ describe('npm run loadtest --quick', () => {
       'es-direct spread/throughput',
       'crud spread/throughput',
       'crud-atomic spread/throughput',
+      'es-batched hotspot/throughput',
+      'es-direct hotspot/throughput',
+      'crud hotspot/throughput',
+      'crud-atomic hotspot/throughput',
       'es-batched mixed/mixed',
       'es-direct mixed/mixed',
       'crud mixed/mixed',
@@ -92,10 +96,19 @@ describe('npm run loadtest --quick', () => {
     }
     const throughput = report.results.filter((r) => r.phase === 'throughput');
     expect(throughput.every((r) => r.ceilingFraction !== null)).toBe(true);
+    for (const hotspot of throughput.filter((r) => r.scenario === 'hotspot')) {
+      // The hot conference measured on its own: about half of the phase's requests.
+      expect(hotspot.hot?.latencyMs.count).toBeGreaterThan(hotspot.requests / 4);
+      expect(hotspot.hot?.latencyMs.count).toBeLessThan((hotspot.requests * 3) / 4);
+      expect(hotspot.hot?.reservationsPerSecond).toBeGreaterThan(0);
+    }
 
     const markdown = await readFile(files[1]!, 'utf8');
     expect(markdown).toContain('## surge / sellout');
     expect(markdown).toContain('seats lag p50/p99/max ms');
+    expect(markdown).toMatch(
+      /## Comparisons within this run[^]*\| es-batched \| 8 \| [\d.]+ \| [\d.]+× \| [\d.]+× \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
+    );
     expect(markdown).toContain('Integrity audit: **passed**');
     const html = await readFile(files[2]!, 'utf8');
     expect(html).toContain('<svg');

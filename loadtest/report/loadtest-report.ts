@@ -101,6 +101,7 @@ export const reportTables = (
     const key = `${r.scenario} / ${r.phase}`;
     groups.set(key, [...(groups.get(key) ?? []), r]);
   }
+  const comparisons = comparisonTable(report);
   for (const [title, rows] of groups) {
     const sellout = rows.some((r) => r.sellout);
     const header = [
@@ -162,7 +163,66 @@ export const reportTables = (
       ]),
     });
   }
+  if (comparisons.rows.length > 0) tables.push(comparisons);
   return tables;
+};
+
+const CRUD_DESIGNS: readonly string[] = ['crud', 'crud-atomic'];
+
+/**
+ * What spreading the load and a hot conference among quiet ones cost each design, against
+ * figures of the same run: spread committed/s against the strongest CRUD baseline's and against
+ * its own surge's; the hot conference's p99 in the hotspot against the p99 of a surge alone.
+ */
+export const comparisonTable = (report: LoadtestReport) => {
+  const throughput = report.results.filter((r) => r.phase === 'throughput');
+  const find = (design: string, scenario: string, connections: number) =>
+    throughput.find((r) => r.design === design && r.scenario === scenario && r.connections === connections);
+  const ratio = (a: number | undefined, b: number | undefined) =>
+    a === undefined || b === undefined || b === 0 ? '-' : `${round(a / b, 2)}×`;
+  const keys = [
+    ...new Set(throughput.filter((r) => r.scenario !== 'surge').map((r) => `${r.connections} ${r.design}`)),
+  ];
+  const rows = keys.map((key) => {
+    const [c = '0', design = ''] = key.split(' ');
+    const connections = Number(c);
+    const spread = find(design, 'spread', connections);
+    const surge = find(design, 'surge', connections);
+    const hot = find(design, 'hotspot', connections)?.hot;
+    const strongestCrud = Math.max(
+      ...CRUD_DESIGNS.map((d) => find(d, 'spread', connections)?.reservationsPerSecond ?? Number.NaN).filter(
+        (v) => !Number.isNaN(v),
+      ),
+    );
+    return [
+      design,
+      connections,
+      spread?.reservationsPerSecond ?? '-',
+      CRUD_DESIGNS.includes(design)
+        ? '-'
+        : ratio(spread?.reservationsPerSecond, Number.isFinite(strongestCrud) ? strongestCrud : undefined),
+      ratio(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
+      hot?.reservationsPerSecond ?? '-',
+      hot?.latencyMs.p99 ?? '-',
+      surge?.latencyMs.all.p99 ?? '-',
+      ratio(hot?.latencyMs.p99, surge?.latencyMs.all.p99),
+    ];
+  });
+  return {
+    title: 'Comparisons within this run',
+    header: [
+      'design',
+      'conns',
+      'spread committed/s',
+      'spread ÷ strongest CRUD spread',
+      'spread ÷ own surge',
+      'hotspot: hot conference committed/s',
+      'hot conference p99 ms',
+      'surge alone p99 ms',
+      'hot p99 ÷ surge p99',
+    ],
+    rows,
+  };
 };
 
 const markdown = (report: LoadtestReport): string => {
