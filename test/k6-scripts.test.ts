@@ -12,7 +12,7 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
  */
 
 const K6_DIR = fileURLToPath(new URL('../loadtest/k6/', import.meta.url));
-const SCRIPTS = ['surge.js', 'spread.js', 'mixed.js'] as const;
+const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js'] as const;
 const BASE_URL = 'http://k6-stub.test:3999';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -348,6 +348,7 @@ const teardownOf = (script: K6Script) => {
 const ENV: Record<(typeof SCRIPTS)[number], Record<string, string>> = {
   'surge.js': { CAPACITY: '5', PEAK_RATE: '200', DURATION: '5s' },
   'spread.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
+  'hotspot.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'mixed.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
 };
 
@@ -416,7 +417,7 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     const { script, state, service } = await load(name, ENV[name]);
     const data = script.setup();
     const creates = state.requests.filter((r) => r.method === 'POST');
-    expect(creates.length).toBe(name === 'spread.js' ? 3 : 1);
+    expect(creates.length).toBe({ 'spread.js': 3, 'hotspot.js': 4 }[name as string] ?? 1);
     for (const request of creates) {
       expect(request.url).toBe(`${BASE_URL}/conferences`);
       const body = JSON.parse(request.body ?? '{}') as { id: string; name: string; seatTypes: unknown[] };
@@ -622,5 +623,23 @@ describe('k6 mixed', () => {
     for (const kind of ['reserve', 'cancel', 'read']) {
       expect(script.options.thresholds[`http_req_duration{kind:${kind}}`]).toEqual(['p(99)<1000']);
     }
+  });
+});
+
+describe('k6 script hotspot.js', () => {
+  it('sends HOT_SHARE of the reservations to the hot conference, tagged, with a p(99) threshold of their own', async () => {
+    const { script, state } = await load('hotspot.js', { ...ENV['hotspot.js'], HOT_SHARE: '0.5', P99_MS: '300' });
+    const data = script.setup();
+    const hot = data.conferences[0]?.id ?? '';
+    expect(hot).toMatch(/-hot$/);
+    state.requests.length = 0;
+    for (let i = 0; i < 400; i++) script.default(data);
+    const toHot = state.requests.filter((r) => r.url.includes(`/${hot}/reservations`));
+    expect(toHot.length).toBeGreaterThan(140);
+    expect(toHot.length).toBeLessThan(260);
+    for (const request of state.requests) {
+      expect(request.params.tags?.conference).toBe(toHot.includes(request) ? 'hot' : 'quiet');
+    }
+    expect(script.options.thresholds['http_req_duration{kind:reserve,conference:hot}']).toEqual(['p(99)<300']);
   });
 });

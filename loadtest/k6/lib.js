@@ -1,4 +1,4 @@
-// Shared code of the k6 scenarios (surge.js, spread.js, mixed.js): where the service is, which design
+// Shared code of the k6 scenarios (surge.js, spread.js, hotspot.js, mixed.js): where the service is, which design
 // is driven, ids, the requests, how answers are classified and the end-of-run integrity check.
 // Runs inside k6 (goja), so only k6's own modules are imported: no npm packages, no Node APIs.
 //
@@ -186,10 +186,10 @@ const RESERVE_EXPECTED = http.expectedStatuses(200, 201, 409);
 const OK_EXPECTED = http.expectedStatuses(200);
 const CREATED_EXPECTED = http.expectedStatuses(201);
 
-const params = (kind, name, responseCallback) => ({
+const params = (kind, name, responseCallback, tags = {}) => ({
   headers: JSON_HEADERS,
   // `name` groups URLs that differ only in ids, so k6 does not create a time series per conference.
-  tags: { kind, name },
+  tags: { ...tags, kind, name },
   responseCallback,
 });
 
@@ -237,12 +237,15 @@ const record = (kind, res) => {
   return outcome;
 };
 
-/** POST a reservation; returns the response and its outcome (see classify). */
-export const reserve = (conferenceId, reservationId, seats) => {
+/**
+ * POST a reservation; returns the response and its outcome (see classify). `tags` are added to
+ * the request's (hotspot.js tags the hot conference's, for a threshold of their own).
+ */
+export const reserve = (conferenceId, reservationId, seats, tags = {}) => {
   const res = http.post(
     `${conferencesUrl()}/${conferenceId}/reservations`,
     JSON.stringify({ reservationId, seats }),
-    params('reserve', `${prefix()}/:id/reservations`, RESERVE_EXPECTED),
+    params('reserve', `${prefix()}/:id/reservations`, RESERVE_EXPECTED, tags),
   );
   return { res, outcome: record('reserve', res) };
 };
