@@ -10,6 +10,7 @@ describe('configuration', () => {
       retry: { maxRetries: 10 },
       logLevel: 'info',
       embeddedPostgres: { dataDir: '.data/postgres', port: 54329 },
+      groupCommit: { appendsInFlight: 4, maxConferences: 64, maxEvents: 2048 },
     });
   });
 
@@ -27,6 +28,7 @@ describe('configuration', () => {
     [{ COMMAND_MAX_RETRIES: '2.5' }, /COMMAND_MAX_RETRIES must be a whole number/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres/],
+    [{ GROUP_COMMIT_APPENDS_IN_FLIGHT: '0' }, /GROUP_COMMIT_APPENDS_IN_FLIGHT must be at least 1/],
   ])('stops with a clear message for %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
