@@ -89,9 +89,8 @@ const race = async (base: string, conferenceId: string, attempts: number): Promi
 const expectViewsLevel = async (base: string, conferenceId: string, acknowledged: string[]) => {
   await eventually(async () => {
     const read = async (query: string) => {
-      const { seatTypes, position } = await (
-        await fetch(`${base}/conferences/${conferenceId}/availability${query}`)
-      ).json();
+      const answer = await fetch(`${base}/conferences/${conferenceId}/availability${query}`);
+      const { seatTypes, position } = (await answer.json()) as { seatTypes: unknown; position: number };
       return { seatTypes, position };
     };
     expect(await read('')).toEqual(await read('?consistency=strong'));
