@@ -1,9 +1,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { freePort } from '../loadtest/server.js';
 import { byProjection } from '../loadtest/server-metrics.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { alive, childProcesses } from './support/processes.js';
 import { eventually } from './support/views.js';
 
 /**
@@ -23,28 +23,8 @@ afterEach(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
 });
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
-
-/** The pids of the projector processes `pid` started (Linux /proc). */
-const projectorChildren = (pid: number): number[] => {
-  try {
-    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8')
-      .trim()
-      .split(/\s+/)
-      .filter(Boolean)
-      .map(Number)
-      .filter((child) => readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('projector-main'));
-  } catch {
-    return [];
-  }
-};
+/** The projector processes `pid` started. */
+const projectorChildren = (pid: number): number[] => childProcesses(pid, 'projector-main');
 
 /** `npm start`'s entry point on the test database, answering on a free port once healthy. */
 const startApi = async () => {
