@@ -4,8 +4,8 @@ import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { gracefulClose } from './http/graceful-close.js';
-import { CLOSE_RESERVE_MS, run } from './run.js';
 import { startProjectorProcess } from './projector-process.js';
+import { CLOSE_RESERVE_MS, run } from './run.js';
 import { createService } from './service.js';
 
 /** `npm start`: database (embedded unless DATABASE_URL), migrations, projectors (see PROJECTOR), HTTP. */
