@@ -77,7 +77,8 @@ export class Projector {
     const { sql, projection, batchSize, beforeCommit, onApplied, viewsChanged } = this.options;
     const applied = await sql.begin(async (tx) => {
       // Sent together (one connection runs them in order): each round trip waits for a turn of
-      // an event loop that a surge keeps busy, and that wait is the view's lag.
+      // the event loop, a busy one when the projectors run in the API process (PROJECTOR=in-api),
+      // and that wait adds to the view's lag.
       const [, checkpoint] = await Promise.all([
         tx`select pg_advisory_xact_lock(${projection.locks.batch})`,
         readCheckpoint(tx, projection.name),
