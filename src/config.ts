@@ -68,8 +68,12 @@ const configSchema = z
      * are looked up by id. The writers' memory is at most CACHE_MAX_CONFERENCES times this.
      */
     CACHE_RESERVATIONS_PER_CONFERENCE: integer(1_000, 0, 1_000_000),
-    /** Run the projector inside the API process (`off` when it runs as its own process: npm run projector). */
-    PROJECTOR: z.enum(['on', 'off']).default('on'),
+    /**
+     * Where `npm start` runs the projectors: `process`, a child process it starts and stops (off the
+     * event loop that serves the connections); `in-api`, inside the API process; `off`, not at all
+     * (run `npm run projector` yourself).
+     */
+    PROJECTOR: z.enum(['process', 'in-api', 'off']).default('process'),
     /** Most events the projector applies to the reservations view in one transaction. */
     PROJECTOR_BATCH_SIZE: integer(500, 1, 100_000),
     /** Most events applied to the remaining seats in one transaction (set-based in PostgreSQL: large is cheap). */
@@ -114,7 +118,7 @@ const configSchema = z
       maxEvents: env.GROUP_COMMIT_MAX_EVENTS,
     },
     projector: {
-      enabled: env.PROJECTOR === 'on',
+      runs: env.PROJECTOR,
       batchSize: env.PROJECTOR_BATCH_SIZE,
       seatsBatchSize: env.PROJECTOR_SEATS_BATCH_SIZE,
       pollIntervalMs: env.PROJECTOR_POLL_INTERVAL_MS,

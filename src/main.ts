@@ -4,10 +4,11 @@ import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { gracefulClose } from './http/graceful-close.js';
+import { startProjectorProcess } from './projector-process.js';
 import { CLOSE_RESERVE_MS, run } from './run.js';
 import { createService } from './service.js';
 
-/** `npm start`: database (embedded unless DATABASE_URL), migrations, projector (unless PROJECTOR=off), HTTP. */
+/** `npm start`: database (embedded unless DATABASE_URL), migrations, projectors (see PROJECTOR), HTTP. */
 run('seat-surge', async (config, log, releases) => {
   const database = await openDatabase(config, log);
   releases.push(database.close);
@@ -18,7 +19,19 @@ run('seat-surge', async (config, log, releases) => {
   releases.push(async () => service.close());
   // A snapshot not written is only a longer load next time; it never holds the stop past its deadline.
   releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.snapshots.settle()));
-  if (config.projector.enabled) {
+  if (config.projector.runs === 'process') {
+    const projectorProcess = startProjectorProcess({
+      databaseUrl: database.url,
+      log,
+      onMessage: (message) => {
+        if (message.kind === 'applied')
+          service.metrics.projectedEvents.inc({ projection: message.projection }, message.count);
+        else service.viewsChanged.notify(new Set(message.streamIds));
+      },
+    });
+    // Stopped before the pool and the embedded database: its batch in progress commits first.
+    releases.push((deadline) => projectorProcess.stop(deadline - CLOSE_RESERVE_MS));
+  } else if (config.projector.runs === 'in-api') {
     service.projector.start();
     // Its batch in progress commits or rolls back by itself; the stop does not wait past the deadline.
     releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.projector.stop()));
@@ -56,12 +69,18 @@ run('seat-surge', async (config, log, releases) => {
       snapshotInterval: config.snapshotInterval,
       maxRetries: config.retry.maxRetries,
       poolSize: config.databasePoolSize,
-      projector: config.projector.enabled ? 'in this process' : 'off (run npm run projector)',
+      projector: PROJECTOR_RUNS[config.projector.runs],
     },
     'seat-surge is serving',
   );
   return 'running';
 });
+
+const PROJECTOR_RUNS = {
+  process: 'in a process of its own',
+  'in-api': 'in this process',
+  off: 'off (run npm run projector)',
+} as const;
 
 /** Waits for `work`, but not past `deadline` (epoch ms). */
 const until = async (deadline: number, work: Promise<unknown>): Promise<void> => {

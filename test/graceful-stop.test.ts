@@ -9,26 +9,19 @@ import { freePort } from '../loadtest/server.js';
 import { connect } from '../src/database/connect.js';
 import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
+import { alive, childProcesses } from './support/processes.js';
 import { quietLog } from './support/service.js';
 
 /**
  * `npm start`'s process under continuous load gets SIGTERM: it must exit 0 within its stop
- * deadline, leave no PostgreSQL running, and have stored every reservation it answered 201.
+ * deadline, leave no PostgreSQL and no projector process running, and have stored every
+ * reservation it answered 201.
  */
 const STOP_TIMEOUT_MS = 5000;
 let dataDir: string | undefined;
 afterAll(async () => {
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
-
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
 
 describe('stopping the service under load', () => {
   it('exits 0 within the deadline, stops its PostgreSQL, and keeps every answered reservation', async () => {
@@ -107,6 +100,8 @@ describe('stopping the service under load', () => {
         if (Date.now() > loaded || child.exitCode !== null) throw new Error(`no load was served:\n${output}`);
         await new Promise((next) => setTimeout(next, 20));
       }
+      const projectors = childProcesses(child.pid!, 'projector-main');
+      expect(projectors).toHaveLength(1);
       const signalled = Date.now();
       child.kill('SIGTERM');
       const { code, at } = await exited;
@@ -114,6 +109,7 @@ describe('stopping the service under load', () => {
       expect(code).toBe(0);
       expect(at - signalled).toBeLessThanOrEqual(STOP_TIMEOUT_MS);
       expect(alive(postmasterPid)).toBe(false);
+      expect(projectors.filter(alive)).toEqual([]);
       expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
 
       // Every 201 is in the store: open the data directory again and look.

@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connect } from '../src/database/connect.js';
+import { connect, type Sql } from '../src/database/connect.js';
 import { createEventStore } from '../src/event-store/event-store.js';
 import {
   createProjectors,
   PROJECTIONS,
+  projectionLag,
   Projector,
   readCheckpoint,
   rebuildViews,
@@ -279,6 +280,40 @@ describe('projector', () => {
     } finally {
       await running.stop();
     }
+  });
+
+  it('counts as lag what the checkpoint has not passed when the count runs, not when the lag was first read', async () => {
+    const conferenceId = 'lag-count';
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Lag count',
+      seatTypes: [{ type: 'standard', capacity: 150 }],
+    });
+    const byHand = projectors();
+    await Promise.allSettled(
+      Array.from({ length: 200 }, (_, i) =>
+        service.handlers.reserveSeats({
+          conferenceId,
+          reservationId: `l-${i}`,
+          seats: [{ seatType: 'standard', quantity: 1 }],
+        }),
+      ),
+    );
+    expect((await projectionLag(db.sql, remainingSeats)).events).toBeGreaterThanOrEqual(150);
+    // The projector applies every event between the lag's read of the checkpoint and its count,
+    // as it does while a busy event loop keeps the count waiting.
+    let first = true;
+    const catchUpAfterFirstStatement = ((strings: TemplateStringsArray, ...values: never[]) => {
+      const statement = db.sql(strings, ...values);
+      if (!first) return statement;
+      first = false;
+      return statement.then(async (rows) => {
+        await catchUp(byHand.seats);
+        return rows;
+      });
+    }) as unknown as Sql;
+    expect(await projectionLag(catchUpAfterFirstStatement, remainingSeats)).toEqual({ events: 0, milliseconds: 0 });
+    await expectViewsMatchAggregate(conferenceId);
   });
 
   it('lets only one of two instances apply events at a time, and the other takes over when it stops', async () => {
