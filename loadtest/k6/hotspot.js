@@ -17,8 +17,10 @@ import {
   newReservationId,
   peakRate,
   pick,
+  randomSeats,
   reserve,
   scriptOptions,
+  SEAT_TYPES,
   uniqueConferenceId,
 } from './lib.js';
 
@@ -29,14 +31,6 @@ export const options = {
     ...base.thresholds,
     'http_req_duration{kind:reserve,conference:hot}': base.thresholds['http_req_duration{kind:reserve}'],
   },
-};
-
-const SEAT_TYPES = ['standard', 'vip'];
-
-/** 1-2 seats of one random seat type, or 1-2 seats of each. */
-const seats = () => {
-  const types = Math.random() < 0.5 ? [pick(SEAT_TYPES)] : SEAT_TYPES;
-  return types.map((seatType) => ({ seatType, quantity: 1 + Math.floor(Math.random() * 2) }));
 };
 
 export function setup() {
@@ -55,8 +49,9 @@ export function setup() {
 
 export default function (data) {
   const [hot, ...quiet] = data.conferences;
-  if (Math.random() < envNumber('HOT_SHARE', 0.5)) reserve(hot.id, newReservationId(), seats(), { conference: 'hot' });
-  else reserve(pick(quiet).id, newReservationId(), seats(), { conference: 'quiet' });
+  if (Math.random() < envNumber('HOT_SHARE', 0.5))
+    reserve(hot.id, newReservationId(), randomSeats(), { conference: 'hot' });
+  else reserve(pick(quiet).id, newReservationId(), randomSeats(), { conference: 'quiet' });
 }
 
 export function teardown(data) {

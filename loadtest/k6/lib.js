@@ -82,6 +82,15 @@ export const newReservationId = () => `k6-${uuidish()}`;
 
 export const pick = (items) => items[Math.floor(Math.random() * items.length)];
 
+/** The seat types of the conferences spread.js and hotspot.js create. */
+export const SEAT_TYPES = ['standard', 'vip'];
+
+/** 1-2 seats of one random seat type, or 1-2 seats of each (spread.js, hotspot.js). */
+export const randomSeats = () => {
+  const types = Math.random() < 0.5 ? [pick(SEAT_TYPES)] : SEAT_TYPES;
+  return types.map((seatType) => ({ seatType, quantity: 1 + Math.floor(Math.random() * 2) }));
+};
+
 // ---------------------------------------------------------------------------------------------------
 // options
 

@@ -16,20 +16,14 @@ import {
   newReservationId,
   peakRate,
   pick,
+  randomSeats,
   reserve,
   scriptOptions,
+  SEAT_TYPES,
   uniqueConferenceId,
 } from './lib.js';
 
 export const options = scriptOptions('spread', arrivalRateScenario(harnessRamp(peakRate())), ['reserve']);
-
-const SEAT_TYPES = ['standard', 'vip'];
-
-/** 1-2 seats of one random seat type, or 1-2 seats of each. */
-const seats = () => {
-  const types = Math.random() < 0.5 ? [pick(SEAT_TYPES)] : SEAT_TYPES;
-  return types.map((seatType) => ({ seatType, quantity: 1 + Math.floor(Math.random() * 2) }));
-};
 
 export function setup() {
   const count = Math.round(envNumber('CONFERENCES', 100));
@@ -47,7 +41,7 @@ export function setup() {
 
 export default function (data) {
   const conference = pick(data.conferences);
-  reserve(conference.id, newReservationId(), seats());
+  reserve(conference.id, newReservationId(), randomSeats());
 }
 
 export function teardown(data) {
