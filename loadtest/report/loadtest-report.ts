@@ -180,34 +180,28 @@ export const comparisonTable = (report: LoadtestReport) => {
     throughput.find((r) => r.design === design && r.scenario === scenario && r.connections === connections);
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b === 0 ? '-' : `${round(a / b, 2)}×`;
-  const keys = [
-    ...new Set(throughput.filter((r) => r.scenario !== 'surge').map((r) => `${r.connections} ${r.design}`)),
-  ];
-  const rows = keys.map((key) => {
-    const [c = '0', design = ''] = key.split(' ');
-    const connections = Number(c);
-    const spread = find(design, 'spread', connections);
-    const surge = find(design, 'surge', connections);
-    const hot = find(design, 'hotspot', connections)?.hot;
-    const strongestCrud = Math.max(
-      ...CRUD_DESIGNS.map((d) => find(d, 'spread', connections)?.reservationsPerSecond ?? Number.NaN).filter(
-        (v) => !Number.isNaN(v),
-      ),
-    );
-    return [
-      design,
-      connections,
-      spread?.reservationsPerSecond ?? '-',
-      CRUD_DESIGNS.includes(design)
-        ? '-'
-        : ratio(spread?.reservationsPerSecond, Number.isFinite(strongestCrud) ? strongestCrud : undefined),
-      ratio(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
-      hot?.reservationsPerSecond ?? '-',
-      hot?.latencyMs.p99 ?? '-',
-      surge?.latencyMs.all.p99 ?? '-',
-      ratio(hot?.latencyMs.p99, surge?.latencyMs.all.p99),
-    ];
-  });
+  // One row per design and connection count that ran spread or hotspot, in the run's order.
+  const rows = throughput
+    .filter((r) => r.scenario !== 'surge')
+    .filter((r, i, all) => all.findIndex((x) => x.design === r.design && x.connections === r.connections) === i)
+    .map(({ design, connections }) => {
+      const spread = find(design, 'spread', connections);
+      const surge = find(design, 'surge', connections);
+      const hot = find(design, 'hotspot', connections)?.hot;
+      const crudSpreads = CRUD_DESIGNS.flatMap((d) => find(d, 'spread', connections)?.reservationsPerSecond ?? []);
+      const strongestCrud = crudSpreads.length > 0 ? Math.max(...crudSpreads) : undefined;
+      return [
+        design,
+        connections,
+        spread?.reservationsPerSecond ?? '-',
+        CRUD_DESIGNS.includes(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud),
+        ratio(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
+        hot?.reservationsPerSecond ?? '-',
+        hot?.latencyMs.p99 ?? '-',
+        surge?.latencyMs.all.p99 ?? '-',
+        ratio(hot?.latencyMs.p99, surge?.latencyMs.all.p99),
+      ];
+    });
   return {
     title: 'Comparisons within this run',
     header: [

@@ -68,6 +68,9 @@ const reservationEvents = (stream: string, ids: string, condition = '') => `
     offset 0
   ) found`;
 
+/** An event as the append statements take it: metadata always present. */
+const stored = ({ type, data, metadata }: NewEvent) => ({ type, data, metadata: metadata ?? {} });
+
 /** The PostgreSQL event store. Every statement is written out here, so its locking is visible. */
 export const createEventStore = (sql: Queryable) => {
   const recordedEventColumns = sql`position, stream_id as "streamId", stream_version as "streamVersion", type, data,
@@ -85,7 +88,7 @@ export const createEventStore = (sql: Queryable) => {
   const append = async (streamId: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> => {
     if (events.length === 0) throw new Error('append needs at least one event');
     const newVersion = expectedVersion + events.length;
-    const batch = events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} }));
+    const batch = events.map(stored);
     const claim =
       expectedVersion === 0
         ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
@@ -131,7 +134,7 @@ export const createEventStore = (sql: Queryable) => {
       const input = appends.map(({ streamId, expectedVersion, events, newReservationIds }) => ({
         stream_id: streamId,
         expected_version: expectedVersion,
-        events: events.map(({ type, data, metadata }) => ({ type, data, metadata: metadata ?? {} })),
+        events: events.map(stored),
         reservation_ids: expectedVersion === 0 ? [] : newReservationIds,
       }));
       const rows = await sql<
