@@ -122,7 +122,9 @@ export const createEventStore = (sql: Queryable) => {
      * How the statement keeps the guarantees of `append`:
      * - The rows of the streams are locked first, in stream id order (`for update` applies after
      *   `order by`), so two statements carrying the same streams in another process wait for each
-     *   other instead of deadlocking; the versions read there are the current ones.
+     *   other instead of deadlocking; the versions read there are the current ones. They are found
+     *   by key (`= any (array(...))`): written `in (select ...)`, the planner hashed the input and
+     *   scanned every stream, a cost that grew with the number of conferences.
      * - Only streams whose claim succeeded (version matched and no id assumed new was found, or a
      *   new stream's row was inserted) get event rows, so losers draw no positions: no gaps.
      * - Each id assumed new is one probe of the (stream_id, reservation_id) index per stream (see
@@ -149,7 +151,7 @@ export const createEventStore = (sql: Queryable) => {
           )}) f
         ), locked as (
           select stream_id, version from streams
-          where stream_id in (select stream_id from input where expected_version > 0)
+          where stream_id = any (array(select stream_id from input where expected_version > 0))
           order by stream_id
           for update
         ), updated as (
