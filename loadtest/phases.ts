@@ -1,4 +1,5 @@
 import { audit, type AuditResult } from './audit.js';
+import { cpuUse, type CpuTimes, type CpuUse } from './cpu.js';
 import { drive } from './drive.js';
 import { Ledger } from './ledger.js';
 import { DESIGNS, type Design, type LoadtestOptions, type Scenario } from './options.js';
@@ -44,10 +45,21 @@ export type PhaseResult = {
   /** The hotspot scenario's hot conference on its own: its committed/s and the latency of its requests. */
   hot?: { conferenceId: string; reservationsPerSecond: number; latencyMs: Percentiles };
   timeline: TimelinePoint[];
+  /** CPU used by the service's processes and the load generator during the held part (self-started server on Linux). */
+  cpu?: CpuUse;
   audit?: AuditResult;
 };
 
-export type PhaseContext = { baseUrl: string; options: LoadtestOptions; runTag: string };
+export type PhaseContext = {
+  baseUrl: string;
+  options: LoadtestOptions;
+  runTag: string;
+  /** Reads the CPU time used so far by role; absent when the server is not this run's own. */
+  cpuTimes?: () => CpuTimes | undefined;
+};
+
+/** The CPU times at the start and at the end of a phase's held part. */
+type CpuReadings = { before: CpuTimes | undefined; after: CpuTimes | undefined };
 
 const post = async (url: string, body: unknown) => {
   const response = await fetch(url, {
@@ -85,6 +97,7 @@ const summarise = (
   recorder: Recorder,
   durationSeconds: number,
   server: PhaseResult['server'],
+  { before, after }: CpuReadings,
 ): PhaseResult => {
   const requests = Object.values(recorder.statusCounts).reduce((a, b) => a + b, 0);
   const committed = recorder.committedLatencies.length;
@@ -103,6 +116,7 @@ const summarise = (
     server,
     lag: recorder.lag(),
     timeline: recorder.timeline(),
+    ...(before && after ? { cpu: cpuUse(before, after, durationSeconds, requests) } : {}),
   };
 };
 
@@ -112,13 +126,13 @@ const summarise = (
  * sampled every second of it, ramp included.
  */
 const rampThenHold = async (
-  { baseUrl, options }: PhaseContext,
+  { baseUrl, options, cpuTimes }: PhaseContext,
   connections: number,
   workload: Workload,
   recorder: Recorder,
   ledger: Ledger,
   title: string,
-): Promise<number> => {
+): Promise<{ seconds: number; cpu: CpuReadings }> => {
   const sampler = sampleLag(baseUrl, recorder);
   try {
     for (const share of [4, 2]) {
@@ -135,6 +149,7 @@ const rampThenHold = async (
     }
     recorder.hold();
     const started = performance.now();
+    const before = cpuTimes?.();
     await drive({
       baseUrl,
       connections,
@@ -144,7 +159,7 @@ const rampThenHold = async (
       ledger,
       title,
     });
-    return (performance.now() - started) / 1000;
+    return { seconds: (performance.now() - started) / 1000, cpu: { before, after: cpuTimes?.() } };
   } finally {
     await sampler.stop();
   }
@@ -174,7 +189,7 @@ export const throughputPhase = async (
       ? hotspotWorkload(DESIGNS[design], hotId, quietIds, idPrefix, seededRandom(connections))
       : bookingWorkload(DESIGNS[design], ids, idPrefix, seededRandom(connections));
   const before = await scrapeCounters(ctx.baseUrl);
-  const seconds = await rampThenHold(
+  const { seconds, cpu } = await rampThenHold(
     ctx,
     connections,
     workload,
@@ -184,7 +199,7 @@ export const throughputPhase = async (
   );
   await waitUntilIdle(ctx.baseUrl);
   const server = difference(await scrapeCounters(ctx.baseUrl), before);
-  const result = summarise({ design, scenario, phase: 'throughput', connections }, recorder, seconds, server);
+  const result = summarise({ design, scenario, phase: 'throughput', connections }, recorder, seconds, server, cpu);
   const hot = recorder.watched(seconds);
   return { ...result, ...(hot ? { hot } : {}), audit: await audit(ctx.baseUrl, DESIGNS[design], ids, ledger) };
 };
@@ -201,6 +216,7 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
   const before = await scrapeCounters(ctx.baseUrl);
   recorder.hold();
   const sampler = sampleLag(ctx.baseUrl, recorder);
+  const cpu: CpuReadings = { before: ctx.cpuTimes?.(), after: undefined };
   try {
     await drive({
       baseUrl: ctx.baseUrl,
@@ -211,13 +227,20 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
       ledger,
       title: `${design} sell-out c=${connections}`,
     });
+    cpu.after = ctx.cpuTimes?.();
   } finally {
     await sampler.stop();
   }
   const seconds = recorder.heldSeconds();
   await waitUntilIdle(ctx.baseUrl);
   const server = difference(await scrapeCounters(ctx.baseUrl), before);
-  const result = summarise({ design, scenario: 'surge', phase: 'sellout', connections }, recorder, seconds, server);
+  const result = summarise(
+    { design, scenario: 'surge', phase: 'sellout', connections },
+    recorder,
+    seconds,
+    server,
+    cpu,
+  );
   const standardSold = recorder.commitTimes.length;
   const lastSale = recorder.commitTimes.at(-1);
   return {
@@ -247,10 +270,17 @@ export const mixedPhase = async (ctx: PhaseContext, design: Design, connections:
     ledger,
   );
   const before = await scrapeCounters(ctx.baseUrl);
-  const seconds = await rampThenHold(ctx, connections, workload, recorder, ledger, `${design} mixed c=${connections}`);
+  const { seconds, cpu } = await rampThenHold(
+    ctx,
+    connections,
+    workload,
+    recorder,
+    ledger,
+    `${design} mixed c=${connections}`,
+  );
   await waitUntilIdle(ctx.baseUrl);
   const server = difference(await scrapeCounters(ctx.baseUrl), before);
-  const result = summarise({ design, scenario: 'mixed', phase: 'mixed', connections }, recorder, seconds, server);
+  const result = summarise({ design, scenario: 'mixed', phase: 'mixed', connections }, recorder, seconds, server, cpu);
   return { ...result, audit: await audit(ctx.baseUrl, DESIGNS[design], [id], ledger) };
 };
 
@@ -258,7 +288,7 @@ export const mixedPhase = async (ctx: PhaseContext, design: Design, connections:
 export const ceilingPhase = async (ctx: PhaseContext, connections: number): Promise<PhaseResult> => {
   const recorder = new Recorder();
   const before = await scrapeCounters(ctx.baseUrl);
-  const seconds = await rampThenHold(
+  const { seconds, cpu } = await rampThenHold(
     ctx,
     connections,
     ceilingWorkload(),
@@ -273,5 +303,6 @@ export const ceilingPhase = async (ctx: PhaseContext, connections: number): Prom
     recorder,
     seconds,
     server,
+    cpu,
   );
 };

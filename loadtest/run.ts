@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readCpuTimes } from './cpu.js';
 import { faultRun, faultTable, type FaultRun } from './faults.js';
 import { DESIGNS, parseOptions, USAGE, UsageRequested, type LoadtestOptions } from './options.js';
 import {
@@ -83,7 +84,13 @@ export const runLoadtest = async (
   const startedAt = new Date();
   const server = options.target ? undefined : await startServer(join(options.outDir, 'server.log'), serverEnv);
   const baseUrl = options.target ?? server?.baseUrl ?? '';
-  const ctx: PhaseContext = { baseUrl, options, runTag: `lt${startedAt.getTime().toString(36)}` };
+  const apiPid = server?.pid;
+  const ctx: PhaseContext = {
+    baseUrl,
+    options,
+    runTag: `lt${startedAt.getTime().toString(36)}`,
+    ...(apiPid === undefined ? {} : { cpuTimes: () => readCpuTimes(apiPid) }),
+  };
   const phases: PhaseResult[] = [];
   const record = (result: PhaseResult) => {
     phases.push(result);

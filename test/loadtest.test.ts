@@ -48,7 +48,13 @@ describe('npm run loadtest --quick', () => {
 
     const report = JSON.parse(await readFile(files[0]!, 'utf8')) as LoadtestReport;
     expect(report).toMatchObject({ schemaVersion: 1, kind: 'loadtest', auditPassed: true });
-    expect(report.ceilings).toEqual([{ connections: 8, requestsPerSecond: expect.any(Number) }]);
+    expect(report.ceilings).toEqual([
+      {
+        connections: 8,
+        requestsPerSecond: expect.any(Number),
+        cpu: expect.objectContaining({ cores: expect.any(Object) }),
+      },
+    ]);
     const rows = report.results.map((r) => `${r.design} ${r.scenario}/${r.phase}`);
     expect(rows).toEqual([
       'es-batched surge/throughput',
@@ -88,6 +94,13 @@ describe('npm run loadtest --quick', () => {
       expect(result.server).toEqual(
         expect.objectContaining({ versionConflicts: expect.any(Number), retries: expect.any(Number) }),
       );
+      // The API and this process (the load generator) worked; the database is not the API's child here.
+      expect(result.cpu?.microsecondsPerRequest.api).toBeGreaterThan(0);
+      expect(result.cpu?.microsecondsPerRequest.loadGenerator).toBeGreaterThan(0);
+      expect(result.cpu?.microsecondsPerRequest.postgres).toBeNull();
+      expect(result.cpu?.microsecondsPerRequest.total).toBeGreaterThanOrEqual(
+        result.cpu?.microsecondsPerRequest.api ?? 0,
+      );
     }
     for (const sellout of report.results.filter((r) => r.phase === 'sellout')) {
       // Exactly the capacity is sold, never more.
@@ -108,6 +121,9 @@ describe('npm run loadtest --quick', () => {
     expect(markdown).toContain('seats lag p50/p99/max ms');
     expect(markdown).toMatch(
       /## Comparisons within this run[^]*\| es-batched \| 8 \| [\d.]+ \| [\d.]+× \| [\d.]+× \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
+    );
+    expect(markdown).toMatch(
+      /## Where the CPU goes[^]*\| http-ceiling \| ceiling \| 8 \| [\d.]+ \| [\d.]+ \|[^]*\| crud-atomic \| mixed \/ mixed \| 8 \|/,
     );
     expect(markdown).toContain('Integrity audit: **passed**');
     const html = await readFile(files[2]!, 'utf8');

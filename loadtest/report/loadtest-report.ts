@@ -1,6 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
+import type { CpuUse } from '../cpu.js';
 import type { LoadtestOptions } from '../options.js';
 import type { PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
@@ -16,8 +17,8 @@ export type LoadtestReport = {
   machine: { cpus: number; cpuModel: string; memoryGiB: number; node: string; platform: string };
   server: string;
   options: LoadtestOptions;
-  /** Requests per second of the HTTP ceiling probe, per connection count. */
-  ceilings: { connections: number; requestsPerSecond: number }[];
+  /** Requests per second of the HTTP ceiling probe, per connection count, and the CPU it used. */
+  ceilings: { connections: number; requestsPerSecond: number; cpu?: CpuUse }[];
   results: (PhaseResult & { ceilingFraction: number | null })[];
   auditPassed: boolean;
 };
@@ -38,7 +39,11 @@ export const buildReport = (
 ): LoadtestReport => {
   const ceilings = phases
     .filter((p) => p.phase === 'ceiling')
-    .map((p) => ({ connections: p.connections, requestsPerSecond: p.requestsPerSecond }));
+    .map((p) => ({
+      connections: p.connections,
+      requestsPerSecond: p.requestsPerSecond,
+      ...(p.cpu ? { cpu: p.cpu } : {}),
+    }));
   const results = phases
     .filter((p) => p.phase !== 'ceiling')
     .map((p) => {
@@ -164,7 +169,63 @@ export const reportTables = (
     });
   }
   if (comparisons.rows.length > 0) tables.push(comparisons);
+  const cpu = cpuTable(report);
+  if (cpu.rows.length > 0) tables.push(cpu);
   return tables;
+};
+
+/**
+ * Where the CPU of each held part went: the cores each process kept busy, and the CPU time per
+ * request answered. The machine's cores are shared by all four, so a design's requests per second
+ * is bounded by the sum: fewer microseconds per request is what lets a design answer more.
+ */
+export const cpuTable = (report: LoadtestReport) => {
+  const measured = [
+    ...report.ceilings.map((c) => ({
+      design: 'http-ceiling',
+      phase: 'ceiling',
+      connections: c.connections,
+      requestsPerSecond: c.requestsPerSecond,
+      cpu: c.cpu,
+    })),
+    ...report.results.map((r) => ({ ...r, phase: `${r.scenario} / ${r.phase}` })),
+  ].flatMap((r) => (r.cpu ? [{ ...r, cpu: r.cpu }] : []));
+  const cell = (value: number | null) => value ?? '-';
+  return {
+    title: 'Where the CPU goes (held part): cores busy, and CPU µs per request',
+    header: [
+      'design',
+      'phase',
+      'conns',
+      'req/s',
+      'cores: API',
+      'projector',
+      'PostgreSQL',
+      'load generator',
+      'µs/request: API',
+      'projector',
+      'PostgreSQL',
+      'load generator',
+      'all',
+    ],
+    rows: measured.map(
+      ({ design, phase, connections, requestsPerSecond, cpu: { cores, microsecondsPerRequest: us } }) => [
+        design,
+        phase,
+        connections,
+        requestsPerSecond,
+        cores.api,
+        cores.projector,
+        cell(cores.postgres),
+        cores.loadGenerator,
+        us.api,
+        us.projector,
+        cell(us.postgres),
+        us.loadGenerator,
+        us.total,
+      ],
+    ),
+  };
 };
 
 const CRUD_DESIGNS: readonly string[] = ['crud', 'crud-atomic'];
