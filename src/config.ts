@@ -59,6 +59,11 @@ const configSchema = z
     GROUP_COMMIT_MAX_CONFERENCES: integer(64, 1, 10_000),
     /** Most events one group commit carries (a larger batch still goes, alone). */
     GROUP_COMMIT_MAX_EVENTS: integer(2048, 1, 1_000_000),
+    /**
+     * A batch of this many events or more (a hot conference's) is appended at once, in a statement
+     * of its own, beside the grouped appends in flight; 0: every batch is grouped.
+     */
+    GROUP_COMMIT_ALONE_FROM_EVENTS: integer(8, 0, 1_000_000),
     /** Cached conference states are dropped after this long idle... */
     CACHE_IDLE_MS: integer(60_000, 1000, 86_400_000),
     /** ...or beyond this many conferences, least recently used first. */
@@ -116,6 +121,7 @@ const configSchema = z
       appendsInFlight: env.GROUP_COMMIT_APPENDS_IN_FLIGHT,
       maxConferences: env.GROUP_COMMIT_MAX_CONFERENCES,
       maxEvents: env.GROUP_COMMIT_MAX_EVENTS,
+      aloneFromEvents: env.GROUP_COMMIT_ALONE_FROM_EVENTS,
     },
     projector: {
       runs: env.PROJECTOR,

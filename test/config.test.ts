@@ -10,7 +10,7 @@ describe('configuration', () => {
       retry: { maxRetries: 10 },
       logLevel: 'info',
       embeddedPostgres: { dataDir: '.data/postgres', port: 54329 },
-      groupCommit: { appendsInFlight: 4, maxConferences: 64, maxEvents: 2048 },
+      groupCommit: { appendsInFlight: 4, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
     });
   });
 
@@ -29,6 +29,7 @@ describe('configuration', () => {
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres/],
     [{ GROUP_COMMIT_APPENDS_IN_FLIGHT: '0' }, /GROUP_COMMIT_APPENDS_IN_FLIGHT must be at least 1/],
+    [{ GROUP_COMMIT_ALONE_FROM_EVENTS: '-1' }, /GROUP_COMMIT_ALONE_FROM_EVENTS must be at least 0/],
   ])('stops with a clear message for %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

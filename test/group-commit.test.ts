@@ -220,7 +220,7 @@ describe('group commit across conferences', () => {
 
   it('appends the batches that wait together in one statement, and decides again only the conflicting one', async () => {
     const service = createTestService(db.sql, {
-      groupCommit: { appendsInFlight: 1, maxConferences: 64, maxEvents: 2048 },
+      groupCommit: { appendsInFlight: 1, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 0 },
     });
     const h = service.handlers;
     const quiet = Array.from({ length: 12 }, (_, i) => `quiet-${i}`);
@@ -284,18 +284,64 @@ describe('group commit across conferences', () => {
     expect(after.carried - before.carried).toBe(5);
   });
 
-  it('sells exactly the capacity of each of many conferences when two processes race at all of them', async () => {
+  it("sends a hot conference's batch at once on its own while every grouped append is busy", async () => {
+    const service = createTestService(db.sql, {
+      groupCommit: { appendsInFlight: 1, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 5 },
+    });
+    const h = service.handlers;
+    const quiet = ['alone-q1', 'alone-q2', 'alone-q3'];
+    for (const id of ['alone-held', 'alone-hot', ...quiet]) await create(service, id);
+    for (const id of ['alone-held', 'alone-hot', ...quiet])
+      await h.reserveSeats({ conferenceId: id, reservationId: 'warm', seats: standard(1) });
+
+    const release = await holdStream('alone-held');
+    const before = await observed(service.metrics.appendConferences);
+    const held = h.reserveSeats({ conferenceId: 'alone-held', reservationId: 'r', seats: standard(1) });
+    await new Promise((next) => setImmediate(next)); // the only grouped append is in flight, waiting on the lock
+    const hot = Array.from({ length: 8 }, (_, k) =>
+      h.reserveSeats({ conferenceId: 'alone-hot', reservationId: `hot-${k}`, seats: standard(1) }),
+    );
+    const rest = quiet.map((conferenceId) => h.reserveSeats({ conferenceId, reservationId: 'r', seats: standard(1) }));
+    // The hot batch (8 events) commits while the grouped append is still held...
+    const hotOutcomes = await Promise.race([
+      Promise.all(hot),
+      new Promise<'still waiting'>((done) => setTimeout(done, 5000, 'still waiting')),
+    ]);
+    expect(hotOutcomes === 'still waiting' ? hotOutcomes : hotOutcomes.map(outcomeOf)).toEqual(
+      hot.map(() => 'accepted'),
+    );
+    await release();
+    const outcomes = await Promise.all([held, ...rest]);
+    expect(outcomes.map(outcomeOf)).toEqual(outcomes.map(() => 'accepted'));
+    const after = await observed(service.metrics.appendConferences);
+    // ...on its own; then the held one finishes, and the 3 quiet ones that waited go together.
+    expect(after.appends - before.appends).toBe(3);
+    expect(after.carried - before.carried).toBe(1 + 1 + 3);
+    await expectStoreIntact();
+  });
+
+  it('sells exactly the capacity of each of many conferences and of a hot one when two processes race at all of them', async () => {
     const poolA = connect(db.url, 4);
     const poolB = connect(db.url, 4);
     try {
-      const small = { appendsInFlight: 2, maxConferences: 64, maxEvents: 2048 };
+      // The hot conference's batches (6 events or more) go alone; the quiet ones' (5 seats) are grouped.
+      const small = { appendsInFlight: 2, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 6 };
       const a = createTestService(poolA, { groupCommit: small });
       const b = createTestService(poolB, { groupCommit: small });
       const ids = Array.from({ length: 40 }, (_, i) => `race-${i}`);
-      for (const id of ids) await create(a, id, 5);
-      const attempts = ids.flatMap((conferenceId) =>
-        Array.from({ length: 16 }, (_, k) => ({ conferenceId, reservationId: `r${k}`, seats: standard(1) })),
-      );
+      const capacity = (id: string) => (id === 'race-hot' ? 150 : 5);
+      for (const id of [...ids, 'race-hot']) await create(a, id, capacity(id));
+      const attempts = [
+        ...ids.flatMap((conferenceId) =>
+          Array.from({ length: 16 }, (_, k) => ({ conferenceId, reservationId: `r${k}`, seats: standard(1) })),
+        ),
+        ...Array.from({ length: 400 }, (_, k) => ({
+          conferenceId: 'race-hot',
+          reservationId: `h${k}`,
+          seats: standard(1),
+        })),
+      ];
+      ids.push('race-hot');
       // Shuffled, and each command sent to one process or the other.
       attempts.sort(() => Math.random() - 0.5);
       const outcomes = await Promise.all(
@@ -307,21 +353,21 @@ describe('group commit across conferences', () => {
         if (outcomeOf(outcome) === 'accepted') accepted.set(id, (accepted.get(id) ?? 0) + 1);
         else expect(outcomeOf(outcome)).toBe('insufficient_seats');
       });
-      expect([...accepted.values()]).toEqual(ids.map(() => 5));
+      expect(ids.map((id) => accepted.get(id))).toEqual(ids.map(capacity));
       const grouped = await Promise.all([a, b].map((s) => observed(s.metrics.appendConferences)));
       // They really were grouped: fewer appends than conferences' batches.
       expect(grouped.some(({ appends, carried }) => carried > appends)).toBe(true);
       for (const id of ids) {
         expect((await a.bookings.availability(id, 'strong'))?.seatTypes[0]).toMatchObject({
-          reserved: 5,
+          reserved: capacity(id),
           remaining: 0,
         });
       }
       await catchUp(a.projector);
       const views = await viewContents(db.sql);
       for (const id of ids) {
-        expect(views.seats.find((s) => s.conference_id === id)).toMatchObject({ reserved: 5, remaining: 0 });
-        expect(views.reservations.filter((r) => r.conference_id === id)).toHaveLength(5);
+        expect(views.seats.find((s) => s.conference_id === id)).toMatchObject({ reserved: capacity(id), remaining: 0 });
+        expect(views.reservations.filter((r) => r.conference_id === id)).toHaveLength(capacity(id));
       }
       await expectStoreIntact();
     } finally {
@@ -333,7 +379,7 @@ describe('group commit across conferences', () => {
     const crashingPool = connect(db.url, 3);
     let crashed = false;
     const crashing = createTestService(crashingPool, {
-      groupCommit: { appendsInFlight: 1, maxConferences: 64, maxEvents: 2048 },
+      groupCommit: { appendsInFlight: 1, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 0 },
       // After the crash, a commit is never followed by an answer.
       afterBatchAppend: () => (crashed ? new Promise<void>(() => {}) : Promise.resolve()),
     });

@@ -11,6 +11,12 @@ export type GroupCommitOptions = {
   maxConferences: number;
   /** Most events one append carries (a larger batch still goes, alone). */
   maxEvents: number;
+  /**
+   * A batch of at least this many events is a hot conference's: it goes out at once in a
+   * statement of its own, beside the appends in flight, rather than wait for one of them to end
+   * and then share a longer statement with many quiet conferences. 0: every batch is grouped.
+   */
+  aloneFromEvents: number;
 };
 
 /** What the group commit counts: conferences and events per append. */
@@ -59,7 +65,9 @@ export const takeGroup = <T extends { append: Pick<StreamAppend, 'streamId' | 'e
  *
  * Nothing waits for company: a batch goes out at once while fewer than `appendsInFlight`
  * appends are running; only batches that arrive while all are busy are grouped, as the commands
- * of a conference are grouped while its previous batch is being appended.
+ * of a conference are grouped while its previous batch is being appended. A hot conference's
+ * batch (`aloneFromEvents` events or more) already pays for its commit by itself: it goes out at
+ * once in a statement of its own, so the hot conference's commands never wait behind quiet ones.
  */
 export const createGroupCommit = (
   appendStreams: EventStore['appendStreams'],
@@ -107,6 +115,12 @@ export const createGroupCommit = (
      */
     append(append: StreamAppend): Promise<AppendResult> {
       return new Promise<AppendResult>((resolve, reject) => {
+        if (options.aloneFromEvents > 0 && append.events.length >= options.aloneFromEvents) {
+          // A hot conference has at most one batch in flight, so these statements are bounded by
+          // the number of hot conferences (and the pool): they never take a grouped append's turn.
+          void commit([{ append, resolve, reject }]);
+          return;
+        }
         waiting.push({ append, resolve, reject });
         // On the next microtask: batches decided in the same turn go out together.
         if (!scheduled && inFlight < options.appendsInFlight) {
