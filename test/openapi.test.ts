@@ -1,3 +1,4 @@
+import { readdirSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -64,8 +65,13 @@ const appRoutes = () =>
       .map((route) => `${route.method.toLowerCase()} ${route.path.replace(/:(\w+)(\{[^}]*\})?/g, '{$1}')}`),
   );
 
-/** Pages for people, not part of the API. */
-const PAGES = ['get /', 'get /{file}', 'get /docs', 'get /docs/init.js', 'get /docs/{asset}'];
+/** Pages for people, not part of the API: the demo page's files (a route each) and the docs page. */
+const PAGES = [
+  'get /',
+  ...readdirSync(new URL('../public/', import.meta.url)).map((file) => `get /${file}`),
+  'get /docs',
+  'get /docs/{asset}',
+];
 
 describe('GET /openapi.json', () => {
   it('documents every route the app serves and no route it does not', () => {
