@@ -53,8 +53,10 @@ const configSchema = z
      * Appends of the batched write path running at once. Batches of other conferences decided
      * while all are running wait and go out together in one statement (group commit); below
      * DATABASE_POOL_SIZE, or the driver's queue would hold them instead, one statement each.
+     * Fewer in flight means larger statements and less CPU per command; 2 measured best on 2 cores
+     * (README, Spread and hotspot); a machine with more cores for PostgreSQL may want more.
      */
-    GROUP_COMMIT_APPENDS_IN_FLIGHT: integer(4, 1, 500),
+    GROUP_COMMIT_APPENDS_IN_FLIGHT: integer(2, 1, 500),
     /** Most conferences one group commit carries. */
     GROUP_COMMIT_MAX_CONFERENCES: integer(64, 1, 10_000),
     /** Most events one group commit carries (a larger batch still goes, alone). */

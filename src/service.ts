@@ -85,7 +85,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
       maxCached: 10_000,
       reservationsCached: 1_000,
     },
-    groupCommit: options.groupCommit ?? { appendsInFlight: 4, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
+    groupCommit: options.groupCommit ?? { appendsInFlight: 2, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
     ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
   });
   const directHandlers = createCommandHandlers({

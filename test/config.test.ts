@@ -10,7 +10,7 @@ describe('configuration', () => {
       retry: { maxRetries: 10 },
       logLevel: 'info',
       embeddedPostgres: { dataDir: '.data/postgres', port: 54329 },
-      groupCommit: { appendsInFlight: 4, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
+      groupCommit: { appendsInFlight: 2, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
     });
   });
 
