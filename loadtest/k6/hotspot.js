@@ -11,7 +11,7 @@
 import {
   arrivalRateScenario,
   checkIntegrity,
-  createConferences,
+  createManyConferences,
   envNumber,
   harnessRamp,
   newReservationId,
@@ -20,8 +20,6 @@ import {
   randomSeats,
   reserve,
   scriptOptions,
-  SEAT_TYPES,
-  uniqueConferenceId,
 } from './lib.js';
 
 const base = scriptOptions('hotspot', arrivalRateScenario(harnessRamp(peakRate())), ['reserve']);
@@ -34,17 +32,7 @@ export const options = {
 };
 
 export function setup() {
-  const count = Math.round(envNumber('CONFERENCES', 100));
-  const capacity = Math.round(envNumber('CAPACITY', 100000));
-  const run = uniqueConferenceId('hotspot');
-  const conferences = [];
-  for (let i = 0; i <= count; i++) {
-    conferences.push({
-      id: i === 0 ? `${run}-hot` : `${run}-${i}`,
-      seatTypes: SEAT_TYPES.map((type) => ({ type, capacity })),
-    });
-  }
-  return { conferences: createConferences(conferences) };
+  return { conferences: createManyConferences('hotspot', ['hot']) };
 }
 
 export default function (data) {

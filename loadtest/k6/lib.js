@@ -308,6 +308,21 @@ export const createConferences = (conferences) => {
   return conferences;
 };
 
+/**
+ * The many conferences of spread.js and hotspot.js, created: CONFERENCES of them (default 100),
+ * CAPACITY seats (default 100,000) of each of SEAT_TYPES, named after the run; `first` names
+ * conferences created before them (hotspot.js's `hot`).
+ */
+export const createManyConferences = (scenario, first = []) => {
+  const count = Math.round(envNumber('CONFERENCES', 100));
+  const capacity = Math.round(envNumber('CAPACITY', 100000));
+  const run = uniqueConferenceId(scenario);
+  const names = [...first, ...Array.from({ length: count }, (_, i) => String(i))];
+  return createConferences(
+    names.map((name) => ({ id: `${run}-${name}`, seatTypes: SEAT_TYPES.map((type) => ({ type, capacity })) })),
+  );
+};
+
 // ---------------------------------------------------------------------------------------------------
 // teardown: the integrity check
 

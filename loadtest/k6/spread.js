@@ -10,8 +10,7 @@
 import {
   arrivalRateScenario,
   checkIntegrity,
-  createConferences,
-  envNumber,
+  createManyConferences,
   harnessRamp,
   newReservationId,
   peakRate,
@@ -19,24 +18,12 @@ import {
   randomSeats,
   reserve,
   scriptOptions,
-  SEAT_TYPES,
-  uniqueConferenceId,
 } from './lib.js';
 
 export const options = scriptOptions('spread', arrivalRateScenario(harnessRamp(peakRate())), ['reserve']);
 
 export function setup() {
-  const count = Math.round(envNumber('CONFERENCES', 100));
-  const capacity = Math.round(envNumber('CAPACITY', 100000));
-  const run = uniqueConferenceId('spread');
-  const conferences = [];
-  for (let i = 0; i < count; i++) {
-    conferences.push({
-      id: `${run}-${i}`,
-      seatTypes: SEAT_TYPES.map((type) => ({ type, capacity })),
-    });
-  }
-  return { conferences: createConferences(conferences) };
+  return { conferences: createManyConferences('spread') };
 }
 
 export default function (data) {
