@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { GROUP_COMMIT_DEFAULTS } from './command-handlers/group-commit.js';
 
 /**
  * All configuration, read from environment variables in this one place, validated once at
@@ -53,19 +54,18 @@ const configSchema = z
      * Appends of the batched write path running at once. Batches of other conferences decided
      * while all are running wait and go out together in one statement (group commit); below
      * DATABASE_POOL_SIZE, or the driver's queue would hold them instead, one statement each.
-     * Fewer in flight means larger statements and less CPU per command; 2 measured best on 2 cores
-     * (README, Spread and hotspot); a machine with more cores for PostgreSQL may want more.
+     * Fewer in flight means larger statements and less CPU per command (see GROUP_COMMIT_DEFAULTS).
      */
-    GROUP_COMMIT_APPENDS_IN_FLIGHT: integer(2, 1, 500),
+    GROUP_COMMIT_APPENDS_IN_FLIGHT: integer(GROUP_COMMIT_DEFAULTS.appendsInFlight, 1, 500),
     /** Most conferences one group commit carries. */
-    GROUP_COMMIT_MAX_CONFERENCES: integer(64, 1, 10_000),
+    GROUP_COMMIT_MAX_CONFERENCES: integer(GROUP_COMMIT_DEFAULTS.maxConferences, 1, 10_000),
     /** Most events one group commit carries (a larger batch still goes, alone). */
-    GROUP_COMMIT_MAX_EVENTS: integer(2048, 1, 1_000_000),
+    GROUP_COMMIT_MAX_EVENTS: integer(GROUP_COMMIT_DEFAULTS.maxEvents, 1, 1_000_000),
     /**
      * A batch of this many events or more (a hot conference's) is appended at once, in a statement
      * of its own, beside the grouped appends in flight; 0: every batch is grouped.
      */
-    GROUP_COMMIT_ALONE_FROM_EVENTS: integer(8, 0, 1_000_000),
+    GROUP_COMMIT_ALONE_FROM_EVENTS: integer(GROUP_COMMIT_DEFAULTS.aloneFromEvents, 0, 1_000_000),
     /** Cached conference states are dropped after this long idle... */
     CACHE_IDLE_MS: integer(60_000, 1000, 86_400_000),
     /** ...or beyond this many conferences, least recently used first. */

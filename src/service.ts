@@ -2,6 +2,7 @@ import { createApp } from './app.js';
 import {
   createCommandHandlers,
   createConferenceWriters,
+  GROUP_COMMIT_DEFAULTS,
   handleCommand,
   type BatchOptions,
   type GroupCommitOptions,
@@ -85,7 +86,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
       maxCached: 10_000,
       reservationsCached: 1_000,
     },
-    groupCommit: options.groupCommit ?? { appendsInFlight: 2, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
+    groupCommit: options.groupCommit ?? GROUP_COMMIT_DEFAULTS,
     ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
   });
   const directHandlers = createCommandHandlers({

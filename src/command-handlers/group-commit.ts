@@ -19,6 +19,17 @@ export type GroupCommitOptions = {
   aloneFromEvents: number;
 };
 
+/**
+ * The defaults (and GROUP_COMMIT_* in config.ts): two appends in flight measured best on 2 cores
+ * (README, Spread and hotspot); a machine with more cores for PostgreSQL may want more.
+ */
+export const GROUP_COMMIT_DEFAULTS: GroupCommitOptions = {
+  appendsInFlight: 2,
+  maxConferences: 64,
+  maxEvents: 2048,
+  aloneFromEvents: 8,
+};
+
 /** What the group commit counts: conferences and events per append. */
 export type GroupCommitMetrics = {
   appendConferences: { observe: (value: number) => void };

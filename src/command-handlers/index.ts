@@ -5,7 +5,7 @@ export { BusyError } from './busy-error.js';
 export { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
 export { handleCommand, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
 export { createConferenceWriters, type BatchOptions, type ConferenceWriters } from './conference-writer.js';
-export { createGroupCommit, takeGroup, type GroupCommitOptions } from './group-commit.js';
+export { createGroupCommit, GROUP_COMMIT_DEFAULTS, takeGroup, type GroupCommitOptions } from './group-commit.js';
 export {
   appendSeatAvailabilityEvents,
   catchUp,
