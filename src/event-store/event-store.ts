@@ -68,8 +68,8 @@ const reservationEvents = (stream: string, ids: string, condition = '') => `
     offset 0
   ) found`;
 
-/** An event as the append statements take it: metadata always present. */
-const stored = ({ type, data, metadata }: NewEvent) => ({ type, data, metadata: metadata ?? {} });
+/** An event's metadata in the append statements: none given is stored as `{}`. */
+const METADATA = `coalesce(e.event->'metadata', '{}'::jsonb)`;
 
 /** The PostgreSQL event store. Every statement is written out here, so its locking is visible. */
 export const createEventStore = (sql: Queryable) => {
@@ -88,7 +88,6 @@ export const createEventStore = (sql: Queryable) => {
   const append = async (streamId: string, expectedVersion: number, events: NewEvent[]): Promise<AppendResult> => {
     if (events.length === 0) throw new Error('append needs at least one event');
     const newVersion = expectedVersion + events.length;
-    const batch = events.map(stored);
     const claim =
       expectedVersion === 0
         ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
@@ -98,8 +97,8 @@ export const createEventStore = (sql: Queryable) => {
     const rows = await sql<{ position: number }[]>`
     with claimed as (${claim})
     insert into events (stream_id, stream_version, type, data, metadata)
-    select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
-    from claimed, jsonb_array_elements(${sql.json(batch as postgres.JSONValue)}) with ordinality as e(event, ordinality)
+    select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}
+    from claimed, jsonb_array_elements(${sql.json(events as postgres.JSONValue)}) with ordinality as e(event, ordinality)
     order by e.ordinality
     returning position`;
     const last = rows.at(-1);
@@ -136,7 +135,7 @@ export const createEventStore = (sql: Queryable) => {
       const input = appends.map(({ streamId, expectedVersion, events, newReservationIds }) => ({
         stream_id: streamId,
         expected_version: expectedVersion,
-        events: events.map(stored),
+        events,
         reservation_ids: expectedVersion === 0 ? [] : newReservationIds,
       }));
       const rows = await sql<
@@ -170,7 +169,7 @@ export const createEventStore = (sql: Queryable) => {
           select stream_id from updated union all select stream_id from created
         ), inserted as (
           insert into events (stream_id, stream_version, type, data, metadata)
-          select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', e.event->'metadata'
+          select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}
           from input i join claimed using (stream_id), jsonb_array_elements(i.events) with ordinality as e(event, ordinality)
           order by i.stream_id, e.ordinality
           returning stream_id, position
