@@ -1,5 +1,5 @@
 import autocannon from 'autocannon';
-import type { Ledger } from './ledger.js';
+import { noteAnswer, type Ledger } from './ledger.js';
 import type { Recorder } from './recorder.js';
 import type { PlannedRequest, Workload } from './workloads.js';
 
@@ -72,14 +72,8 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
               const { planned, sentAt = performance.now() } = context;
               if (!planned) return;
               const unknown = options.unknownOutcomeOn5xx && status >= 500 && errorCodeOf(body) !== 'busy';
-              if (!unknown) ledger.answered(planned);
+              if (!unknown) noteAnswer(ledger, planned, status);
               recorder.record(planned.kind, status, performance.now() - sentAt, planned.conferenceId);
-              if (planned.kind === 'reserve' && status === 201 && planned.conferenceId && planned.reservationId) {
-                ledger.accept(planned.conferenceId, planned.reservationId, planned.seats ?? []);
-              }
-              if (planned.kind === 'cancel' && status === 200 && planned.conferenceId && planned.reservationId) {
-                ledger.cancel(planned.conferenceId, planned.reservationId);
-              }
               options.onAnswer?.(planned, status);
             },
           },

@@ -1,6 +1,13 @@
 import type { SeatQuantity } from '../src/seat-availability/index.js';
 import type { PlannedRequest } from './workloads.js';
 
+/** A ledger as plain data, for a load generator in another process to send back. */
+export type LedgerRecord = {
+  accepted: [conferenceId: string, reservationId: string, seats: SeatQuantity[]][];
+  cancelled: [conferenceId: string, reservationId: string][];
+  unanswered: PlannedRequest[];
+};
+
 /**
  * What the load generator was told, per conference: every reservation answered 201 and every
  * one of those it cancelled (answered 200). The integrity audit compares the store with this.
@@ -62,4 +69,35 @@ export class Ledger {
   acceptedCount(conferenceIds: string[]): number {
     return conferenceIds.reduce((n, id) => n + this.accepted(id).size, 0);
   }
+
+  /** What this ledger holds, as plain data. */
+  toRecord(): LedgerRecord {
+    return {
+      accepted: [...this.#accepted].flatMap(([conferenceId, reservations]) =>
+        [...reservations].map(([id, seats]): LedgerRecord['accepted'][number] => [conferenceId, id, seats]),
+      ),
+      cancelled: [...this.#cancelled].flatMap(([conferenceId, ids]) =>
+        [...ids].map((id): LedgerRecord['cancelled'][number] => [conferenceId, id]),
+      ),
+      unanswered: [...this.#unanswered],
+    };
+  }
+
+  /** Adds what another ledger recorded (a load generator in another process, a later step of a load). */
+  absorb(record: LedgerRecord): void {
+    for (const [conferenceId, reservationId, seats] of record.accepted) this.accept(conferenceId, reservationId, seats);
+    for (const [conferenceId, reservationId] of record.cancelled) this.cancel(conferenceId, reservationId);
+    for (const request of record.unanswered) this.sent(request);
+  }
 }
+
+/** Notes an answer in the ledger: the request is answered, and a 201 reservation or a 200 cancel is what the service promised. */
+export const noteAnswer = (ledger: Ledger, planned: PlannedRequest, status: number): void => {
+  ledger.answered(planned);
+  if (planned.kind === 'reserve' && status === 201 && planned.conferenceId && planned.reservationId) {
+    ledger.accept(planned.conferenceId, planned.reservationId, planned.seats ?? []);
+  }
+  if (planned.kind === 'cancel' && status === 200 && planned.conferenceId && planned.reservationId) {
+    ledger.cancel(planned.conferenceId, planned.reservationId);
+  }
+};

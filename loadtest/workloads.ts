@@ -127,3 +127,31 @@ export const ceilingWorkload = (): Workload => {
   const body = JSON.stringify({ seats: [{ seatType: 'standard', quantity: 1 }] });
   return () => ({ kind: 'ceiling', method: 'POST', path: '/loadtest/ceiling', body });
 };
+
+/**
+ * A workload told as data, so a load generator in another process can build it (functions do not
+ * cross a process boundary). `seed` seeds its random choices.
+ */
+export type WorkloadPlan =
+  | { kind: 'booking'; prefix: string; conferenceIds: string[]; idPrefix: string; seed: number }
+  | { kind: 'hotspot'; prefix: string; hotId: string; quietIds: string[]; idPrefix: string; seed: number }
+  | { kind: 'mixed'; prefix: string; conferenceId: string; idPrefix: string; seed: number }
+  | { kind: 'ceiling' };
+
+/** The workload a plan tells; `ledger` is what the mixed workload picks its cancels from. */
+export const workloadOf = (plan: WorkloadPlan, ledger: Ledger): Workload => {
+  switch (plan.kind) {
+    case 'booking':
+      return bookingWorkload(plan.prefix, plan.conferenceIds, plan.idPrefix, seededRandom(plan.seed));
+    case 'hotspot':
+      return hotspotWorkload(plan.prefix, plan.hotId, plan.quietIds, plan.idPrefix, seededRandom(plan.seed));
+    case 'mixed':
+      return mixedWorkload(plan.prefix, plan.conferenceId, plan.idPrefix, seededRandom(plan.seed), ledger);
+    case 'ceiling':
+      return ceilingWorkload();
+    default: {
+      const unknown: never = plan;
+      throw new Error(`unknown workload ${JSON.stringify(unknown)}`);
+    }
+  }
+};
