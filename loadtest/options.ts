@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { Spacing } from './open/schedule.js';
 
 /** The designs the harness can drive, and where each is served. */
 export const DESIGNS = {
@@ -9,8 +10,36 @@ export const DESIGNS = {
 } as const;
 export type Design = keyof typeof DESIGNS;
 
-export const SCENARIOS = ['surge', 'spread', 'hotspot', 'mixed'] as const;
+export const SCENARIOS = ['surge', 'spread', 'hotspot', 'mixed', 'spike'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
+
+/**
+ * How load is offered: `closed`, N connections each sending its next request when the last is
+ * answered (autocannon; peak throughput); `open`, arrivals on a schedule that does not wait for
+ * answers (visitors arriving at a rate), with latency from each arrival's intended start.
+ */
+export const MODELS = ['closed', 'open'] as const;
+export type Model = (typeof MODELS)[number];
+
+/** The open model's settings (see USAGE). */
+export type OpenModelOptions = {
+  /** The latency objective: capacity is the highest rate at which p99 stays at or under it. */
+  sloMs: number;
+  spacing: Spacing;
+  /** Seconds of each step of the capacity search. */
+  stepSeconds: number;
+  /** The search's first rate, and the highest it tries (arrivals/s). */
+  startRate: number;
+  maxRate: number;
+  /** Steps that halve the interval between the best passing and the lowest failing rate. */
+  refinements: number;
+  /** Connections the generator may open; by default from the rate (Little's law). */
+  connections: number | undefined;
+  /** The spike: its rate and base rate (default 3× and ½× the strongest CRUD's capacity) and its parts' seconds. */
+  spikeRate: number | undefined;
+  baseRate: number | undefined;
+  spikeSeconds: { base: number; spike: number; recovery: number };
+};
 
 /**
  * The faults a fault run injects into a surge: `kill-api` is SIGKILL of the API process and a
@@ -42,12 +71,27 @@ export type LoadtestOptions = {
   /** A fault run instead of the scenarios: these faults, each injected `faultRepeats` times. */
   faults: Fault[];
   faultRepeats: number;
+  model: Model;
+  open: OpenModelOptions;
 };
 
 export const USAGE = `npm run loadtest -- [options]
 
   --design es-batched,es-direct,crud,crud-atomic   designs to compare (default: all four)
-  --scenario surge,spread,hotspot,mixed   scenarios to run (default: surge)
+  --scenario surge,spread,hotspot,mixed,spike   scenarios to run (default: surge; spike needs --model open)
+  --model closed|open       closed: N connections, each waits for its answer (autocannon, peak
+                            throughput; the default). open: arrivals at a rate whatever the
+                            service does, latency from each arrival's intended start; per design
+                            the capacity at the latency objective (see README "Open model")
+  --slo-ms 100              open: the latency objective, p99 of every answer
+  --arrivals poisson        open: poisson (exponential gaps, seeded) or constant spacing
+  --step-seconds 5          open: seconds of each step of the capacity search
+  --start-rate 200          open: the search's first rate (arrivals/s); it grows 1.5× a step...
+  --max-rate 20000          open: ...up to this, then halves the gap around the capacity
+  --refinements 2           open: steps that halve that gap
+  --open-connections N      open: connections the generator may open (default: rate × objective)
+  --spike-rate N            open spike: arrivals/s of the spike (default 3× the strongest CRUD's capacity)
+  --base-rate N             open spike: before and after it (default ½ the strongest CRUD's capacity)
   --connections 64          concurrent connections; a list sweeps them (e.g. 16,64,256)
   --duration 20             seconds of held load per throughput phase (after a short ramp)
   --requests N              instead of --duration: requests per throughput phase
@@ -69,6 +113,11 @@ const list = <T extends string>(value: string, allowed: readonly T[], name: stri
   if (bad.length > 0 || items.length === 0)
     throw new Error(`--${name} must be a list of ${allowed.join(', ')} (got "${value}")`);
   return items as T[];
+};
+
+const single = <T extends string>(value: string, allowed: readonly T[], name: string): T => {
+  if (!allowed.includes(value as T)) throw new Error(`--${name} must be one of ${allowed.join(', ')} (got "${value}")`);
+  return value as T;
 };
 
 const positive = (value: string | undefined, name: string): number | undefined => {
@@ -93,6 +142,16 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       fault: { type: 'string' },
       'fault-repeats': { type: 'string' },
       out: { type: 'string' },
+      model: { type: 'string' },
+      'slo-ms': { type: 'string' },
+      arrivals: { type: 'string' },
+      'step-seconds': { type: 'string' },
+      'start-rate': { type: 'string' },
+      'max-rate': { type: 'string' },
+      refinements: { type: 'string' },
+      'open-connections': { type: 'string' },
+      'spike-rate': { type: 'string' },
+      'base-rate': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -118,6 +177,28 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     );
   }
   const faultRepeats = positive(values['fault-repeats'], 'fault-repeats') ?? (quick ? 1 : 3);
+  const model = values.model ? single(values.model, MODELS, 'model') : 'closed';
+  const scenarios = values.scenario ? list(values.scenario, SCENARIOS, 'scenario') : ['surge' as const];
+  if (scenarios.includes('spike') && model !== 'open') {
+    throw new Error('--scenario spike offers arrivals at a rate: it needs --model open');
+  }
+  if (model === 'open' && faults.length > 0) throw new Error('--fault runs a closed-loop surge: leave out --model open');
+  const refinements = values.refinements === undefined ? (quick ? 0 : 2) : Number(values.refinements);
+  if (!Number.isInteger(refinements) || refinements < 0) {
+    throw new Error(`--refinements must be a whole number (got "${values.refinements}")`);
+  }
+  const open: OpenModelOptions = {
+    sloMs: positive(values['slo-ms'], 'slo-ms') ?? 100,
+    spacing: values.arrivals ? single(values.arrivals, ['poisson', 'constant'] as const, 'arrivals') : 'poisson',
+    stepSeconds: positive(values['step-seconds'], 'step-seconds') ?? (quick ? 1 : 5),
+    startRate: positive(values['start-rate'], 'start-rate') ?? (quick ? 50 : 200),
+    maxRate: positive(values['max-rate'], 'max-rate') ?? (quick ? 120 : 20_000),
+    refinements,
+    connections: positive(values['open-connections'], 'open-connections'),
+    spikeRate: positive(values['spike-rate'], 'spike-rate'),
+    baseRate: positive(values['base-rate'], 'base-rate'),
+    spikeSeconds: quick ? { base: 1, spike: 1, recovery: 2 } : { base: 5, spike: 5, recovery: 10 },
+  };
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
     designs: values.design
@@ -125,7 +206,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       : faults.length > 0
         ? ['es-batched']
         : (Object.keys(DESIGNS) as Design[]),
-    scenarios: values.scenario ? list(values.scenario, SCENARIOS, 'scenario') : ['surge'],
+    scenarios,
     connections,
     durationSeconds: positive(values.duration, 'duration') ?? (quick ? 2 : 20),
     requests: positive(values.requests, 'requests'),
@@ -138,6 +219,8 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     quick,
     faults,
     faultRepeats: Math.round(faultRepeats),
+    model,
+    open,
   };
 };
 

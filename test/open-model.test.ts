@@ -7,6 +7,7 @@ import {
   GENERATOR_LIMITS,
   type OpenLoadOptions,
 } from '../loadtest/open/open-drive.js';
+import { capacityOf, connectionsFor, nextRate, recoverySeconds, stepVerdict } from '../loadtest/open/capacity.js';
 import { arrivalTimes, scheduleSeconds, spikeSegments, type Schedule } from '../loadtest/open/schedule.js';
 
 const constant = (segments: Schedule['segments']): Schedule => ({ segments, spacing: 'constant', seed: 1 });
@@ -142,5 +143,93 @@ describe('open-model load generator', () => {
 
     const free = await driveOpenLoad(load(baseUrl, schedule, { connections: 8, limits }));
     expect(free.generator).toMatchObject({ valid: true, problems: [] });
+  });
+});
+
+describe('capacity search', () => {
+  const settings = { startRate: 200, maxRate: 20_000, refinements: 2 };
+  /** Runs the search against a service that keeps the objective up to `capacity`. */
+  const search = (capacity: number, s = settings) => {
+    const tried: { rate: number; passed: boolean }[] = [];
+    for (let rate = nextRate(tried, s); rate !== undefined; rate = nextRate(tried, s)) {
+      tried.push({ rate, passed: rate <= capacity });
+    }
+    return tried;
+  };
+
+  it('grows the rate 1.5× a step, then halves the gap around the capacity twice', () => {
+    const tried = search(2000);
+    expect(tried.map((t) => t.rate)).toEqual([200, 300, 450, 680, 1000, 1500, 2300, 1900, 2100]);
+    expect(capacityOf(tried)).toBe(1900);
+  });
+
+  it('stops at the highest rate it may try', () => {
+    const tried = search(1e9, { ...settings, maxRate: 1000 });
+    expect(tried.map((t) => t.rate)).toEqual([200, 300, 450, 680, 1000]);
+    expect(capacityOf(tried)).toBe(1000);
+  });
+
+  it('halves the first rate while even that fails, and finds 0 when nothing passes', () => {
+    expect(search(60).map((t) => t.rate)).toEqual([200, 100, 50, 75, 63]);
+    expect(capacityOf(search(60))).toBe(50);
+    expect(capacityOf(search(0))).toBe(0);
+  });
+
+  it('judges a step by p99, errors, drops, busy answers and the generator', () => {
+    const generator = { sendLagMs: { p50: 0, p99: 1, max: 2 }, eventLoopDelayMs: { p50: 0, p99: 1, max: 2 } };
+    const step = {
+      latencyMs: { all: { p50: 5, p90: 20, p99: 90, p999: 120, max: 150, count: 1000 } },
+      statusCounts: { 201: 991, 503: 9 },
+      dropped: 0,
+      errors: 0,
+      answered: 1000,
+      generator: { ...generator, valid: true, problems: [] },
+    } as unknown as Parameters<typeof stepVerdict>[0];
+    expect(stepVerdict(step, 100)).toEqual({ passed: true, reasons: [], generatorLimited: false });
+    expect(stepVerdict(step, 80).reasons).toEqual(['p99 90 ms over 80 ms']);
+    expect(stepVerdict({ ...step, statusCounts: { 201: 990, 503: 10 } }, 100).reasons).toEqual(['1% busy (503)']);
+    expect(stepVerdict({ ...step, statusCounts: { 201: 999, 500: 1 } }, 100).reasons).toEqual([
+      '1 answers 5xx other than busy',
+    ]);
+    expect(stepVerdict({ ...step, dropped: 3, errors: 2 }, 100).reasons).toEqual([
+      '2 requests without an answer',
+      '3 arrivals dropped',
+    ]);
+    const late = { ...step, generator: { ...generator, valid: false, problems: ['send lag p99 9 ms over 5 ms'] } };
+    expect(stepVerdict(late, 100)).toEqual({
+      passed: false,
+      reasons: ['send lag p99 9 ms over 5 ms'],
+      generatorLimited: true,
+    });
+  });
+
+  it('measures the recovery from the spike end to the first step after which p99 stays under the objective', () => {
+    const bucket = (atSecond: number, p99: number) => ({
+      atSecond,
+      offered: 10,
+      dropped: 0,
+      errors: 0,
+      statusCounts: { 201: 10 },
+      p99,
+      p99Admitted: p99,
+    });
+    const timeline = [
+      bucket(0, 10),
+      bucket(1, 400),
+      bucket(2, 300),
+      bucket(2.5, 50),
+      bucket(3, 120),
+      bucket(3.5, 40),
+      bucket(4, 30),
+    ];
+    expect(recoverySeconds(timeline, 2, 100)).toBe(1.5);
+    expect(recoverySeconds(timeline.slice(0, 5), 2, 100)).toBeNull();
+    expect(recoverySeconds([bucket(0, 10), bucket(2, 20)], 2, 100)).toBe(0);
+  });
+
+  it('sizes the connections by Little’s law, within bounds', () => {
+    expect(connectionsFor(5000, 100)).toBe(500);
+    expect(connectionsFor(50, 100)).toBe(16);
+    expect(connectionsFor(5000, 100, 64)).toBe(64);
   });
 });

@@ -18,6 +18,10 @@ export type OpenLoadOptions = {
   timeoutMs: number;
   /** Beyond these the generator could not drive the schedule, and the load is marked invalid. */
   limits: GeneratorLimits;
+  /** Length of each step of the timeline, ms (default 1000). */
+  bucketMs?: number;
+  /** Parts of the schedule summarised on their own (by intended start), such as a spike. */
+  windows?: { name: string; fromMs: number; toMs: number }[];
 };
 
 export type GeneratorLimits = {
@@ -32,16 +36,20 @@ export const GENERATOR_LIMITS: GeneratorLimits = { sendLagP99Ms: 5, achievedShar
 /** Latency percentiles, ms, from the intended start of each request. */
 export type OpenPercentiles = { p50: number; p90: number; p99: number; p999: number; max: number; count: number };
 
-/** One second of the schedule, by intended start: what was offered and how it was answered. */
-export type OpenSecond = {
-  second: number;
-  offered: number;
-  dropped: number;
-  errors: number;
-  statusCounts: Record<string, number>;
-  /** p99 of the answers to this second's arrivals, ms; 0 when none was answered. */
+/** What a part of the schedule offered, by intended start, and how it was answered. */
+type Tally = { offered: number; dropped: number; errors: number; statusCounts: Record<string, number> };
+
+/** One step of the timeline (a second by default), by intended start. */
+export type OpenBucket = Tally & {
+  /** Where the step begins, seconds from the schedule's start. */
+  atSecond: number;
+  /** p99 of the answers to this step's arrivals, ms, and of those not refused busy (503); 0 when none. */
   p99: number;
+  p99Admitted: number;
 };
+
+/** A window of the schedule on its own: its latencies, of all answers and of those not refused busy. */
+export type OpenWindow = Tally & { latencyMs: OpenPercentiles; admittedLatencyMs: OpenPercentiles };
 
 export type GeneratorHealth = {
   /** How late requests left against the schedule, ms. */
@@ -70,7 +78,8 @@ export type OpenLoadResult = {
   committed: number;
   latencyMs: { all: OpenPercentiles; committed: OpenPercentiles };
   generator: GeneratorHealth;
-  timeline: OpenSecond[];
+  timeline: OpenBucket[];
+  windows: Record<string, OpenWindow>;
   ledger: LedgerRecord;
 };
 
@@ -106,7 +115,22 @@ export const generatorProblems = (
     : []),
 ];
 
-type SecondBucket = { offered: number; dropped: number; errors: number; statusCounts: Record<string, number> };
+/** A tally with its latencies, while the load runs. */
+type Recording = Tally & { all: RecordableHistogram; admitted: RecordableHistogram };
+const newRecording = (): Recording => ({
+  offered: 0,
+  dropped: 0,
+  errors: 0,
+  statusCounts: {},
+  all: newHistogram(),
+  admitted: newHistogram(),
+});
+const tallyOf = ({ offered, dropped, errors, statusCounts }: Recording): Tally => ({
+  offered,
+  dropped,
+  errors,
+  statusCounts,
+});
 
 /**
  * Drives an open load: each arrival is issued at its intended time whatever the service is doing,
@@ -129,8 +153,9 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
   const committed = newHistogram();
   const sendLag = newHistogram();
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
-  const buckets = new Map<number, SecondBucket>();
-  const secondHistograms = new Map<number, RecordableHistogram>();
+  const bucketMs = options.bucketMs ?? 1000;
+  const buckets = new Map<number, Recording>();
+  const windows = (options.windows ?? []).map((window) => ({ ...window, recording: newRecording() }));
   const statusCounts: Record<string, number> = {};
   const pending = new Set<Promise<void>>();
   let sent = 0;
@@ -138,32 +163,34 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
   let errors = 0;
   /** Requests sent and not answered yet: those on a connection and those waiting for one. */
   let outstanding = 0;
-  const bucketOf = (second: number) => {
-    let bucket = buckets.get(second);
-    if (!bucket) buckets.set(second, (bucket = { offered: 0, dropped: 0, errors: 0, statusCounts: {} }));
-    return bucket;
+  /** The recordings an arrival counts in: its step of the timeline, and the windows it falls in. */
+  const recordingsOf = (intended: number): Recording[] => {
+    const index = Math.floor(intended / bucketMs);
+    let bucket = buckets.get(index);
+    if (!bucket) buckets.set(index, (bucket = newRecording()));
+    return [bucket, ...windows.filter((w) => intended >= w.fromMs && intended < w.toMs).map((w) => w.recording)];
   };
 
-  const answered = (planned: PlannedRequest, status: number, intended: number, bucket: SecondBucket) => {
+  const answered = (planned: PlannedRequest, status: number, intended: number, recordings: Recording[]) => {
     const latency = performance.now() - startedAt - intended;
     noteAnswer(ledger, planned, status);
     recordMs(all, latency);
     if (planned.kind === 'reserve' && status === 201) recordMs(committed, latency);
-    const second = Math.floor(intended / 1000);
-    let histogram = secondHistograms.get(second);
-    if (!histogram) secondHistograms.set(second, (histogram = newHistogram()));
-    recordMs(histogram, latency);
     statusCounts[status] = (statusCounts[status] ?? 0) + 1;
-    bucket.statusCounts[status] = (bucket.statusCounts[status] ?? 0) + 1;
+    for (const recording of recordings) {
+      recording.statusCounts[status] = (recording.statusCounts[status] ?? 0) + 1;
+      recordMs(recording.all, latency);
+      if (status !== 503) recordMs(recording.admitted, latency);
+    }
   };
 
   const issue = (intended: number, now: number) => {
     recordMs(sendLag, now - intended);
-    const bucket = bucketOf(Math.floor(intended / 1000));
-    bucket.offered++;
+    const recordings = recordingsOf(intended);
+    for (const recording of recordings) recording.offered++;
     if (outstanding >= options.connections + options.maxWaiting) {
       dropped++;
-      bucket.dropped++;
+      for (const recording of recordings) recording.dropped++;
       return;
     }
     const planned = workload();
@@ -179,11 +206,11 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
       .then(
         async ({ statusCode, body }) => {
           await body.dump();
-          answered(planned, statusCode, intended, bucket);
+          answered(planned, statusCode, intended, recordings);
         },
         () => {
           errors++;
-          bucket.errors++;
+          for (const recording of recordings) recording.errors++;
         },
       )
       .finally(() => {
@@ -235,11 +262,25 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
       valid: problems.length === 0,
       problems,
     },
-    timeline: Array.from({ length: Math.ceil(seconds) }, (_, second) => {
-      const bucket = buckets.get(second) ?? { offered: 0, dropped: 0, errors: 0, statusCounts: {} };
-      const histogram = secondHistograms.get(second);
-      return { second, ...bucket, p99: histogram ? msAt(histogram, 99) : 0 };
+    timeline: Array.from({ length: Math.ceil((seconds * 1000) / bucketMs) }, (_, index) => {
+      const bucket = buckets.get(index) ?? newRecording();
+      return {
+        atSecond: round((index * bucketMs) / 1000, 3),
+        ...tallyOf(bucket),
+        p99: msAt(bucket.all, 99),
+        p99Admitted: msAt(bucket.admitted, 99),
+      };
     }),
+    windows: Object.fromEntries(
+      windows.map(({ name, recording }) => [
+        name,
+        {
+          ...tallyOf(recording),
+          latencyMs: percentilesOf(recording.all),
+          admittedLatencyMs: percentilesOf(recording.admitted),
+        },
+      ]),
+    ),
     ledger: ledger.toRecord(),
   };
 };
