@@ -10,7 +10,8 @@ export type CpuTimes = Record<Exclude<CpuRole, 'postgres'>, number> & { postgres
 /**
  * What a phase's held part used: cores kept busy by each role (CPU seconds per second), and CPU
  * microseconds per request answered, by role and in all. The load generator is the harness itself
- * (autocannon and the bookkeeping of every answer), on the same cores as the server.
+ * (autocannon and the bookkeeping of every answer) with the open model's generator process, on
+ * the same cores as the server.
  */
 export type CpuUse = {
   cores: CpuTimes;
@@ -55,7 +56,8 @@ export const parseProcStat = (line: string): ProcessCpu => {
  * Sums the CPU time of the processes by role: the API process; below it, the PostgreSQL server it
  * started (every process named `postgres`, with the backends that have exited) and the projector
  * process (`projector-main` in its command line); anything else below the API counts as the API's.
- * The load generator is the harness's own process.
+ * The load generator is the harness's own process and the processes it started other than the
+ * API (the open model's generator).
  */
 export const cpuByRole = (
   processes: readonly (ProcessCpu & { commandLine: string })[],
@@ -63,19 +65,20 @@ export const cpuByRole = (
   harnessPid: number,
 ): CpuTimes => {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const isBelowApi = (p: ProcessCpu) => {
+  const isBelow = (p: ProcessCpu, ancestor: number) => {
     for (let pid = p.parentPid, hops = 0; pid > 1 && hops < 32; hops++) {
-      if (pid === apiPid) return true;
+      if (pid === ancestor) return true;
       pid = byPid.get(pid)?.parentPid ?? 0;
     }
     return false;
   };
   const times = { api: 0, projector: 0, postgres: null as number | null, loadGenerator: 0 };
   for (const p of processes) {
-    if (p.pid === harnessPid) times.loadGenerator += p.cpuSeconds;
-    else if (p.pid === apiPid) times.api += p.cpuSeconds;
-    else if (!isBelowApi(p)) continue;
-    else if (p.name === 'postgres') {
+    if (p.pid === apiPid) times.api += p.cpuSeconds;
+    else if (!isBelow(p, apiPid)) {
+      // The harness, and the open model's generator process it started.
+      if (p.pid === harnessPid || isBelow(p, harnessPid)) times.loadGenerator += p.cpuSeconds;
+    } else if (p.name === 'postgres') {
       // The postmaster's reaped children are its backends that have ended.
       const parentIsPostgres = byPid.get(p.parentPid)?.name === 'postgres';
       times.postgres = (times.postgres ?? 0) + p.cpuSeconds + (parentIsPostgres ? 0 : p.reapedChildrenSeconds);

@@ -182,7 +182,19 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
   if (scenarios.includes('spike') && model !== 'open') {
     throw new Error('--scenario spike offers arrivals at a rate: it needs --model open');
   }
-  if (model === 'open' && faults.length > 0) throw new Error('--fault runs a closed-loop surge: leave out --model open');
+  if (model === 'open' && faults.length > 0)
+    throw new Error('--fault runs a closed-loop surge: leave out --model open');
+  const designs = values.design
+    ? list(values.design, Object.keys(DESIGNS) as Design[], 'design')
+    : faults.length > 0
+      ? (['es-batched'] as Design[])
+      : (Object.keys(DESIGNS) as Design[]);
+  const crudCapacityFound = scenarios.includes('surge') && designs.some((d) => d.startsWith('crud'));
+  if (scenarios.includes('spike') && values['spike-rate'] === undefined && !crudCapacityFound) {
+    throw new Error(
+      '--scenario spike is 3× the strongest CRUD capacity at the objective: run it with surge and a CRUD design (--scenario surge,spike), or give --spike-rate',
+    );
+  }
   const refinements = values.refinements === undefined ? (quick ? 0 : 2) : Number(values.refinements);
   if (!Number.isInteger(refinements) || refinements < 0) {
     throw new Error(`--refinements must be a whole number (got "${values.refinements}")`);
@@ -201,11 +213,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
   };
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
-    designs: values.design
-      ? list(values.design, Object.keys(DESIGNS) as Design[], 'design')
-      : faults.length > 0
-        ? ['es-batched']
-        : (Object.keys(DESIGNS) as Design[]),
+    designs,
     scenarios,
     connections,
     durationSeconds: positive(values.duration, 'duration') ?? (quick ? 2 : 20),

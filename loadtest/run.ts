@@ -11,6 +11,18 @@ import {
   type PhaseContext,
   type PhaseResult,
 } from './phases.js';
+import { startGenerator } from './open/generator-process.js';
+import {
+  capacityPhase,
+  warmUpGenerator,
+  generatorCheck,
+  spikePhase,
+  spikeShapeFor,
+  type CapacityResult,
+  type OpenContext,
+  type OpenReport,
+  type SpikeResult,
+} from './open/open-phases.js';
 import { buildReport, reportTables, writeLoadtestReport } from './report/loadtest-report.js';
 import { markdownTable } from './report/markdown.js';
 import { startServer } from './server.js';
@@ -72,6 +84,73 @@ export const runFaults = async (
   return { exitCode: passed ? 0 : 2, files };
 };
 
+/** The closed model: per connection count, the HTTP ceiling, then every scenario for every design. */
+const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) => void) => {
+  const { options } = ctx;
+  for (const connections of options.connections) {
+    record(await ceilingPhase(ctx, connections));
+    for (const scenario of options.scenarios) {
+      for (const design of options.designs) {
+        if (scenario === 'surge') {
+          record(await throughputPhase(ctx, design, 'surge', connections));
+          record(await selloutPhase(ctx, design, connections));
+        } else if (scenario === 'spread' || scenario === 'hotspot') {
+          record(await throughputPhase(ctx, design, scenario, connections));
+        } else {
+          record(await mixedPhase(ctx, design, connections));
+        }
+      }
+    }
+  }
+};
+
+/**
+ * The open model: the HTTP ceiling and, per scenario and design, the closed-loop phase (for the
+ * same rate measured both ways) and the capacity search; then the generator's check at 1.5× the
+ * best capacity found, and the spike for every design.
+ */
+const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResult) => void): Promise<OpenReport> => {
+  const { options } = ctx;
+  const [connections = 64] = options.connections;
+  record(await ceilingPhase(ctx, connections));
+  await warmUpGenerator(ctx);
+  const capacity: CapacityResult[] = [];
+  for (const scenario of options.scenarios) {
+    if (scenario === 'spike') continue;
+    for (const design of options.designs) {
+      const closed =
+        scenario === 'mixed'
+          ? await mixedPhase(ctx, design, connections)
+          : await throughputPhase(ctx, design, scenario, connections);
+      record(closed);
+      capacity.push(await capacityPhase(ctx, design, scenario, closed));
+    }
+  }
+  const best =
+    capacity.find((c) => c.design === 'es-batched' && c.scenario === 'surge') ??
+    [...capacity].sort((a, b) => b.capacityAtSlo - a.capacityAtSlo)[0];
+  const check =
+    best && best.capacityAtSlo > 0
+      ? await generatorCheck(
+          ctx,
+          Math.round(best.capacityAtSlo * 1.5),
+          `1.5× ${best.design}'s ${best.scenario} capacity`,
+        )
+      : undefined;
+  const spikes: SpikeResult[] = [];
+  if (options.scenarios.includes('spike')) {
+    const shape = spikeShapeFor(ctx, capacity);
+    for (const design of options.designs) spikes.push(await spikePhase(ctx, design, shape));
+  }
+  return {
+    sloMs: options.open.sloMs,
+    spacing: options.open.spacing,
+    capacity,
+    ...(check ? { generatorCheck: check } : {}),
+    spikes,
+  };
+};
+
 /**
  * Runs the whole comparison and writes the reports. `serverEnv` is passed to the self-started
  * server (the tests point it at their own database).
@@ -96,23 +175,13 @@ export const runLoadtest = async (
     phases.push(result);
     console.log(summaryLine(result));
   };
+  const generator = options.model === 'open' ? startGenerator() : undefined;
+  let open: OpenReport | undefined;
   try {
-    for (const connections of options.connections) {
-      record(await ceilingPhase(ctx, connections));
-      for (const scenario of options.scenarios) {
-        for (const design of options.designs) {
-          if (scenario === 'surge') {
-            record(await throughputPhase(ctx, design, 'surge', connections));
-            record(await selloutPhase(ctx, design, connections));
-          } else if (scenario === 'spread' || scenario === 'hotspot') {
-            record(await throughputPhase(ctx, design, scenario, connections));
-          } else {
-            record(await mixedPhase(ctx, design, connections));
-          }
-        }
-      }
-    }
+    if (generator) open = await runOpenModel({ ...ctx, generator }, record);
+    else await runClosedModel(ctx, record);
   } finally {
+    await generator?.stop();
     await server?.stop();
   }
   const report = buildReport(
@@ -120,6 +189,7 @@ export const runLoadtest = async (
     options.target ? `target ${options.target}` : 'self-started (embedded PostgreSQL)',
     startedAt,
     phases,
+    open,
   );
   const files = await writeLoadtestReport(options.outDir, report);
   for (const table of reportTables(report)) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);

@@ -16,7 +16,7 @@ describe('CPU time by role', () => {
     });
   });
 
-  it('counts the API, its PostgreSQL with the backends that ended, its projector and the harness apart', () => {
+  it('counts the API, its PostgreSQL with the backends that ended, its projector and the harness with its generator apart', () => {
     const processes: (ProcessCpu & { commandLine: string })[] = [
       { pid: 10, parentPid: 1, name: 'node', cpuSeconds: 5, reapedChildrenSeconds: 0, commandLine: 'vitest' },
       { pid: 20, parentPid: 10, name: 'node', cpuSeconds: 3, reapedChildrenSeconds: 99, commandLine: 'src/main.ts' },
@@ -32,8 +32,10 @@ describe('CPU time by role', () => {
       },
       { pid: 41, parentPid: 20, name: 'esbuild', cpuSeconds: 0.25, reapedChildrenSeconds: 0, commandLine: 'esbuild' },
       { pid: 50, parentPid: 1, name: 'postgres', cpuSeconds: 8, reapedChildrenSeconds: 0, commandLine: 'postgres' },
+      // The open model's generator, a child of the harness.
+      { pid: 60, parentPid: 10, name: 'node', cpuSeconds: 1.5, reapedChildrenSeconds: 0, commandLine: 'generator' },
     ];
-    expect(cpuByRole(processes, 20, 10)).toEqual({ api: 3.25, projector: 0.75, postgres: 4, loadGenerator: 5 });
+    expect(cpuByRole(processes, 20, 10)).toEqual({ api: 3.25, projector: 0.75, postgres: 4, loadGenerator: 6.5 });
     // A database that is not the API's child is not measured rather than counted as idle.
     expect(cpuByRole(processes.slice(0, 2), 20, 10).postgres).toBeNull();
   });

@@ -5,7 +5,9 @@ import type { CpuUse } from '../cpu.js';
 import type { LoadtestOptions } from '../options.js';
 import type { PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
+import type { OpenReport } from '../open/open-phases.js';
 import { htmlTable, markdownTable } from './markdown.js';
+import { openHeadline, openHtml, openTables } from './open-report.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
 
 /** report.json: field names are stable and documented in the README ("Load tests"). */
@@ -20,6 +22,8 @@ export type LoadtestReport = {
   /** Requests per second of the HTTP ceiling probe, per connection count, and the CPU it used. */
   ceilings: { connections: number; requestsPerSecond: number; cpu?: CpuUse }[];
   results: (PhaseResult & { ceilingFraction: number | null })[];
+  /** The open model's capacity at the objective, spikes and generator check (`--model open`). */
+  open?: OpenReport;
   auditPassed: boolean;
 };
 
@@ -36,6 +40,7 @@ export const buildReport = (
   server: string,
   startedAt: Date,
   phases: PhaseResult[],
+  open?: OpenReport,
 ): LoadtestReport => {
   const ceilings = phases
     .filter((p) => p.phase === 'ceiling')
@@ -63,7 +68,10 @@ export const buildReport = (
     options,
     ceilings,
     results,
-    auditPassed: results.every((r) => r.audit?.passed !== false),
+    ...(open ? { open } : {}),
+    auditPassed:
+      results.every((r) => r.audit?.passed !== false) &&
+      [...(open?.capacity ?? []), ...(open?.spikes ?? [])].every((r) => r.audit.passed),
   };
 };
 
@@ -100,7 +108,7 @@ const auditCell = (r: LoadtestReport['results'][number]) =>
 export const reportTables = (
   report: LoadtestReport,
 ): { title: string; header: string[]; rows: (string | number)[][] }[] => {
-  const tables = [];
+  const tables = report.open ? openTables(report.open) : [];
   const groups = new Map<string, LoadtestReport['results']>();
   for (const r of report.results) {
     const key = `${r.scenario} / ${r.phase}`;
@@ -287,6 +295,7 @@ const markdown = (report: LoadtestReport): string => {
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}. Server: ${report.server}.`,
     `HTTP ceiling (POST with a validated body and one \`select 1\`): ${report.ceilings.map((c) => `${c.requestsPerSecond} req/s at ${c.connections} connections`).join('; ') || 'not measured'}.`,
     `Integrity audit: **${report.auditPassed ? 'passed' : 'FAILED'}**.`,
+    ...(report.open ? ['', ...openHeadline(report.open).map((line) => `**${line}**`)] : []),
   ];
   for (const table of reportTables(report))
     lines.push('', `## ${table.title}`, '', markdownTable(table.header, table.rows));
@@ -305,6 +314,7 @@ const html = (report: LoadtestReport): string => {
   const sections: string[] = [
     `<p>Machine: ${escapeHtml(`${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}`)}. Server: ${escapeHtml(report.server)}. Integrity audit: <b class="${report.auditPassed ? 'pass' : 'fail'}">${report.auditPassed ? 'passed' : 'FAILED'}</b>.</p>`,
   ];
+  if (report.open) sections.push(openHtml(report.open));
   const byPhase = new Map<string, LoadtestReport['results']>();
   for (const r of report.results)
     byPhase.set(`${r.scenario} / ${r.phase}`, [...(byPhase.get(`${r.scenario} / ${r.phase}`) ?? []), r]);
