@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConferenceSchema, reserveSeatsSchema } from '../src/http/schemas.js';
 
 /**
  * k6 is not installed here, so the k6 scripts in loadtest/k6 are imported under Node with stubs of
@@ -142,7 +143,8 @@ export default { Counter, Gauge, Rate, Trend };
 const STATE_SOURCE = `export const state = { requests: [], checks: [], metrics: {}, respond: () => { throw new Error('no responder'); } };\n`;
 
 // ---------------------------------------------------------------------------------------------------
-// an in-memory fake of the HTTP API, serving one design's prefix
+// an in-memory fake of the HTTP API, serving one design's prefix; request bodies are validated with
+// the service's own schemas, so a script that sends what the service refuses gets its 400 here too
 
 const reply = (status: number, body: unknown): StubResponse => {
   const text = JSON.stringify(body);
@@ -216,6 +218,7 @@ class FakeService {
 
   private create(body: Record<string, unknown>): StubResponse {
     if (this.createStatus !== undefined) return reply(this.createStatus, { error: 'conference_exists' });
+    if (!createConferenceSchema.safeParse(body).success) return reply(400, { status: 400, error: 'invalid_request' });
     const id = String(body.id);
     if (this.conferences.has(id)) return reply(409, { error: 'conference_exists' });
     const seatTypes = (body.seatTypes as { type: string; capacity: number }[]).map((s) => ({ ...s, reserved: 0 }));
@@ -226,6 +229,7 @@ class FakeService {
 
   private reserve(id: string, body: Record<string, unknown>): StubResponse {
     if (this.reserveAnswer) return this.reserveAnswer();
+    if (!reserveSeatsSchema.safeParse(body).success) return reply(400, { status: 400, error: 'invalid_request' });
     const conference = this.conferences.get(id);
     const reservationId = String(body.reservationId);
     const seats = body.seats as Seat[];
