@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { createConferenceSchema, reserveSeatsSchema } from '../src/http/schemas.js';
+import { MAX_CAPACITY } from '../src/seat-availability/index.js';
 
 /**
  * k6 is not installed here, so the k6 scripts in loadtest/k6 are imported under Node with stubs of
@@ -12,7 +14,9 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
  */
 
 const K6_DIR = fileURLToPath(new URL('../loadtest/k6/', import.meta.url));
-const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js'] as const;
+const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'spike.js'] as const;
+/** The scripts that ramp up to PEAK_RATE and hold it for DURATION (spike.js steps instead). */
+const RAMPED_SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js'] as const;
 const BASE_URL = 'http://k6-stub.test:3999';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -50,10 +54,14 @@ type SetupData = { conferences: { id: string; seatTypes: { type: string; capacit
 type Scenario = {
   executor: string;
   startRate?: number;
+  rate?: number;
   timeUnit?: string;
+  duration?: string;
+  startTime?: string;
   preAllocatedVUs?: number;
   maxVUs?: number;
   stages?: { duration: string; target: number }[];
+  tags?: Tags;
 };
 type K6Script = {
   options: { scenarios: Record<string, Scenario>; thresholds: Record<string, string[]> };
@@ -142,7 +150,8 @@ export default { Counter, Gauge, Rate, Trend };
 const STATE_SOURCE = `export const state = { requests: [], checks: [], metrics: {}, respond: () => { throw new Error('no responder'); } };\n`;
 
 // ---------------------------------------------------------------------------------------------------
-// an in-memory fake of the HTTP API, serving one design's prefix
+// an in-memory fake of the HTTP API, serving one design's prefix; request bodies are validated with
+// the service's own schemas, so a script that sends what the service refuses gets its 400 here too
 
 const reply = (status: number, body: unknown): StubResponse => {
   const text = JSON.stringify(body);
@@ -216,6 +225,7 @@ class FakeService {
 
   private create(body: Record<string, unknown>): StubResponse {
     if (this.createStatus !== undefined) return reply(this.createStatus, { error: 'conference_exists' });
+    if (!createConferenceSchema.safeParse(body).success) return reply(400, { status: 400, error: 'invalid_request' });
     const id = String(body.id);
     if (this.conferences.has(id)) return reply(409, { error: 'conference_exists' });
     const seatTypes = (body.seatTypes as { type: string; capacity: number }[]).map((s) => ({ ...s, reserved: 0 }));
@@ -226,6 +236,7 @@ class FakeService {
 
   private reserve(id: string, body: Record<string, unknown>): StubResponse {
     if (this.reserveAnswer) return this.reserveAnswer();
+    if (!reserveSeatsSchema.safeParse(body).success) return reply(400, { status: 400, error: 'invalid_request' });
     const conference = this.conferences.get(id);
     const reservationId = String(body.reservationId);
     const seats = body.seats as Seat[];
@@ -350,6 +361,7 @@ const ENV: Record<(typeof SCRIPTS)[number], Record<string, string>> = {
   'spread.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'hotspot.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'mixed.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
+  'spike.js': { BASE_RATE: '20', SPIKE_RATE: '60', BASE_SECONDS: '1', SPIKE_SECONDS: '1', RECOVERY_SECONDS: '2' },
 };
 
 beforeEach(() => {
@@ -372,18 +384,16 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(stubbedImports).toContain('lib.js: k6/http');
   });
 
-  it('drives an open model: a ramping-arrival-rate scenario ramping to PEAK_RATE and held for DURATION', async () => {
+  it('drives an open model: arrival-rate scenarios only, per second, with VUs to spare', async () => {
     const { script } = await load(name, ENV[name]);
     const scenarios = Object.values(script.options.scenarios);
-    const scenario = scenarios.find((s) => s.executor === 'ramping-arrival-rate');
-    expect(scenario).toBeDefined();
-    expect(scenario?.timeUnit).toBe('1s');
-    expect(scenario?.startRate).toBeGreaterThan(0);
-    expect(scenario?.startRate).toBeLessThan(200);
-    expect(scenario?.preAllocatedVUs).toBeGreaterThan(0);
-    expect(scenario?.maxVUs).toBeGreaterThanOrEqual(scenario?.preAllocatedVUs ?? Infinity);
-    expect(scenario?.stages?.at(-1)).toEqual({ duration: '5s', target: 200 });
-    expect(Math.max(...(scenario?.stages ?? []).map((s) => s.target))).toBe(200);
+    expect(scenarios.length).toBeGreaterThan(0);
+    for (const scenario of scenarios) {
+      expect(['ramping-arrival-rate', 'constant-arrival-rate']).toContain(scenario.executor);
+      expect(scenario.timeUnit).toBe('1s');
+      expect(scenario.preAllocatedVUs).toBeGreaterThan(0);
+      expect(scenario.maxVUs).toBeGreaterThanOrEqual(scenario.preAllocatedVUs ?? Infinity);
+    }
   });
 
   it('sets thresholds on p(99) reservation latency, unexpected answers and integrity failures', async () => {
@@ -510,6 +520,22 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     teardownOf(script)(data);
     expect(sum(state, 'integrity_failures')).toBeGreaterThan(0);
     expect(failedChecks(state)).toEqual(expect.arrayContaining(['integrity: remaining == capacity - reserved']));
+  });
+});
+
+describe.each(RAMPED_SCRIPTS)('k6 script %s ramp', (name) => {
+  it('drives an open model: a ramping-arrival-rate scenario ramping to PEAK_RATE and held for DURATION', async () => {
+    const { script } = await load(name, ENV[name]);
+    const scenarios = Object.values(script.options.scenarios);
+    const scenario = scenarios.find((s) => s.executor === 'ramping-arrival-rate');
+    expect(scenario).toBeDefined();
+    expect(scenario?.timeUnit).toBe('1s');
+    expect(scenario?.startRate).toBeGreaterThan(0);
+    expect(scenario?.startRate).toBeLessThan(200);
+    expect(scenario?.preAllocatedVUs).toBeGreaterThan(0);
+    expect(scenario?.maxVUs).toBeGreaterThanOrEqual(scenario?.preAllocatedVUs ?? Infinity);
+    expect(scenario?.stages?.at(-1)).toEqual({ duration: '5s', target: 200 });
+    expect(Math.max(...(scenario?.stages ?? []).map((s) => s.target))).toBe(200);
   });
 });
 
@@ -641,5 +667,90 @@ describe('k6 script hotspot.js', () => {
       expect(request.params.tags?.conference).toBe(toHot.includes(request) ? 'hot' : 'quiet');
     }
     expect(script.options.thresholds['http_req_duration{kind:reserve,conference:hot}']).toEqual(['p(99)<300']);
+  });
+});
+
+describe('k6 script spike.js', () => {
+  /** The three parts as [name, rate, duration, start time], in the order they run. */
+  const scheduleOf = (script: K6Script) =>
+    Object.entries(script.options.scenarios).map(([part, s]) => [part, s.rate, s.duration, s.startTime]);
+
+  it('steps from the base rate to the spike rate and back, with the defaults of BASE_RATE, SPIKE_RATE and the *_SECONDS', async () => {
+    const { script } = await load('spike.js');
+    expect(scheduleOf(script)).toEqual([
+      ['base', 500, '5s', '0s'],
+      ['spike', 3000, '5s', '5s'],
+      ['recovery', 500, '10s', '10s'],
+    ]);
+  });
+
+  it('takes the rates and the durations of the parts from the environment', async () => {
+    const { script } = await load('spike.js', {
+      BASE_RATE: '200',
+      SPIKE_RATE: '600',
+      BASE_SECONDS: '3',
+      SPIKE_SECONDS: '3',
+      RECOVERY_SECONDS: '4',
+    });
+    expect(scheduleOf(script)).toEqual([
+      ['base', 200, '3s', '0s'],
+      ['spike', 600, '3s', '3s'],
+      ['recovery', 200, '4s', '6s'],
+    ]);
+  });
+
+  it('runs each part as a constant-arrival-rate scenario tagged with its part, its VUs sized from its rate', async () => {
+    const { script } = await load('spike.js');
+    for (const [part, scenario] of Object.entries(script.options.scenarios)) {
+      expect(scenario.executor).toBe('constant-arrival-rate');
+      expect(scenario.timeUnit).toBe('1s');
+      expect(scenario.tags).toEqual({ part });
+    }
+    const { base, spike, recovery } = script.options.scenarios;
+    // Little's law as for the ramped scripts: ~200 ms answers pre-allocated, up to 2 s answers at most.
+    expect([base?.preAllocatedVUs, base?.maxVUs]).toEqual([100, 1000]);
+    expect([spike?.preAllocatedVUs, spike?.maxVUs]).toEqual([600, 6000]);
+    expect([recovery?.preAllocatedVUs, recovery?.maxVUs]).toEqual([100, 1000]);
+  });
+
+  it("bounds the spike's p(99) by P99_MS and shows each part's latency and share within SLO_MS", async () => {
+    const thresholds = (await load('spike.js')).script.options.thresholds;
+    expect(thresholds['http_req_duration{part:spike}']).toEqual(['p(99)<1000']);
+    // Shown in the summary, never failing a run: the harness's recovery objective is not a k6 threshold.
+    expect(thresholds['http_req_duration{part:base}']).toEqual(['max>=0']);
+    expect(thresholds['http_req_duration{part:recovery}']).toEqual(['max>=0']);
+    for (const part of ['base', 'spike', 'recovery']) {
+      expect(thresholds[`answered_within_slo{part:${part}}`]).toEqual(['rate>=0']);
+    }
+    const strict = (await load('spike.js', { P99_MS: '400' })).script.options.thresholds;
+    expect(strict['http_req_duration{part:spike}']).toEqual(['p(99)<400']);
+  });
+
+  it('creates one conference of 10,000,000 standard and 10,000,000 vip seats, the most the service accepts', async () => {
+    const { script, service } = await load('spike.js', ENV['spike.js']);
+    const data = script.setup();
+    expect(data.conferences).toHaveLength(1);
+    expect(data.conferences[0]?.seatTypes).toEqual([
+      { type: 'standard', capacity: 10_000_000 },
+      { type: 'vip', capacity: 10_000_000 },
+    ]);
+    expect(MAX_CAPACITY).toBe(10_000_000);
+    expect(service.conferences.size).toBe(1);
+  });
+
+  it('counts answered reservations within SLO_MS, and leaves out requests that got no answer', async () => {
+    const { script, state, service } = await load('spike.js', { ...ENV['spike.js'], SLO_MS: '50' });
+    const data = script.setup();
+    const answers = [
+      { ...reply(201, {}), timings: { duration: 20 } },
+      { ...reply(503, { error: 'busy' }), timings: { duration: 80 } },
+      { ...reply(0, null), timings: { duration: 60_000 } },
+    ];
+    service.reserveAnswer = () => answers.shift() ?? reply(0, null);
+    for (let i = 0; i < 3; i++) script.default(data);
+    expect(state.metrics.answered_within_slo?.samples.map((s) => s.value)).toEqual([1, 0]);
+    expect(sum(state, 'reservations_accepted')).toBe(1);
+    expect(sum(state, 'requests_busy')).toBe(1);
+    expect(sum(state, 'request_errors')).toBe(1);
   });
 });

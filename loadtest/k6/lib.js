@@ -1,5 +1,6 @@
-// Shared code of the k6 scenarios (surge.js, spread.js, hotspot.js, mixed.js): where the service is, which design
-// is driven, ids, the requests, how answers are classified and the end-of-run integrity check.
+// Shared code of the k6 scenarios (surge.js, spread.js, hotspot.js, mixed.js, spike.js): where the
+// service is, which design is driven, ids, the requests, how answers are classified and the
+// end-of-run integrity check.
 // Runs inside k6 (goja), so only k6's own modules are imported: no npm packages, no Node APIs.
 //
 //   k6 run -e DESIGN=crud -e BASE_URL=http://127.0.0.1:3000 loadtest/k6/surge.js
@@ -95,18 +96,43 @@ export const randomSeats = () => {
 // options
 
 /**
+ * The VUs of an open-model scenario whose highest rate is `rate` iterations/s, by Little's law
+ * (VUs in flight = rate × answer time): pre-allocated for ~200 ms answers, at most enough for 2 s
+ * answers; past that k6 drops iterations (metric dropped_iterations). PREALLOCATED_VUS and MAX_VUS
+ * override them.
+ */
+const vusFor = (rate) => ({
+  preAllocatedVUs: envNumber('PREALLOCATED_VUS', Math.max(10, Math.ceil(rate / 5))),
+  maxVUs: envNumber('MAX_VUS', Math.max(50, rate * 2)),
+});
+
+/**
  * An open-model scenario: `ramping-arrival-rate` from `startRate` through `stages`, then held at
- * `peak` for DURATION. VUs are sized from the peak rate (Little's law): pre-allocated for ~200 ms
- * answers, at most enough for 2 s answers; past that k6 drops iterations (metric dropped_iterations).
+ * `peak` for DURATION, with VUs sized from the peak rate.
  */
 export const arrivalRateScenario = ({ startRate, peak, rampStages }) => ({
   executor: 'ramping-arrival-rate',
   startRate,
   timeUnit: '1s',
-  preAllocatedVUs: envNumber('PREALLOCATED_VUS', Math.max(10, Math.ceil(peak / 5))),
-  maxVUs: envNumber('MAX_VUS', Math.max(50, peak * 2)),
+  ...vusFor(peak),
   stages: [...rampStages, { duration: envDuration('DURATION', '30s'), target: peak }],
   gracefulStop: '10s',
+});
+
+/**
+ * One step of an open-model schedule (spike.js): `constant-arrival-rate` at `rate` for `seconds`,
+ * starting `startSeconds` into the run, with VUs sized from its rate and its metrics tagged
+ * `part`. Steps chained by start time change the rate at once, not along a ramp.
+ */
+export const constantRateStep = ({ part, rate, seconds, startSeconds }) => ({
+  executor: 'constant-arrival-rate',
+  rate,
+  timeUnit: '1s',
+  duration: `${seconds}s`,
+  startTime: `${startSeconds}s`,
+  ...vusFor(rate),
+  gracefulStop: '10s',
+  tags: { part },
 });
 
 /** How long each ramp step lasts (RAMP, default 2 s; the harness's rampSeconds). */
@@ -154,12 +180,15 @@ export const commonOptions = {
   setupTimeout: '180s',
 };
 
-/** A script's options: the common ones, its one scenario, and the thresholds of its request kinds. */
-export const scriptOptions = (name, scenario, kinds) => ({
+/** A script's options: the common ones, its scenarios by name, and the thresholds of its request kinds. */
+export const scenariosOptions = (scenarios, kinds) => ({
   ...commonOptions,
-  scenarios: { [name]: scenario },
+  scenarios,
   thresholds: thresholdsFor(kinds),
 });
+
+/** A script's options with its one scenario. */
+export const scriptOptions = (name, scenario, kinds) => scenariosOptions({ [name]: scenario }, kinds);
 
 // ---------------------------------------------------------------------------------------------------
 // metrics (created in the init context, as k6 requires)
