@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { BATCH_DEFAULTS } from './command-handlers/conference-writer.js';
 import { GROUP_COMMIT_DEFAULTS } from './command-handlers/group-commit.js';
 
 /**
@@ -47,9 +48,15 @@ const configSchema = z
      */
     WRITE_PATH: z.enum(['batched', 'direct']).default('batched'),
     /** Most commands one batch decides and appends together. */
-    BATCH_MAX_COMMANDS: integer(256, 1, 10_000),
+    BATCH_MAX_COMMANDS: integer(BATCH_DEFAULTS.maxBatch, 1, 10_000),
     /** Commands that may wait per conference; beyond that callers get 503 busy at once. */
-    BATCH_QUEUE_LIMIT: integer(4096, 1, 1_000_000),
+    BATCH_QUEUE_LIMIT: integer(BATCH_DEFAULTS.maxQueue, 1, 1_000_000),
+    /**
+     * While the oldest command waiting for a conference has waited this long (ms), new ones get
+     * 503 busy at once: past what the writer can commit, the excess is refused quickly and the
+     * commands taken keep their latency near this; 0: only BATCH_QUEUE_LIMIT bounds the wait.
+     */
+    BATCH_QUEUE_MAX_WAIT_MS: integer(BATCH_DEFAULTS.maxQueueWaitMs, 0, 600_000),
     /**
      * Appends of the batched write path running at once. Batches of other conferences decided
      * while all are running wait and go out together in one statement (group commit); below
@@ -67,14 +74,14 @@ const configSchema = z
      */
     GROUP_COMMIT_ALONE_FROM_EVENTS: integer(GROUP_COMMIT_DEFAULTS.aloneFromEvents, 0, 1_000_000),
     /** Cached conference states are dropped after this long idle... */
-    CACHE_IDLE_MS: integer(60_000, 1000, 86_400_000),
+    CACHE_IDLE_MS: integer(BATCH_DEFAULTS.idleEvictMs, 1000, 86_400_000),
     /** ...or beyond this many conferences, least recently used first. */
-    CACHE_MAX_CONFERENCES: integer(10_000, 1, 10_000_000),
+    CACHE_MAX_CONFERENCES: integer(BATCH_DEFAULTS.maxCached, 1, 10_000_000),
     /**
      * Reservations each cached conference keeps in memory (the most recently decided); others
      * are looked up by id. The writers' memory is at most CACHE_MAX_CONFERENCES times this.
      */
-    CACHE_RESERVATIONS_PER_CONFERENCE: integer(1_000, 0, 1_000_000),
+    CACHE_RESERVATIONS_PER_CONFERENCE: integer(BATCH_DEFAULTS.reservationsCached, 0, 1_000_000),
     /**
      * Where `npm start` runs the projectors: `process`, a child process it starts and stops (off the
      * event loop that serves the connections); `in-api`, inside the API process; `off`, not at all
@@ -115,6 +122,7 @@ const configSchema = z
     batch: {
       maxBatch: env.BATCH_MAX_COMMANDS,
       maxQueue: env.BATCH_QUEUE_LIMIT,
+      maxQueueWaitMs: env.BATCH_QUEUE_MAX_WAIT_MS,
       idleEvictMs: env.CACHE_IDLE_MS,
       maxCached: env.CACHE_MAX_CONFERENCES,
       reservationsCached: env.CACHE_RESERVATIONS_PER_CONFERENCE,

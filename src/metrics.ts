@@ -64,7 +64,7 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLags>) => {
     }),
     queueFull: new Counter({
       name: 'seat_surge_queue_full_total',
-      help: "Commands refused at once (503 busy) because their conference's queue was full",
+      help: "Commands refused at once (503 busy) because their conference's queue was full or its oldest command had waited too long",
       registers: [registry],
     }),
     requestsInFlight: new Gauge({

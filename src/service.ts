@@ -1,5 +1,6 @@
 import { createApp } from './app.js';
 import {
+  BATCH_DEFAULTS,
   createCommandHandlers,
   createConferenceWriters,
   GROUP_COMMIT_DEFAULTS,
@@ -79,13 +80,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   };
   const writers = createConferenceWriters({
     ...commandDeps,
-    batch: options.batch ?? {
-      maxBatch: 256,
-      maxQueue: 4096,
-      idleEvictMs: 60_000,
-      maxCached: 10_000,
-      reservationsCached: 1_000,
-    },
+    batch: options.batch ?? BATCH_DEFAULTS,
     groupCommit: options.groupCommit ?? GROUP_COMMIT_DEFAULTS,
     ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
   });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BusyError, type CommandOutcome } from '../src/command-handlers/index.js';
+import { BATCH_DEFAULTS, BusyError, isOverloaded, type CommandOutcome } from '../src/command-handlers/index.js';
 import { connect } from '../src/database/connect.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -81,7 +81,14 @@ describe('batched write path', () => {
     const holdReached = new Promise<void>((resolve) => (reachedHold = resolve));
     let holding = false;
     const service = createTestService(db.sql, {
-      batch: { maxBatch: 2, maxQueue: 3, idleEvictMs: 60_000, maxCached: 100, reservationsCached: 100 },
+      batch: {
+        ...BATCH_DEFAULTS,
+        maxBatch: 2,
+        maxQueue: 3,
+        maxQueueWaitMs: 0,
+        maxCached: 100,
+        reservationsCached: 100,
+      },
       afterBatchAppend: async () => {
         if (!holding) return;
         reachedHold();
@@ -117,6 +124,92 @@ describe('batched write path', () => {
     expect(outcomes).toEqual(['created', 'created', 'created', 'created', 'busy', 'busy', 'busy', 'busy', 'busy']);
     expect((await service.bookings.availability('full', 'strong'))?.seatTypes[0]?.reserved).toBe(4);
     expect((await service.metrics.queueFull.get()).values[0]?.value).toBe(6);
+  });
+
+  it('closes a conference to new commands while its oldest waiting command has waited too long', () => {
+    const limits = { maxQueue: 4096, maxQueueWaitMs: 50 };
+    expect(isOverloaded([], 1000, limits)).toBe(false);
+    expect(isOverloaded([{ queuedAt: 951 }, { queuedAt: 999 }], 1000, limits)).toBe(false);
+    expect(isOverloaded([{ queuedAt: 950 }, { queuedAt: 999 }], 1000, limits)).toBe(true);
+    expect(isOverloaded([{ queuedAt: 0 }], 1000, { ...limits, maxQueueWaitMs: 0 })).toBe(false);
+    expect(isOverloaded([{ queuedAt: 999 }], 1000, { ...limits, maxQueue: 1 })).toBe(true);
+  });
+
+  it('refuses new commands with busy once the oldest has waited BATCH_QUEUE_MAX_WAIT_MS, and takes them again when the writer catches up', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let reachedHold: () => void = () => {};
+    const holdReached = new Promise<void>((resolve) => (reachedHold = resolve));
+    let holding = false;
+    const service = createTestService(db.sql, {
+      batch: { ...BATCH_DEFAULTS, maxQueueWaitMs: 40 },
+      afterBatchAppend: async () => {
+        if (!holding) return;
+        reachedHold();
+        await held;
+      },
+    });
+    await service.handlers.createConference({
+      conferenceId: 'slow',
+      name: 'Slow',
+      seatTypes: [{ type: 'standard', capacity: 100 }],
+    });
+    const reserve = (reservationId: string) =>
+      service.handlers.reserveSeats({ conferenceId: 'slow', reservationId, seats: standard(1) });
+    holding = true;
+    const first = reserve('first');
+    await holdReached; // the writer is busy with its first batch
+    const waiting = [reserve('waits-1'), reserve('waits-2')]; // queued at once: nothing has waited yet
+    await new Promise((next) => setTimeout(next, 100)); // the oldest has now waited over 40 ms
+    const refused = await within(Promise.allSettled([reserve('late-1'), reserve('late-2')]), 5000);
+    expect(refused.map(kindOf)).toEqual(['busy', 'busy']);
+
+    holding = false;
+    release();
+    expect((await Promise.allSettled([first, ...waiting])).map(kindOf)).toEqual(['created', 'created', 'created']);
+    expect(kindOf((await Promise.allSettled([reserve('after')]))[0]!)).toBe('created'); // open again
+    const events = await service.eventStore.readStream(streamIdOf('slow'));
+    expect(
+      events.filter((e) => e.type === 'SeatsReserved').map((e) => (e.data as { reservationId: string }).reservationId),
+    ).toEqual(['first', 'waits-1', 'waits-2', 'after']);
+    expect((await service.metrics.queueFull.get()).values[0]?.value).toBe(2);
+  });
+
+  it('under a burst past what the writer commits, sells exactly what it accepted and refuses the rest with busy', async () => {
+    // A wait of 1 ms closes the conference almost at once: many of the 600 are refused.
+    const service = createTestService(db.sql, { batch: { ...BATCH_DEFAULTS, maxBatch: 16, maxQueueWaitMs: 1 } });
+    await service.handlers.createConference({
+      conferenceId: 'burst',
+      name: 'Burst',
+      seatTypes: [{ type: 'standard', capacity: 400 }],
+    });
+    const outcomes: PromiseSettledResult<CommandOutcome>[] = [];
+    // Six waves of 100 in one turn each, a few ms apart, so some find the queue open again.
+    for (let wave = 0; wave < 6; wave++) {
+      const sent = Array.from({ length: 100 }, (_, i) =>
+        service.handlers.reserveSeats({ conferenceId: 'burst', reservationId: `b-${wave}-${i}`, seats: standard(1) }),
+      );
+      void Promise.allSettled(sent).then((settled) => outcomes.push(...settled));
+      await new Promise((next) => setTimeout(next, 3));
+    }
+    for (let i = 0; outcomes.length < 600 && i < 1000; i++) await new Promise((next) => setTimeout(next, 10));
+    const kinds = outcomes.map(kindOf);
+    const created = kinds.filter((k) => k === 'created').length;
+    expect(kinds.filter((k) => !['created', 'insufficient_seats', 'busy'].includes(k))).toEqual([]);
+    expect(kinds.filter((k) => k === 'busy').length).toBeGreaterThan(0);
+    expect(created).toBeGreaterThan(0);
+    expect(created).toBeLessThanOrEqual(400);
+    // The store, the aggregate and the views hold exactly the reservations that were answered created.
+    const events = await service.eventStore.readStream(streamIdOf('burst'));
+    expect(events.filter((e) => e.type === 'SeatsReserved')).toHaveLength(created);
+    expect((await service.bookings.availability('burst', 'strong'))?.seatTypes[0]).toMatchObject({
+      reserved: created,
+      remaining: 400 - created,
+    });
+    await catchUp(service.projector);
+    const views = await viewContents(db.sql);
+    expect(views.seats.find((s) => s.conference_id === 'burst')).toMatchObject({ reserved: created });
+    expect(views.reservations.filter((r) => r.conference_id === 'burst')).toHaveLength(created);
   });
 
   it('catches its cached state up when another process appended, and decides again', async () => {

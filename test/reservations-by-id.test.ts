@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CommandOutcome } from '../src/command-handlers/index.js';
+import { BATCH_DEFAULTS, type CommandOutcome } from '../src/command-handlers/index.js';
 import { RecentReservations } from '../src/command-handlers/recent-reservations.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -20,7 +20,7 @@ afterAll(() => db?.drop());
 /** A writer that keeps only `reservationsCached` reservations per conference in memory. */
 const serviceKeeping = (reservationsCached: number) =>
   createTestService(db.sql, {
-    batch: { maxBatch: 256, maxQueue: 4096, idleEvictMs: 60_000, maxCached: 100, reservationsCached },
+    batch: { ...BATCH_DEFAULTS, maxCached: 100, reservationsCached },
   });
 
 const standard = (quantity: number) => [{ seatType: 'standard', quantity }];

@@ -4,7 +4,13 @@ import type { CommandMetadata, CommandOutcome } from './handle-command.js';
 export { BusyError } from './busy-error.js';
 export { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
 export { handleCommand, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
-export { createConferenceWriters, type BatchOptions, type ConferenceWriters } from './conference-writer.js';
+export {
+  BATCH_DEFAULTS,
+  createConferenceWriters,
+  isOverloaded,
+  type BatchOptions,
+  type ConferenceWriters,
+} from './conference-writer.js';
 export { createGroupCommit, GROUP_COMMIT_DEFAULTS, takeGroup, type GroupCommitOptions } from './group-commit.js';
 export {
   appendSeatAvailabilityEvents,
