@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import type { GeneratorPriority } from './open/generator-process.js';
 import type { Spacing } from './open/schedule.js';
 
 /** The designs the harness can drive, and where each is served. */
@@ -39,6 +40,8 @@ export type OpenModelOptions = {
   spikeRate: number | undefined;
   baseRate: number | undefined;
   spikeSeconds: { base: number; spike: number; recovery: number };
+  /** How the generator process is scheduled (see GeneratorPriority). */
+  generatorPriority: GeneratorPriority;
 };
 
 /**
@@ -92,6 +95,8 @@ export const USAGE = `npm run loadtest -- [options]
   --open-connections N      open: connections the generator may open (default: rate × objective)
   --spike-rate N            open spike: arrivals/s of the spike (default 3× the strongest CRUD's capacity)
   --base-rate N             open spike: before and after it (default ½ the strongest CRUD's capacity)
+  --generator-priority realtime   open: realtime (SCHED_FIFO through chrt, root only; the
+                            generator keeps its schedule on cores it shares) or normal
   --connections 64          concurrent connections; a list sweeps them (e.g. 16,64,256)
   --duration 20             seconds of held load per throughput phase (after a short ramp)
   --requests N              instead of --duration: requests per throughput phase
@@ -152,6 +157,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       'open-connections': { type: 'string' },
       'spike-rate': { type: 'string' },
       'base-rate': { type: 'string' },
+      'generator-priority': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -210,6 +216,9 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     spikeRate: positive(values['spike-rate'], 'spike-rate'),
     baseRate: positive(values['base-rate'], 'base-rate'),
     spikeSeconds: quick ? { base: 1, spike: 1, recovery: 2 } : { base: 5, spike: 5, recovery: 10 },
+    generatorPriority: values['generator-priority']
+      ? single(values['generator-priority'], ['realtime', 'normal'] as const, 'generator-priority')
+      : 'realtime',
   };
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {

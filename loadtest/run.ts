@@ -145,6 +145,7 @@ const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResult) => v
   return {
     sloMs: options.open.sloMs,
     spacing: options.open.spacing,
+    generatorScheduling: ctx.generator.scheduling(),
     capacity,
     ...(check ? { generatorCheck: check } : {}),
     spikes,
@@ -175,7 +176,7 @@ export const runLoadtest = async (
     phases.push(result);
     console.log(summaryLine(result));
   };
-  const generator = options.model === 'open' ? startGenerator() : undefined;
+  const generator = options.model === 'open' ? startGenerator(options.open.generatorPriority) : undefined;
   let open: OpenReport | undefined;
   try {
     if (generator) open = await runOpenModel({ ...ctx, generator }, record);

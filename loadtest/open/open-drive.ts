@@ -160,7 +160,8 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
   const buckets = new Map<number, Recording>();
   const windows = (options.windows ?? []).map((window) => ({ ...window, recording: newRecording() }));
   const statusCounts: Record<string, number> = {};
-  const pending = new Set<Promise<void>>();
+  /** Resolves the wait for the last answers, once the schedule is done. */
+  let allAnswered: (() => void) | undefined;
   let sent = 0;
   let dropped = 0;
   let errors = 0;
@@ -200,27 +201,32 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
     ledger.sent(planned);
     outstanding++;
     sent++;
-    const request = pool
-      .request({
+    let status = 0;
+    const settle = (answeredWith: number | undefined) => {
+      outstanding--;
+      if (answeredWith === undefined) {
+        errors++;
+        for (const recording of recordings) recording.errors++;
+      } else answered(planned, answeredWith, intended, recordings);
+      if (outstanding === 0) allAnswered?.();
+    };
+    // dispatch with a handler rather than request(): no promise and no body stream per request,
+    // which kept the generator's event loop busy for milliseconds when a batch of answers came.
+    pool.dispatch(
+      {
         path: planned.path,
         method: planned.method,
         ...(planned.body ? { body: planned.body, headers: { 'content-type': 'application/json' } } : {}),
-      })
-      .then(
-        async ({ statusCode, body }) => {
-          await body.dump();
-          answered(planned, statusCode, intended, recordings);
+      },
+      {
+        onRequestStart: () => {},
+        onResponseStart: (_controller, statusCode) => {
+          status = statusCode;
         },
-        () => {
-          errors++;
-          for (const recording of recordings) recording.errors++;
-        },
-      )
-      .finally(() => {
-        outstanding--;
-        pending.delete(request);
-      });
-    pending.add(request);
+        onResponseEnd: () => settle(status),
+        onResponseError: () => settle(undefined),
+      },
+    );
   };
 
   loopDelay.enable();
@@ -238,7 +244,7 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
     wake();
   });
   const issuingSeconds = Math.max(seconds, (performance.now() - startedAt) / 1000);
-  while (pending.size > 0) await Promise.allSettled([...pending]);
+  if (outstanding > 0) await new Promise<void>((done) => (allAnswered = done));
   loopDelay.disable();
   await pool.close();
 

@@ -159,16 +159,28 @@ export const capacityPhase = async (
   closed: PhaseResult | undefined,
 ): Promise<CapacityResult> => {
   const { open } = ctx.options;
-  const ids = conferenceIdsFor(ctx, design, scenario);
-  await createConferences(ctx, design, ids, 10_000_000);
+  // Spread and hotspot keep their many conferences from step to step; a scenario of one conference
+  // takes a fresh one each step, so no step inherits the rows (or the dead row versions) of another.
+  const perStep = scenario === 'surge' || scenario === 'mixed';
+  const shared = conferenceIdsFor(ctx, design, scenario);
+  const audited = perStep ? [] : shared;
+  if (!perStep) await createConferences(ctx, design, shared, 10_000_000);
+  const freshIds = async (tag: string) => {
+    if (!perStep) return shared;
+    const ids = shared.map((id) => `${id}-${tag}`);
+    await createConferences(ctx, design, ids, 10_000_000);
+    audited.push(...ids);
+    return ids;
+  };
   const ledger = new Ledger();
   const steps: OpenStep[] = [];
   const tried = () => steps.map((s) => ({ rate: s.rate, passed: s.verdict.passed }));
   for (let rate = nextRate([], open); rate !== undefined; rate = nextRate(tried(), open)) {
+    const tag = `s${steps.length}`;
     const step = await runLoad(ctx, {
       rate,
       segments: [steady(rate, open.stepSeconds)],
-      workload: planFor(design, scenario, ids, `s${steps.length}`, seedOf(`${design}${scenario}${steps.length}`)),
+      workload: planFor(design, scenario, await freshIds(tag), tag, seedOf(`${design}${scenario}${tag}`)),
       ledger,
     });
     console.log(stepLine(`${design} ${scenario} open`, step));
@@ -182,7 +194,13 @@ export const capacityPhase = async (
     atClosedRate = await runLoad(ctx, {
       rate,
       segments: [steady(rate, open.stepSeconds)],
-      workload: planFor(design, scenario, ids, 'closed-rate', seedOf(`${design}${scenario}closed`)),
+      workload: planFor(
+        design,
+        scenario,
+        await freshIds('closed-rate'),
+        'closed-rate',
+        seedOf(`${design}${scenario}closed`),
+      ),
       ledger,
     });
     console.log(stepLine(`${design} ${scenario} open at the closed loop's rate`, atClosedRate));
@@ -205,7 +223,7 @@ export const capacityPhase = async (
         }
       : {}),
     ...(atClosedRate ? { atClosedRate } : {}),
-    audit: await audit(ctx.baseUrl, DESIGNS[design], ids, ledger),
+    audit: await audit(ctx.baseUrl, DESIGNS[design], audited, ledger),
   };
 };
 
@@ -256,9 +274,13 @@ export const spikePhase = async (ctx: OpenContext, design: Design, shape: SpikeS
 export const warmUpGenerator = async (ctx: OpenContext): Promise<void> => {
   await ctx.generator.drive({
     baseUrl: ctx.baseUrl,
-    schedule: { segments: [steady(200, ctx.options.quick ? 1 : 3)], spacing: 'poisson', seed: 1 },
+    schedule: {
+      segments: [ctx.options.quick ? steady(200, 1) : { rate: 100, toRate: 2000, seconds: 5 }],
+      spacing: 'poisson',
+      seed: 1,
+    },
     workload: { kind: 'ceiling' },
-    connections: 16,
+    connections: 200,
     maxWaiting: 1000,
     timeoutMs: 30_000,
     limits: GENERATOR_LIMITS,
@@ -282,6 +304,8 @@ export const generatorCheck = async (ctx: OpenContext, rate: number, reason: str
 export type OpenReport = {
   sloMs: number;
   spacing: string;
+  /** How the generator process was scheduled (see GeneratorPriority). */
+  generatorScheduling: string;
   capacity: CapacityResult[];
   generatorCheck?: GeneratorCheck;
   spikes: SpikeResult[];

@@ -295,7 +295,13 @@ const markdown = (report: LoadtestReport): string => {
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}. Server: ${report.server}.`,
     `HTTP ceiling (POST with a validated body and one \`select 1\`): ${report.ceilings.map((c) => `${c.requestsPerSecond} req/s at ${c.connections} connections`).join('; ') || 'not measured'}.`,
     `Integrity audit: **${report.auditPassed ? 'passed' : 'FAILED'}**.`,
-    ...(report.open ? ['', ...openHeadline(report.open).map((line) => `**${line}**`)] : []),
+    ...(report.open
+      ? [
+          `Open model: ${report.open.spacing} arrivals, latency from each arrival's intended start; the generator ran at ${report.open.generatorScheduling} priority.`,
+          '',
+          ...openHeadline(report.open).map((line) => `**${line}**`),
+        ]
+      : []),
   ];
   for (const table of reportTables(report))
     lines.push('', `## ${table.title}`, '', markdownTable(table.header, table.rows));
