@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { serve } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { capacityOf } from '../loadtest/open/capacity.js';
 import { parseOptions } from '../loadtest/options.js';
 import type { LoadtestReport } from '../loadtest/report/loadtest-report.js';
 import { runLoadtest } from '../loadtest/run.js';
@@ -129,6 +130,68 @@ describe('npm run loadtest --quick', () => {
     const html = await readFile(files[2]!, 'utf8');
     expect(html).toContain('<svg');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/); // opens from disk, no network
+  }, 240_000);
+
+  it('--model open: finds each design’s capacity at the objective, runs the spike and the generator check, and reports them first', async () => {
+    const options = parseOptions([
+      '--quick',
+      '--model',
+      'open',
+      '--design',
+      'es-batched,crud-atomic',
+      '--scenario',
+      'surge,spike',
+      '--out',
+      join(out, 'open'),
+    ]);
+    const { exitCode, files } = await runLoadtest(options, { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+    expect(exitCode).toBe(0);
+    const report = JSON.parse(await readFile(files[0]!, 'utf8')) as LoadtestReport;
+    const open = report.open!;
+    expect(open).toMatchObject({ sloMs: 100, spacing: 'poisson' });
+    // The closed-loop phases of the same run, for the same rate measured both ways.
+    expect(report.results.map((r) => `${r.design} ${r.scenario}/${r.phase}`)).toEqual([
+      'es-batched surge/throughput',
+      'crud-atomic surge/throughput',
+    ]);
+    expect(open.capacity.map((c) => c.design)).toEqual(['es-batched', 'crud-atomic']);
+    for (const c of open.capacity) {
+      expect(c.audit.passed).toBe(true);
+      expect(c.steps.map((s) => s.rate)).toEqual(expect.arrayContaining([50]));
+      expect(c.capacityAtSlo).toBe(capacityOf(c.steps.map((s) => ({ rate: s.rate, passed: s.verdict.passed }))));
+      for (const step of c.steps) {
+        // Every arrival is accounted for: answered, failed, or dropped.
+        expect(step.answered + step.errors + step.dropped).toBe(step.offered);
+        expect(Object.values(step.statusCounts).reduce((a, b) => a + b, 0)).toBe(step.answered);
+        expect(step.latencyMs.all.p999).toBeGreaterThanOrEqual(step.latencyMs.all.p99);
+        expect(step.verdict.passed).toBe(step.verdict.reasons.length === 0);
+        expect(step.generator.sendLagMs.p99).toBeGreaterThanOrEqual(0);
+        expect(step.cpu?.microsecondsPerRequest.loadGenerator).toBeGreaterThan(0);
+      }
+      expect(c.closed?.requestsPerSecond).toBeGreaterThan(0);
+      expect(c.atClosedRate?.rate).toBe(Math.round(c.closed?.requestsPerSecond ?? 0));
+    }
+    expect(open.generatorCheck?.rate).toBe(Math.round(open.capacity[0]!.capacityAtSlo * 1.5));
+    expect(open.spikes.map((s) => s.design)).toEqual(['es-batched', 'crud-atomic']);
+    for (const spike of open.spikes) {
+      const crud = open.capacity.find((c) => c.design === 'crud-atomic')!.capacityAtSlo;
+      expect(spike.shape).toMatchObject({ spikeRate: 3 * crud, baseRate: Math.round(crud / 2) });
+      expect(spike.audit.passed).toBe(true);
+      // Half-second steps over the 4 s of the quick spike; the spike's own arrivals counted apart.
+      expect(spike.load.timeline).toHaveLength(8);
+      expect(spike.spike.offered).toBe(spike.load.timeline.slice(2, 4).reduce((n, b) => n + b.offered, 0));
+    }
+    const markdown = await readFile(files[1]!, 'utf8');
+    expect(markdown).toMatch(
+      /\*\*surge, poisson arrivals, p99 ≤ 100 ms: es-batched takes \d+ arrivals\/s; crud-atomic takes \d+ arrivals\/s\.\*\*/,
+    );
+    // The open model's tables come first.
+    expect(markdown.indexOf('## Capacity at p99 ≤ 100 ms')).toBeLessThan(markdown.indexOf('## surge / throughput'));
+    expect(markdown).toContain('## Spike: base rate, a step up, back to base');
+    expect(markdown).toContain('## Closed loop and open model at the same rate');
+    const html = await readFile(files[2]!, 'utf8');
+    expect(html).toContain('p99 latency against the offered rate');
+    expect(html).toContain('Spike, es-batched: arrivals and answers per second');
   }, 240_000);
 
   it('catches a design that loses updates: the audit fails loudly and the process exits non-zero', async () => {

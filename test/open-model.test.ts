@@ -8,6 +8,7 @@ import {
   type OpenLoadOptions,
 } from '../loadtest/open/open-drive.js';
 import { capacityOf, connectionsFor, nextRate, recoverySeconds, stepVerdict } from '../loadtest/open/capacity.js';
+import { parseOptions } from '../loadtest/options.js';
 import { arrivalTimes, scheduleSeconds, spikeSegments, type Schedule } from '../loadtest/open/schedule.js';
 
 const constant = (segments: Schedule['segments']): Schedule => ({ segments, spacing: 'constant', seed: 1 });
@@ -231,5 +232,34 @@ describe('capacity search', () => {
     expect(connectionsFor(5000, 100)).toBe(500);
     expect(connectionsFor(50, 100)).toBe(16);
     expect(connectionsFor(5000, 100, 64)).toBe(64);
+  });
+});
+
+describe('open-model options', () => {
+  it('keeps the closed model by default and reads the open model’s settings', () => {
+    expect(parseOptions([]).model).toBe('closed');
+    const options = parseOptions([
+      '--model',
+      'open',
+      '--slo-ms',
+      '250',
+      '--arrivals',
+      'constant',
+      '--step-seconds',
+      '3',
+    ]);
+    expect(options).toMatchObject({
+      model: 'open',
+      open: { sloMs: 250, spacing: 'constant', stepSeconds: 3, startRate: 200, refinements: 2 },
+    });
+  });
+
+  it('says why a spike cannot run: a closed model, or no rate to take it from', () => {
+    expect(() => parseOptions(['--scenario', 'spike'])).toThrow(/needs --model open/);
+    expect(() => parseOptions(['--model', 'open', '--scenario', 'spike', '--design', 'es-batched'])).toThrow(
+      /--spike-rate/,
+    );
+    expect(parseOptions(['--model', 'open', '--scenario', 'spike', '--spike-rate', '900']).open.spikeRate).toBe(900);
+    expect(() => parseOptions(['--model', 'sideways'])).toThrow(/--model must be one of closed, open/);
   });
 });

@@ -1,4 +1,4 @@
-import type { OpenBucket, OpenLoadResult } from './open-drive.js';
+import { MOST_CONNECTIONS, type OpenBucket, type OpenLoadResult } from './open-drive.js';
 
 /** Whether a step kept the objective, and if not, why. */
 export type StepVerdict = {
@@ -115,7 +115,7 @@ export const recoverySeconds = (timeline: readonly OpenBucket[], fromSecond: num
  * wait counts in their latency.
  */
 export const connectionsFor = (rate: number, sloMs: number, override?: number): number =>
-  override ?? Math.min(4096, Math.max(16, Math.ceil((rate * sloMs) / 1000)));
+  override ?? Math.min(MOST_CONNECTIONS, Math.max(16, Math.ceil((rate * sloMs) / 1000)));
 
 /** Arrivals that may wait for a connection before more are dropped: five seconds of the rate. */
 export const waitingFor = (rate: number): number => Math.max(100, Math.ceil(rate * 5));

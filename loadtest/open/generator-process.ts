@@ -1,6 +1,7 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { driveOpenLoad, type OpenLoadOptions, type OpenLoadResult } from './open-drive.js';
+import type { Pool } from 'undici';
+import { driveOpenLoad, openConnections, type OpenLoadOptions, type OpenLoadResult } from './open-drive.js';
 
 type Request = { id: number; options: OpenLoadOptions };
 type Reply = { id: number; result: OpenLoadResult } | { id: number; error: string };
@@ -92,11 +93,15 @@ export type Generator = ReturnType<typeof startGenerator>;
 
 const isMain = process.argv[1] === fileURLToPath(import.meta.url);
 if (isMain) {
-  // One load at a time, in the order asked; the parent's end is ours too.
+  // One load at a time, in the order asked, on connections kept between them; the parent's end is ours too.
   let queue = Promise.resolve();
+  const connections = new Map<string, Pool>();
   process.on('message', (request: Request) => {
     queue = queue.then(async () => {
-      const reply: Reply = await driveOpenLoad(request.options).then(
+      const { baseUrl, timeoutMs } = request.options;
+      let kept = connections.get(baseUrl);
+      if (!kept) connections.set(baseUrl, (kept = openConnections(baseUrl, timeoutMs)));
+      const reply: Reply = await driveOpenLoad(request.options, kept).then(
         (result) => ({ id: request.id, result }),
         (error: unknown) => ({ id: request.id, error: (error as Error).message }),
       );

@@ -1,5 +1,5 @@
 import { createHistogram, monitorEventLoopDelay, type RecordableHistogram } from 'node:perf_hooks';
-import { Pool } from 'undici';
+import { Pool, type Dispatcher } from 'undici';
 import { Ledger, noteAnswer, type LedgerRecord } from '../ledger.js';
 import { round } from '../stats.js';
 import { workloadOf, type PlannedRequest, type WorkloadPlan } from '../workloads.js';
@@ -138,20 +138,32 @@ const tallyOf = ({ offered, dropped, errors, statusCounts }: Recording): Tally =
 /**
  * Drives an open load: each arrival is issued at its intended time whatever the service is doing,
  * and its latency is taken from that intended time, so a stall shows up as the wait it caused
- * (no coordinated omission, and nothing to correct afterwards). An arrival that finds every
- * connection busy waits in the pool's queue, and that wait counts; past `maxWaiting` it is dropped.
+ * (no coordinated omission, and nothing to correct afterwards). An arrival that finds all its
+ * `connections` busy waits in the generator's queue, and that wait counts; past `maxWaiting` it
+ * is dropped. `kept`: connections kept from earlier loads (else it opens and closes its own).
  */
-export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadResult> => {
+/** Most connections a load may use (see connectionsFor). */
+export const MOST_CONNECTIONS = 4096;
+
+/**
+ * Connections to the service, opened as arrivals need them and kept between loads (a load that
+ * begins by opening hundreds of connections measures that, not the service). Each load bounds
+ * how many it uses at once itself.
+ */
+export const openConnections = (baseUrl: string, timeoutMs: number): Pool =>
+  new Pool(baseUrl, {
+    connections: MOST_CONNECTIONS,
+    pipelining: 1,
+    headersTimeout: timeoutMs,
+    bodyTimeout: timeoutMs,
+  });
+
+export const driveOpenLoad = async (options: OpenLoadOptions, kept?: Dispatcher): Promise<OpenLoadResult> => {
   const times = arrivalTimes(options.schedule);
   const seconds = scheduleSeconds(options.schedule);
   const ledger = new Ledger();
   const workload = workloadOf(options.workload, ledger);
-  const pool = new Pool(options.baseUrl, {
-    connections: options.connections,
-    pipelining: 1,
-    headersTimeout: options.timeoutMs,
-    bodyTimeout: options.timeoutMs,
-  });
+  const pool = kept ?? openConnections(options.baseUrl, options.timeoutMs);
   const all = newHistogram();
   const committed = newHistogram();
   const sendLag = newHistogram();
@@ -167,6 +179,10 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
   let errors = 0;
   /** Requests sent and not answered yet: those on a connection and those waiting for one. */
   let outstanding = 0;
+  let onConnection = 0;
+  /** Arrivals waiting for a connection, oldest first (from `head` on). */
+  const waiting: ((() => void) | undefined)[] = [];
+  let head = 0;
   /** The recordings an arrival counts in: its step of the timeline, and the windows it falls in. */
   const recordingsOf = (intended: number): Recording[] => {
     const index = Math.floor(intended / bucketMs);
@@ -204,29 +220,39 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
     let status = 0;
     const settle = (answeredWith: number | undefined) => {
       outstanding--;
+      onConnection--;
       if (answeredWith === undefined) {
         errors++;
         for (const recording of recordings) recording.errors++;
       } else answered(planned, answeredWith, intended, recordings);
+      const next = waiting[head];
+      if (next) {
+        waiting[head++] = undefined;
+        next();
+      }
       if (outstanding === 0) allAnswered?.();
     };
-    // dispatch with a handler rather than request(): no promise and no body stream per request,
-    // which kept the generator's event loop busy for milliseconds when a batch of answers came.
-    pool.dispatch(
-      {
-        path: planned.path,
-        method: planned.method,
-        ...(planned.body ? { body: planned.body, headers: { 'content-type': 'application/json' } } : {}),
-      },
-      {
-        onRequestStart: () => {},
-        onResponseStart: (_controller, statusCode) => {
-          status = statusCode;
+    // dispatch with a handler rather than request(): no promise and no body stream per request.
+    const send = () => {
+      onConnection++;
+      pool.dispatch(
+        {
+          path: planned.path,
+          method: planned.method,
+          ...(planned.body ? { body: planned.body, headers: { 'content-type': 'application/json' } } : {}),
         },
-        onResponseEnd: () => settle(status),
-        onResponseError: () => settle(undefined),
-      },
-    );
+        {
+          onRequestStart: () => {},
+          onResponseStart: (_controller, statusCode) => {
+            status = statusCode;
+          },
+          onResponseEnd: () => settle(status),
+          onResponseError: () => settle(undefined),
+        },
+      );
+    };
+    if (onConnection < options.connections) send();
+    else waiting.push(send);
   };
 
   loopDelay.enable();
@@ -237,7 +263,7 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
   await new Promise<void>((done) => {
     const wake = () => {
       const now = performance.now() - startedAt;
-      for (; next < times.length && times[next]! <= now; next++) issue(times[next]!, now);
+      for (; next < times.length && times[next]! <= now; next++) issue(times[next]!, performance.now() - startedAt);
       if (next >= times.length) return done();
       setTimeout(wake, Math.max(0, times[next]! - (performance.now() - startedAt)));
     };
@@ -246,7 +272,7 @@ export const driveOpenLoad = async (options: OpenLoadOptions): Promise<OpenLoadR
   const issuingSeconds = Math.max(seconds, (performance.now() - startedAt) / 1000);
   if (outstanding > 0) await new Promise<void>((done) => (allAnswered = done));
   loopDelay.disable();
-  await pool.close();
+  if (!kept) await pool.close();
 
   const offeredRate = round(times.length / seconds, 1);
   const achievedRate = round(times.length / issuingSeconds, 1);
