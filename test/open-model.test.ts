@@ -231,6 +231,7 @@ describe('capacity search', () => {
   it('sizes the connections by Little’s law, within bounds', () => {
     expect(connectionsFor(5000, 100)).toBe(500);
     expect(connectionsFor(50, 100)).toBe(16);
+    expect(connectionsFor(90_000, 100)).toBe(4096);
     expect(connectionsFor(5000, 100, 64)).toBe(64);
   });
 });
