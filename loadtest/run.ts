@@ -12,17 +12,7 @@ import {
   type PhaseResult,
 } from './phases.js';
 import { startGenerator } from './open/generator-process.js';
-import {
-  capacityPhase,
-  warmUpGenerator,
-  generatorCheck,
-  spikePhase,
-  spikeShapeFor,
-  type CapacityResult,
-  type OpenContext,
-  type OpenReport,
-  type SpikeResult,
-} from './open/open-phases.js';
+import { runOpenModel, type OpenReport } from './open/open-run.js';
 import { buildReport, reportTables, writeLoadtestReport } from './report/loadtest-report.js';
 import { markdownTable } from './report/markdown.js';
 import { startServer } from './server.js';
@@ -102,54 +92,6 @@ const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) =
       }
     }
   }
-};
-
-/**
- * The open model: the HTTP ceiling and, per scenario and design, the closed-loop phase (for the
- * same rate measured both ways) and the capacity search; then the generator's check at 1.5× the
- * best capacity found, and the spike for every design.
- */
-const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResult) => void): Promise<OpenReport> => {
-  const { options } = ctx;
-  const [connections = 64] = options.connections;
-  record(await ceilingPhase(ctx, connections));
-  await warmUpGenerator(ctx);
-  const capacity: CapacityResult[] = [];
-  for (const scenario of options.scenarios) {
-    if (scenario === 'spike') continue;
-    for (const design of options.designs) {
-      const closed =
-        scenario === 'mixed'
-          ? await mixedPhase(ctx, design, connections)
-          : await throughputPhase(ctx, design, scenario, connections);
-      record(closed);
-      capacity.push(await capacityPhase(ctx, design, scenario, closed));
-    }
-  }
-  const best =
-    capacity.find((c) => c.design === 'es-batched' && c.scenario === 'surge') ??
-    [...capacity].sort((a, b) => b.capacityAtSlo - a.capacityAtSlo)[0];
-  const check =
-    best && best.capacityAtSlo > 0
-      ? await generatorCheck(
-          ctx,
-          Math.round(best.capacityAtSlo * 1.5),
-          `1.5× ${best.design}'s ${best.scenario} capacity`,
-        )
-      : undefined;
-  const spikes: SpikeResult[] = [];
-  if (options.scenarios.includes('spike')) {
-    const shape = spikeShapeFor(ctx, capacity);
-    for (const design of options.designs) spikes.push(await spikePhase(ctx, design, shape));
-  }
-  return {
-    sloMs: options.open.sloMs,
-    spacing: options.open.spacing,
-    generatorScheduling: ctx.generator.scheduling(),
-    capacity,
-    ...(check ? { generatorCheck: check } : {}),
-    spikes,
-  };
 };
 
 /**

@@ -1,12 +1,8 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  driveOpenLoad,
-  generatorProblems,
-  GENERATOR_LIMITS,
-  type OpenLoadOptions,
-} from '../loadtest/open/open-drive.js';
+import { driveOpenLoad } from '../loadtest/open/open-drive.js';
+import { generatorProblems, GENERATOR_LIMITS, type OpenLoadOptions } from '../loadtest/open/open-load.js';
 import { capacityOf, connectionsFor, nextRate, recoverySeconds, stepVerdict } from '../loadtest/open/capacity.js';
 import { parseOptions } from '../loadtest/options.js';
 import { arrivalTimes, scheduleSeconds, spikeSegments, type Schedule } from '../loadtest/open/schedule.js';

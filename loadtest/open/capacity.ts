@@ -1,4 +1,5 @@
-import { MOST_CONNECTIONS, type OpenBucket, type OpenLoadResult } from './open-drive.js';
+import { MOST_CONNECTIONS } from './open-drive.js';
+import type { OpenBucket, OpenLoadResult } from './open-load.js';
 
 /** Whether a step kept the objective, and if not, why. */
 export type StepVerdict = {

@@ -1,7 +1,8 @@
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Pool } from 'undici';
-import { driveOpenLoad, openConnections, type OpenLoadOptions, type OpenLoadResult } from './open-drive.js';
+import { driveOpenLoad, openConnections } from './open-drive.js';
+import type { OpenLoadOptions, OpenLoadResult } from './open-load.js';
 
 type Request = { id: number; options: OpenLoadOptions };
 type Reply = { id: number; result: OpenLoadResult } | { id: number; error: string };

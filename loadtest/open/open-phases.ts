@@ -15,7 +15,7 @@ import {
   type StepVerdict,
 } from './capacity.js';
 import type { Generator } from './generator-process.js';
-import { GENERATOR_LIMITS, type OpenLoadResult, type OpenWindow } from './open-drive.js';
+import { GENERATOR_LIMITS, type OpenLoadResult, type OpenWindow } from './open-load.js';
 import { spikeSegments, steady, type ScheduleSegment, type SpikeShape } from './schedule.js';
 
 export type OpenContext = PhaseContext & { generator: Generator };
@@ -66,9 +66,6 @@ export type SpikeResult = {
   audit: AuditResult;
 };
 
-/** Whether the generator could offer well over what the service took: an open load against the HTTP ceiling. */
-export type GeneratorCheck = { rate: number; reason: string; step: OpenStep };
-
 /** The workload of a scenario on fresh conferences; `tag` keeps reservation ids unique per load. */
 const planFor = (
   design: Design,
@@ -102,7 +99,7 @@ const seedOf = (text: string) => [...text].reduce((hash, c) => (hash * 31 + c.ch
  * Runs one open load in the generator process and waits until the server has finished every
  * request, so the next load starts on a settled service. The CPU is read around the load.
  */
-const runLoad = async (
+export const runLoad = async (
   ctx: OpenContext,
   load: {
     rate: number;
@@ -141,7 +138,7 @@ const runLoad = async (
   };
 };
 
-const stepLine = (label: string, step: OpenStep) =>
+export const stepLine = (label: string, step: OpenStep) =>
   `${label} ${step.rate}/s: p99 ${step.latencyMs.all.p99} ms, max ${step.latencyMs.all.max} ms, ` +
   `201 ${step.statusCounts[201] ?? 0}, 409 ${step.statusCounts[409] ?? 0}, 503 ${step.statusCounts[503] ?? 0}, ` +
   `dropped ${step.dropped}, send lag p99 ${step.generator.sendLagMs.p99} ms: ` +
@@ -265,68 +262,4 @@ export const spikePhase = async (ctx: OpenContext, design: Design, shape: SpikeS
       `recovered after ${result.recoverySeconds ?? 'never'} s, ${result.audit.passed ? 'audit ok' : 'AUDIT FAILED'}`,
   );
   return result;
-};
-
-/**
- * An unmeasured open load against the HTTP ceiling, so the generator process has compiled and
- * optimised its code before the first step (its first second otherwise falls behind its schedule).
- */
-export const warmUpGenerator = async (ctx: OpenContext): Promise<void> => {
-  await ctx.generator.drive({
-    baseUrl: ctx.baseUrl,
-    schedule: {
-      segments: [ctx.options.quick ? steady(200, 1) : { rate: 100, toRate: 2000, seconds: 5 }],
-      spacing: 'poisson',
-      seed: 1,
-    },
-    workload: { kind: 'ceiling' },
-    connections: 200,
-    maxWaiting: 1000,
-    timeoutMs: 30_000,
-    limits: GENERATOR_LIMITS,
-  });
-  await waitUntilIdle(ctx.baseUrl);
-};
-
-/** An open load against the HTTP ceiling at `rate`: whether the generator kept its schedule there. */
-export const generatorCheck = async (ctx: OpenContext, rate: number, reason: string): Promise<GeneratorCheck> => {
-  const step = await runLoad(ctx, {
-    rate,
-    segments: [steady(rate, ctx.options.open.stepSeconds)],
-    workload: { kind: 'ceiling' },
-    ledger: new Ledger(),
-  });
-  console.log(stepLine('generator check, http ceiling', step));
-  return { rate, reason, step };
-};
-
-/** What the open model found in one run. */
-export type OpenReport = {
-  sloMs: number;
-  spacing: string;
-  /** How the generator process was scheduled (see GeneratorPriority). */
-  generatorScheduling: string;
-  capacity: CapacityResult[];
-  generatorCheck?: GeneratorCheck;
-  spikes: SpikeResult[];
-};
-
-const CRUD_DESIGNS: readonly Design[] = ['crud', 'crud-atomic'];
-
-/**
- * The spike's rates: as given, or 3× the strongest CRUD's capacity at the objective in this run,
- * from a base of half that capacity.
- */
-export const spikeShapeFor = (ctx: OpenContext, capacity: CapacityResult[]): SpikeShape => {
-  const { open } = ctx.options;
-  const crud = Math.max(0, ...capacity.filter((c) => CRUD_DESIGNS.includes(c.design)).map((c) => c.capacityAtSlo));
-  const spikeRate = open.spikeRate ?? 3 * crud;
-  if (spikeRate <= 0) throw new Error('the spike needs --spike-rate, or a CRUD design whose capacity this run found');
-  return {
-    spikeRate,
-    baseRate: open.baseRate ?? Math.max(1, Math.round(open.spikeRate === undefined ? crud / 2 : spikeRate / 6)),
-    baseSeconds: open.spikeSeconds.base,
-    spikeSeconds: open.spikeSeconds.spike,
-    recoverySeconds: open.spikeSeconds.recovery,
-  };
 };

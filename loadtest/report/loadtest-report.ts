@@ -5,7 +5,7 @@ import type { CpuUse } from '../cpu.js';
 import type { LoadtestOptions } from '../options.js';
 import type { PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
-import type { OpenReport } from '../open/open-phases.js';
+import type { OpenReport } from '../open/open-run.js';
 import { htmlTable, markdownTable } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';

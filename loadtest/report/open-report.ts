@@ -1,4 +1,5 @@
-import type { CapacityResult, OpenReport, OpenStep, SpikeResult } from '../open/open-phases.js';
+import type { CapacityResult, OpenStep, SpikeResult } from '../open/open-phases.js';
+import type { OpenReport } from '../open/open-run.js';
 import { round } from '../stats.js';
 import { escapeHtml, lineChart } from './svg.js';
 
