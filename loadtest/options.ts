@@ -91,7 +91,7 @@ export const USAGE = `npm run loadtest -- [options]
   --step-seconds 5          open: seconds of each step of the capacity search
   --start-rate 200          open: the search's first rate (arrivals/s); it grows 1.5× a step...
   --max-rate 20000          open: ...up to this, then halves the gap around the capacity
-  --refinements 2           open: steps that halve that gap
+  --refinements 3           open: steps that halve that gap
   --open-connections N      open: connections the generator may open (default: rate × objective)
   --spike-rate N            open spike: arrivals/s of the spike (default 3× the strongest CRUD's capacity)
   --base-rate N             open spike: before and after it (default ½ the strongest CRUD's capacity)
@@ -201,7 +201,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       '--scenario spike is 3× the strongest CRUD capacity at the objective: run it with surge and a CRUD design (--scenario surge,spike), or give --spike-rate',
     );
   }
-  const refinements = values.refinements === undefined ? (quick ? 0 : 2) : Number(values.refinements);
+  const refinements = values.refinements === undefined ? (quick ? 0 : 3) : Number(values.refinements);
   if (!Number.isInteger(refinements) || refinements < 0) {
     throw new Error(`--refinements must be a whole number (got "${values.refinements}")`);
   }

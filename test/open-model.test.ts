@@ -247,7 +247,7 @@ describe('open-model options', () => {
     ]);
     expect(options).toMatchObject({
       model: 'open',
-      open: { sloMs: 250, spacing: 'constant', stepSeconds: 3, startRate: 200, refinements: 2 },
+      open: { sloMs: 250, spacing: 'constant', stepSeconds: 3, startRate: 200, refinements: 3 },
     });
   });
 

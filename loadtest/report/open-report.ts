@@ -196,15 +196,8 @@ export const generatorTable = (open: OpenReport): Table => {
   const check = open.generatorCheck;
   return {
     title: 'The generator’s own check: an open load against the HTTP ceiling',
-    header: ['rate/s', 'why', ...STEP_HEADER, 'generator CPU cores'],
-    rows: check
-      ? [
-          [
-            ...stepRow([String(check.rate), check.reason], check.step).slice(1),
-            check.step.cpu?.cores.loadGenerator ?? '-',
-          ],
-        ]
-      : [],
+    header: ['why this rate', ...STEP_HEADER, 'generator CPU cores'],
+    rows: check ? [[...stepRow([check.reason], check.step), check.step.cpu?.cores.loadGenerator ?? '-']] : [],
   };
 };
 
