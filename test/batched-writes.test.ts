@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BATCH_DEFAULTS, BusyError, isOverloaded, type CommandOutcome } from '../src/command-handlers/index.js';
+import {
+  BATCH_DEFAULTS,
+  BusyError,
+  isOverloaded,
+  type BatchOptions,
+  type CommandOutcome,
+} from '../src/command-handlers/index.js';
 import { connect } from '../src/database/connect.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -26,6 +32,37 @@ const within = <T>(promise: Promise<T>, ms: number): Promise<T> =>
     promise,
     new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`not settled within ${ms} ms`)), ms)),
   ]);
+
+/**
+ * A service whose writer, once `hold()` is called, stops its next batch between append and answer
+ * (`holdReached` then resolves) until `release()`.
+ */
+const serviceHoldingBatches = (batch: BatchOptions) => {
+  let releaseHeld: () => void = () => {};
+  const held = new Promise<void>((resolve) => (releaseHeld = resolve));
+  let reachedHold: () => void = () => {};
+  const holdReached = new Promise<void>((resolve) => (reachedHold = resolve));
+  let holding = false;
+  const service = createTestService(db.sql, {
+    batch,
+    afterBatchAppend: async () => {
+      if (!holding) return;
+      reachedHold();
+      await held;
+    },
+  });
+  return {
+    service,
+    holdReached,
+    hold: () => {
+      holding = true;
+    },
+    release: () => {
+      holding = false;
+      releaseHeld();
+    },
+  };
+};
 
 describe('batched write path', () => {
   it('decides a batch one command after another and answers each caller with its own outcome', async () => {
@@ -75,32 +112,20 @@ describe('batched write path', () => {
   });
 
   it('refuses commands at once with busy when a conference queue is full, and loses none it accepted', async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let reachedHold: () => void = () => {};
-    const holdReached = new Promise<void>((resolve) => (reachedHold = resolve));
-    let holding = false;
-    const service = createTestService(db.sql, {
-      batch: {
-        ...BATCH_DEFAULTS,
-        maxBatch: 2,
-        maxQueue: 3,
-        maxQueueWaitMs: 0,
-        maxCached: 100,
-        reservationsCached: 100,
-      },
-      afterBatchAppend: async () => {
-        if (!holding) return;
-        reachedHold();
-        await held;
-      },
+    const { service, hold, holdReached, release } = serviceHoldingBatches({
+      ...BATCH_DEFAULTS,
+      maxBatch: 2,
+      maxQueue: 3,
+      maxQueueWaitMs: 0,
+      maxCached: 100,
+      reservationsCached: 100,
     });
     await service.handlers.createConference({
       conferenceId: 'full',
       name: 'Full',
       seatTypes: [{ type: 'standard', capacity: 100 }],
     });
-    holding = true;
+    hold();
     const first = service.handlers.reserveSeats({ conferenceId: 'full', reservationId: 'first', seats: standard(1) });
     await holdReached; // the writer is busy: its first batch is held between append and answer
     const rest = Array.from({ length: 8 }, (_, i) =>
@@ -118,7 +143,6 @@ describe('batched write path', () => {
     expect(overHttp.headers.get('retry-after')).toBe('1');
     expect(((await overHttp.json()) as { error: string }).error).toBe('busy');
 
-    holding = false;
     release();
     const outcomes = (await Promise.allSettled([first, ...rest])).map(kindOf);
     expect(outcomes).toEqual(['created', 'created', 'created', 'created', 'busy', 'busy', 'busy', 'busy', 'busy']);
@@ -136,19 +160,7 @@ describe('batched write path', () => {
   });
 
   it('refuses new commands with busy once the oldest has waited BATCH_QUEUE_MAX_WAIT_MS, and takes them again when the writer catches up', async () => {
-    let release: () => void = () => {};
-    const held = new Promise<void>((resolve) => (release = resolve));
-    let reachedHold: () => void = () => {};
-    const holdReached = new Promise<void>((resolve) => (reachedHold = resolve));
-    let holding = false;
-    const service = createTestService(db.sql, {
-      batch: { ...BATCH_DEFAULTS, maxQueueWaitMs: 40 },
-      afterBatchAppend: async () => {
-        if (!holding) return;
-        reachedHold();
-        await held;
-      },
-    });
+    const { service, hold, holdReached, release } = serviceHoldingBatches({ ...BATCH_DEFAULTS, maxQueueWaitMs: 40 });
     await service.handlers.createConference({
       conferenceId: 'slow',
       name: 'Slow',
@@ -156,7 +168,7 @@ describe('batched write path', () => {
     });
     const reserve = (reservationId: string) =>
       service.handlers.reserveSeats({ conferenceId: 'slow', reservationId, seats: standard(1) });
-    holding = true;
+    hold();
     const first = reserve('first');
     await holdReached; // the writer is busy with its first batch
     const waiting = [reserve('waits-1'), reserve('waits-2')]; // queued at once: nothing has waited yet
@@ -164,7 +176,6 @@ describe('batched write path', () => {
     const refused = await within(Promise.allSettled([reserve('late-1'), reserve('late-2')]), 5000);
     expect(refused.map(kindOf)).toEqual(['busy', 'busy']);
 
-    holding = false;
     release();
     expect((await Promise.allSettled([first, ...waiting])).map(kindOf)).toEqual(['created', 'created', 'created']);
     expect(kindOf((await Promise.allSettled([reserve('after')]))[0])).toBe('created'); // open again

@@ -58,10 +58,15 @@ const race = async (base: string, conferenceId: string, attempts: number): Promi
         reservationId,
         seats: [{ seatType: i % 2 === 0 ? 'standard' : 'vip', quantity: 1 + (i % 3) }],
       });
-      return { reservationId, status: response.status };
+      const { error } = (await response.json()) as { error?: string };
+      return { reservationId, status: response.status, error };
     }),
   );
-  for (const { status } of answers) expect([201, 409]).toContain(status);
+  // 201 or 409; or, on a machine slow enough that the conference's queue waited past
+  // BATCH_QUEUE_MAX_WAIT_MS, 503 busy, which decides nothing.
+  const decided = ({ status, error }: (typeof answers)[number]) =>
+    status === 201 || status === 409 || (status === 503 && error === 'busy');
+  expect(answers.filter((answer) => !decided(answer))).toEqual([]);
   return answers.filter(({ status }) => status === 201).map(({ reservationId }) => reservationId);
 };
 
