@@ -132,6 +132,31 @@ const positive = (value: string | undefined, name: string): number | undefined =
   return n;
 };
 
+/** The open model's options (`values` as parseArgs gives them). */
+const parseOpenOptions = (values: Record<string, string | boolean | undefined>, quick: boolean): OpenModelOptions => {
+  const text = (name: string) => (typeof values[name] === 'string' ? values[name] : undefined);
+  const refinementsGiven = text('refinements');
+  const refinements = refinementsGiven === undefined ? (quick ? 0 : 3) : Number(refinementsGiven);
+  if (!Number.isInteger(refinements) || refinements < 0) {
+    throw new Error(`--refinements must be a whole number (got "${refinementsGiven}")`);
+  }
+  const arrivals = text('arrivals');
+  const priority = text('generator-priority');
+  return {
+    sloMs: positive(text('slo-ms'), 'slo-ms') ?? 100,
+    spacing: arrivals ? single(arrivals, ['poisson', 'constant'] as const, 'arrivals') : 'poisson',
+    stepSeconds: positive(text('step-seconds'), 'step-seconds') ?? (quick ? 1 : 5),
+    startRate: positive(text('start-rate'), 'start-rate') ?? (quick ? 50 : 200),
+    maxRate: positive(text('max-rate'), 'max-rate') ?? (quick ? 120 : 20_000),
+    refinements,
+    connections: positive(text('open-connections'), 'open-connections'),
+    spikeRate: positive(text('spike-rate'), 'spike-rate'),
+    baseRate: positive(text('base-rate'), 'base-rate'),
+    spikeSeconds: quick ? { base: 1, spike: 1, recovery: 2 } : { base: 5, spike: 5, recovery: 10 },
+    generatorPriority: priority ? single(priority, ['realtime', 'normal'] as const, 'generator-priority') : 'realtime',
+  };
+};
+
 export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions => {
   const { values } = parseArgs({
     args: argv,
@@ -201,25 +226,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       '--scenario spike is 3× the strongest CRUD capacity at the objective: run it with surge and a CRUD design (--scenario surge,spike), or give --spike-rate',
     );
   }
-  const refinements = values.refinements === undefined ? (quick ? 0 : 3) : Number(values.refinements);
-  if (!Number.isInteger(refinements) || refinements < 0) {
-    throw new Error(`--refinements must be a whole number (got "${values.refinements}")`);
-  }
-  const open: OpenModelOptions = {
-    sloMs: positive(values['slo-ms'], 'slo-ms') ?? 100,
-    spacing: values.arrivals ? single(values.arrivals, ['poisson', 'constant'] as const, 'arrivals') : 'poisson',
-    stepSeconds: positive(values['step-seconds'], 'step-seconds') ?? (quick ? 1 : 5),
-    startRate: positive(values['start-rate'], 'start-rate') ?? (quick ? 50 : 200),
-    maxRate: positive(values['max-rate'], 'max-rate') ?? (quick ? 120 : 20_000),
-    refinements,
-    connections: positive(values['open-connections'], 'open-connections'),
-    spikeRate: positive(values['spike-rate'], 'spike-rate'),
-    baseRate: positive(values['base-rate'], 'base-rate'),
-    spikeSeconds: quick ? { base: 1, spike: 1, recovery: 2 } : { base: 5, spike: 5, recovery: 10 },
-    generatorPriority: values['generator-priority']
-      ? single(values['generator-priority'], ['realtime', 'normal'] as const, 'generator-priority')
-      : 'realtime',
-  };
+  const open = parseOpenOptions(values, quick);
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
     designs,

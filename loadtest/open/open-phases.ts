@@ -145,8 +145,8 @@ export const stepLine = (label: string, step: OpenStep) =>
   (step.verdict.passed ? 'kept' : `missed (${step.verdict.reasons.join('; ')})`);
 
 /**
- * A design's capacity at the objective: steps of the rate, each `stepSeconds` long, on the same
- * fresh conferences (of more seats than any step can sell), searched by `nextRate`; then, if a
+ * A design's capacity at the objective: steps of the rate, each `stepSeconds` long, on fresh
+ * conferences of more seats than any step can sell, searched by `nextRate`; then, if a
  * closed-loop phase of the scenario ran, one step at the rate it achieved. The audit runs after.
  */
 export const capacityPhase = async (

@@ -65,7 +65,7 @@ const invalid = problem('Invalid input (`invalid_request`, `malformed_json`, `un
 const notFound = problem('No such conference or reservation');
 const busy: Answer = {
   ...problem(
-    '`busy`: the conference has too many commands waiting; or `database_unavailable`: the database cannot be reached. Retry after `Retry-After` seconds',
+    '`busy`: the conference has too many commands waiting, or they have waited too long; or `database_unavailable`: the database cannot be reached. Retry after `Retry-After` seconds',
   ),
   headers: { 'Retry-After': 'Seconds to wait before retrying' },
 };
