@@ -115,7 +115,7 @@ export const recoverySeconds = (timeline: readonly OpenBucket[], fromSecond: num
  * rate without queueing in the generator; beyond that, arrivals wait for a connection, and the
  * wait counts in their latency. A wider pool moves that queue into the server's listen backlog
  * instead: with rate × 1 s, the first half second of a 6,000/s spike opened thousands of
- * connections at once, and its arrivals waited up to 14 s on the kernel's SYN retries.
+ * connections at once, and its arrivals waited up to 14 s (a full listen backlog, most likely).
  */
 export const connectionsFor = (rate: number, sloMs: number, override?: number): number =>
   override ?? Math.min(MOST_CONNECTIONS, Math.max(16, Math.ceil((rate * sloMs) / 1000)));
