@@ -11,6 +11,10 @@ export const DESIGNS = {
 } as const;
 export type Design = keyof typeof DESIGNS;
 
+/** The CRUD baselines; results name the strongest of them. */
+export const CRUD_DESIGNS: readonly Design[] = ['crud', 'crud-atomic'];
+export const isCrud = (design: string): boolean => (CRUD_DESIGNS as readonly string[]).includes(design);
+
 export const SCENARIOS = ['surge', 'spread', 'hotspot', 'mixed', 'spike'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
@@ -220,7 +224,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     : faults.length > 0
       ? (['es-batched'] as Design[])
       : (Object.keys(DESIGNS) as Design[]);
-  const crudCapacityFound = scenarios.includes('surge') && designs.some((d) => d.startsWith('crud'));
+  const crudCapacityFound = scenarios.includes('surge') && designs.some(isCrud);
   if (scenarios.includes('spike') && values['spike-rate'] === undefined && !crudCapacityFound) {
     throw new Error(
       '--scenario spike is 3× the strongest CRUD capacity at the objective: run it with surge and a CRUD design (--scenario surge,spike), or give --spike-rate',

@@ -6,7 +6,7 @@ import type { OpenBucket, OpenLoadResult, OpenPercentiles, OpenWindow, Tally } f
 const newHistogram = () => createHistogram({ lowest: 1, highest: 600_000_000, figures: 3 });
 const recordMs = (histogram: RecordableHistogram, ms: number) =>
   histogram.record(Math.min(600_000_000, Math.max(1, Math.round(ms * 1000))));
-export const msAt = (histogram: RecordableHistogram, percentile: number): number =>
+const msAt = (histogram: RecordableHistogram, percentile: number): number =>
   histogram.count === 0 ? 0 : round(histogram.percentile(percentile) / 1000, 2);
 const percentilesOf = (histogram: RecordableHistogram): OpenPercentiles => ({
   p50: msAt(histogram, 50),
@@ -87,7 +87,6 @@ export const createLoadRecorder = (options: {
         if (status !== 503) recordMs(recording.admitted, latencyMs);
       }
     },
-    sendLagP99: () => msAt(sendLag, 99),
     /** The load's figures, by the answers recorded. */
     figures(): Pick<
       OpenLoadResult,

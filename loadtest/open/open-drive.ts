@@ -114,6 +114,8 @@ export const driveOpenLoad = async (options: OpenLoadOptions, kept?: Dispatcher)
   let outstanding = 0;
   let sent = 0;
   let allAnswered: (() => void) | undefined;
+  /** When the schedule began (`performance.now()`): intended starts count from it. */
+  let startedAt = 0;
 
   const issue = (intended: number, lateBy: number) => {
     const arrival = recorder.arrival(intended, lateBy);
@@ -135,7 +137,7 @@ export const driveOpenLoad = async (options: OpenLoadOptions, kept?: Dispatcher)
   };
 
   loopDelay.enable();
-  const startedAt = performance.now();
+  startedAt = performance.now();
   const issuingMs = await followSchedule(times, startedAt, issue);
   if (outstanding > 0) await new Promise<void>((done) => (allAnswered = done));
   loopDelay.disable();

@@ -1,5 +1,5 @@
 import { Ledger } from '../ledger.js';
-import type { Design } from '../options.js';
+import { isCrud } from '../options.js';
 import { ceilingPhase, mixedPhase, throughputPhase, type PhaseResult } from '../phases.js';
 import { waitUntilIdle } from '../server-metrics.js';
 import {
@@ -62,15 +62,13 @@ export type OpenReport = {
   spikes: SpikeResult[];
 };
 
-const CRUD_DESIGNS: readonly Design[] = ['crud', 'crud-atomic'];
-
 /**
  * The spike's rates: as given, or 3× the strongest CRUD's capacity at the objective in this run,
  * from a base of half that capacity.
  */
 const spikeShapeFor = (ctx: OpenContext, capacity: CapacityResult[]): SpikeShape => {
   const { open } = ctx.options;
-  const crud = Math.max(0, ...capacity.filter((c) => CRUD_DESIGNS.includes(c.design)).map((c) => c.capacityAtSlo));
+  const crud = Math.max(0, ...capacity.filter((c) => isCrud(c.design)).map((c) => c.capacityAtSlo));
   const spikeRate = open.spikeRate ?? 3 * crud;
   if (spikeRate <= 0) throw new Error('the spike needs --spike-rate, or a CRUD design whose capacity this run found');
   return {

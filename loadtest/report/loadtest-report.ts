@@ -2,11 +2,11 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { CpuUse } from '../cpu.js';
-import type { LoadtestOptions } from '../options.js';
+import { CRUD_DESIGNS, isCrud, type LoadtestOptions } from '../options.js';
 import type { PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
 import type { OpenReport } from '../open/open-run.js';
-import { htmlTable, markdownTable } from './markdown.js';
+import { htmlTable, markdownTable, otherStatuses, statusCount } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
 
@@ -78,11 +78,6 @@ export const buildReport = (
 /** The projections whose lag the report shows (their checkpoint names). */
 const PROJECTIONS_SHOWN = ['remaining_seats', 'reservations'] as const;
 
-const statusCell = (counts: Record<string, number>, code: string) => counts[code] ?? 0;
-const otherStatuses = (counts: Record<string, number>) =>
-  Object.entries(counts)
-    .filter(([code]) => !['200', '201', '409', '503'].includes(code))
-    .reduce((n, [, c]) => n + c, 0);
 const isEventSourced = (r: PhaseResult) => r.design.startsWith('es-');
 /** A projection's lag over the phase, p50/p99/max ms of the per-second samples; '-' where there is no projection. */
 const lagCell = (r: PhaseResult, projection: string) => {
@@ -160,9 +155,9 @@ export const reportTables = (
         r.latencyMs.all.p99,
         r.latencyMs.all.max,
         r.latencyMs.committed.p99,
-        statusCell(r.statusCounts, '201'),
-        statusCell(r.statusCounts, '409'),
-        statusCell(r.statusCounts, '503'),
+        statusCount(r.statusCounts, '201'),
+        statusCount(r.statusCounts, '409'),
+        statusCount(r.statusCounts, '503'),
         otherStatuses(r.statusCounts),
         r.errors,
         r.server.versionConflicts,
@@ -236,8 +231,6 @@ export const cpuTable = (report: LoadtestReport) => {
   };
 };
 
-const CRUD_DESIGNS: readonly string[] = ['crud', 'crud-atomic'];
-
 /**
  * What spreading the load and a hot conference among quiet ones cost each design, against
  * figures of the same run: spread committed/s against the strongest CRUD baseline's and against
@@ -263,7 +256,7 @@ export const comparisonTable = (report: LoadtestReport) => {
         design,
         connections,
         spread?.reservationsPerSecond ?? '-',
-        CRUD_DESIGNS.includes(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud),
+        isCrud(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud),
         ratio(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
         hot?.reservationsPerSecond ?? '-',
         hot?.latencyMs.p99 ?? '-',

@@ -1,3 +1,12 @@
+/** How many answers had this status code. */
+export const statusCount = (counts: Record<string, number>, code: string): number => counts[code] ?? 0;
+
+/** Answers with a status other than 200, 201, 409 and 503. */
+export const otherStatuses = (counts: Record<string, number>): number =>
+  Object.entries(counts)
+    .filter(([code]) => !['200', '201', '409', '503'].includes(code))
+    .reduce((n, [, c]) => n + c, 0);
+
 /** A Markdown table from a header row and rows of cells. */
 export const markdownTable = (header: string[], rows: (string | number)[][]): string =>
   [

@@ -1,16 +1,12 @@
 import type { CapacityResult, OpenStep, SpikeResult } from '../open/open-phases.js';
 import type { OpenReport } from '../open/open-run.js';
 import { round } from '../stats.js';
+import { isCrud } from '../options.js';
+import { otherStatuses, statusCount } from './markdown.js';
 import { escapeHtml, lineChart } from './svg.js';
 
 type Table = { title: string; header: string[]; rows: (string | number)[][] };
 
-const CRUD_DESIGNS: readonly string[] = ['crud', 'crud-atomic'];
-const count = (counts: Record<string, number>, code: string) => counts[code] ?? 0;
-const others = (counts: Record<string, number>) =>
-  Object.entries(counts)
-    .filter(([code]) => !['200', '201', '409', '503'].includes(code))
-    .reduce((n, [, c]) => n + c, 0);
 const perSecond = (n: number, seconds: number) => (seconds > 0 ? round(n / seconds) : 0);
 const auditCell = (audit: { passed: boolean }) => (audit.passed ? 'pass' : 'FAIL');
 /** Server CPU (API, projector, PostgreSQL) per answered request, µs. */
@@ -50,15 +46,13 @@ export const capacityTable = (open: OpenReport): Table => ({
     const step = capacityStep(c);
     const crud = Math.max(
       0,
-      ...open.capacity
-        .filter((x) => x.scenario === c.scenario && CRUD_DESIGNS.includes(x.design))
-        .map((x) => x.capacityAtSlo),
+      ...open.capacity.filter((x) => x.scenario === c.scenario && isCrud(x.design)).map((x) => x.capacityAtSlo),
     );
     return [
       c.scenario,
       c.design,
       capacityCell(c),
-      CRUD_DESIGNS.includes(c.design) || crud === 0 ? '-' : `${round(c.capacityAtSlo / crud, 2)}×`,
+      isCrud(c.design) || crud === 0 ? '-' : `${round(c.capacityAtSlo / crud, 2)}×`,
       step ? perSecond(step.committed, step.seconds) : '-',
       step?.latencyMs.all.p99 ?? '-',
       step?.latencyMs.all.p999 ?? '-',
@@ -83,10 +77,10 @@ const stepRow = (label: string[], s: OpenStep) => [
   s.latencyMs.all.p99,
   s.latencyMs.all.p999,
   s.latencyMs.all.max,
-  count(s.statusCounts, '201'),
-  count(s.statusCounts, '409'),
-  count(s.statusCounts, '503'),
-  others(s.statusCounts),
+  statusCount(s.statusCounts, '201'),
+  statusCount(s.statusCounts, '409'),
+  statusCount(s.statusCounts, '503'),
+  otherStatuses(s.statusCounts),
   s.dropped,
   s.errors,
   s.generator.sendLagMs.p99,
@@ -149,7 +143,7 @@ export const closedAgainstOpenTable = (open: OpenReport): Table => ({
             c.atClosedRate.latencyMs.all.p99,
             c.atClosedRate.latencyMs.all.p999,
             c.atClosedRate.latencyMs.all.max,
-            count(c.atClosedRate.statusCounts, '503'),
+            statusCount(c.atClosedRate.statusCounts, '503'),
             c.atClosedRate.dropped,
             c.atClosedRate.verdict.passed ? 'kept' : 'missed',
           ],
@@ -180,11 +174,11 @@ export const spikeTable = (open: OpenReport): Table => ({
     `${s.shape.baseRate} → ${s.shape.spikeRate}`,
     `${s.shape.baseSeconds} / ${s.shape.spikeSeconds} / ${s.shape.recoverySeconds}`,
     s.spike.offered,
-    count(s.spike.statusCounts, '201'),
-    count(s.spike.statusCounts, '409'),
-    count(s.spike.statusCounts, '503'),
+    statusCount(s.spike.statusCounts, '201'),
+    statusCount(s.spike.statusCounts, '409'),
+    statusCount(s.spike.statusCounts, '503'),
     `${round(s.busyShare * 100, 1)}%`,
-    `${others(s.spike.statusCounts)}, ${s.spike.errors}, ${s.spike.dropped}`,
+    `${otherStatuses(s.spike.statusCounts)}, ${s.spike.errors}, ${s.spike.dropped}`,
     s.spike.admittedLatencyMs.p99,
     s.load.latencyMs.all.max,
     s.recoverySeconds ?? 'not within the phase',
@@ -250,10 +244,10 @@ export const openCharts = (open: OpenReport): string[] => {
         yLabel: 'per second',
         series: [
           series('offered', (b) => b.offered),
-          series('201', (b) => count(b.statusCounts, '201')),
-          series('409', (b) => count(b.statusCounts, '409')),
-          series('503 busy', (b) => count(b.statusCounts, '503')),
-          series('dropped or failed', (b) => b.dropped + b.errors + others(b.statusCounts)),
+          series('201', (b) => statusCount(b.statusCounts, '201')),
+          series('409', (b) => statusCount(b.statusCounts, '409')),
+          series('503 busy', (b) => statusCount(b.statusCounts, '503')),
+          series('dropped or failed', (b) => b.dropped + b.errors + otherStatuses(b.statusCounts)),
         ],
       }),
     );
