@@ -89,7 +89,7 @@ export const USAGE = `npm run loadtest -- [options]
   --model closed|open       closed: N connections, each waits for its answer (autocannon, peak
                             throughput; the default). open: arrivals at a rate whatever the
                             service does, latency from each arrival's intended start; per design
-                            the capacity at the latency objective (see README "Open model")
+                            the capacity at the latency objective (docs/load-testing.md)
   --slo-ms 100              open: the latency objective, p99 of every answer
   --arrivals poisson        open: poisson (exponential gaps, seeded) or constant spacing
   --step-seconds 5          open: seconds of each step of the capacity search
@@ -108,7 +108,7 @@ export const USAGE = `npm run loadtest -- [options]
   --quick                   a small run (a few seconds) for tests and smoke checks
   --fault kill-api,kill-db,restart-db
                             a fault run instead of the scenarios: a surge with these faults
-                            injected (default design es-batched); see README "Faults"
+                            injected (default design es-batched); see docs/load-testing.md
   --fault-repeats 3         times each fault is injected
   --target URL              measure a server you started yourself instead of starting one
   --out DIR                 where reports go (default loadtest/results/<timestamp>)`;

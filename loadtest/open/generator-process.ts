@@ -11,7 +11,7 @@ type Reply = { id: number; result: OpenLoadResult } | { id: number; error: strin
  * How the generator process is scheduled. `realtime` (SCHED_FIFO through `chrt`, which needs root
  * or CAP_SYS_NICE) keeps it punctual on a machine whose cores the server shares: without it, each
  * write that wakes the server can hand it the core, and arrivals left 6-15 ms late at p99 under
- * load (1.7-2.3 ms with it, in the README's measurements). It uses a quarter of a core at most
+ * load (1.7-2.3 ms with it, in docs/load-testing.md). It uses a quarter of a core at most
  * rates, so it takes little from the server; `normal` leaves it to the kernel's fair share.
  */
 export type GeneratorPriority = 'realtime' | 'normal';

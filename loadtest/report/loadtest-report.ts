@@ -10,7 +10,7 @@ import { htmlTable, markdownTable, otherStatuses, statusCount } from './markdown
 import { openHeadline, openHtml, openTables } from './open-report.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
 
-/** report.json: field names are stable and documented in the README ("Load tests"). */
+/** report.json: field names are stable and documented in docs/load-testing.md. */
 export type LoadtestReport = {
   schemaVersion: 1;
   kind: 'loadtest';

@@ -42,7 +42,7 @@ export type BatchOptions = {
 
 /**
  * The defaults (and BATCH_* and CACHE_* in config.ts). The wait that closes a conference to new
- * commands was measured in open-model spikes (README, Overload): at 1.9× capacity 50 ms kept the
+ * commands was measured in open-model spikes (docs/results.md, overload): at 1.9× capacity 50 ms kept the
  * slowest answer under a second (1.3-1.6 s without), and it refused under 1% at or below capacity.
  */
 export const BATCH_DEFAULTS: BatchOptions = {

@@ -21,7 +21,7 @@ export type GroupCommitOptions = {
 
 /**
  * The defaults (and GROUP_COMMIT_* in config.ts): two appends in flight measured best on 2 cores
- * (README, Spread and hotspot); a machine with more cores for PostgreSQL may want more.
+ * (docs/results.md, spread and hotspot); a machine with more cores for PostgreSQL may want more.
  */
 export const GROUP_COMMIT_DEFAULTS: GroupCommitOptions = {
   appendsInFlight: 2,

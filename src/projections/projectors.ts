@@ -23,7 +23,7 @@ export type ProjectorsOptions = {
  * by id after a booking and may trail by more, in larger, cheaper batches. 10 ms, not the 25 it
  * was while the projectors ran on the API's event loop: in their own process the seats lag p99
  * of a surge run was 20-68 ms (median 40, 10 runs) instead of 44-68 (median 62, 3 runs), and
- * committed/s the same within the runs' noise (README, Lag during a surge).
+ * committed/s the same within the runs' noise (docs/results.md, lag during a surge).
  */
 const SEATS_MIN_BATCH_INTERVAL_MS = 10;
 const RESERVATIONS_MIN_BATCH_INTERVAL_MS = 250;
