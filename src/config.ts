@@ -102,6 +102,10 @@ const configSchema = z
      */
     STOP_TIMEOUT_MS: integer(10_000, 3_000, 600_000),
     LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    /** `json` or `pretty`; unset: pretty on a terminal outside production, JSON otherwise (see logger.ts). */
+    LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
+    /** `production` (as `npm start` sets it) keeps the logs JSON even on a terminal. */
+    NODE_ENV: z.string().trim().default('development'),
     /** Where the embedded PostgreSQL keeps its data (relative to the working directory). */
     EMBEDDED_POSTGRES_DIR: z.string().trim().min(1).default('.data/postgres'),
     /** Port of the embedded PostgreSQL; not 5432, so it never clashes with a system server. */
@@ -142,6 +146,8 @@ const configSchema = z
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     stopTimeoutMs: env.STOP_TIMEOUT_MS,
     logLevel: env.LOG_LEVEL,
+    logFormat: env.LOG_FORMAT,
+    production: env.NODE_ENV === 'production',
     embeddedPostgres: { dataDir: env.EMBEDDED_POSTGRES_DIR, port: env.EMBEDDED_POSTGRES_PORT },
   }));
 

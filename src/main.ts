@@ -37,6 +37,11 @@ run('seat-surge', async (config, log, releases) => {
     releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.projector.stop()));
   }
 
+  // Before listening: the first requests after a start would otherwise connect and prepare.
+  const warmUpStarted = Date.now();
+  await service.warmUp(config.databasePoolSize);
+  const warmUpMs = Date.now() - warmUpStarted;
+
   const server = serve({
     fetch: service.app.fetch,
     port: config.port,
@@ -69,6 +74,7 @@ run('seat-surge', async (config, log, releases) => {
       snapshotInterval: config.snapshotInterval,
       maxRetries: config.retry.maxRetries,
       poolSize: config.databasePoolSize,
+      warmUpMs,
       projector: PROJECTOR_RUNS[config.projector.runs],
     },
     'seat-surge is serving',

@@ -18,14 +18,18 @@ export type ProjectorProcessOptions = {
 /** Wait before starting another projector process after one exited on its own. */
 const RESTART_DELAY_MS = 1000;
 
-/** `npm run projector`'s entry point, with this file's extension (.ts under tsx). */
+/**
+ * `npm run projector`'s entry point beside this file, with its extension: src/projector-main.ts
+ * from source, dist/src/projector-main.js compiled.
+ */
 const ENTRY_POINT = fileURLToPath(new URL(`./projector-main${extname(import.meta.url)}`, import.meta.url));
 
 /**
  * The projectors in a process of their own, started and stopped with the API (`PROJECTOR=process`).
  * A batch is a few round trips, and in the API process each waited for a turn of an event loop
  * that serves every connection: at 256 connections that wait tripled the remaining-seats lag.
- * The child runs with this process's Node options (tsx) and configuration, on its database, and
+ * The child runs with this process's Node options (`fork` passes them on: tsx's loader from
+ * source, none but --enable-source-maps compiled) and configuration, on its database, and
  * tells this process after each batch which streams changed, so live readers here stay live. It
  * stops by itself when this process dies (its IPC channel closes); one that exits while this
  * process runs is started again.

@@ -1,6 +1,6 @@
 import { ConfigError, loadConfig, type Config } from './config.js';
 import { EmbeddedPostgresError } from './database/embedded-postgres.js';
-import { createLogger, type Logger } from './logger.js';
+import { createLogger, logFormat, type Logger } from './logger.js';
 
 /** How to release one resource a process acquired; `deadline` (epoch ms) is when the whole stop must be done. */
 export type Release = (deadline: number) => Promise<void>;
@@ -26,7 +26,12 @@ export const run = (
     console.error(error instanceof ConfigError ? error.message : error);
     process.exit(1);
   }
-  const log = createLogger(config.logLevel);
+  const format = logFormat({
+    configured: config.logFormat,
+    production: config.production,
+    terminal: process.stdout.isTTY === true,
+  });
+  const log = createLogger(config.logLevel, format);
   const releases: Release[] = [];
   const release = async (deadline: number) => {
     for (const step of releases.splice(0).reverse()) {

@@ -20,6 +20,7 @@ import { createEventStore } from './event-store/event-store.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
 import { createSnapshots, type SnapshotOptions } from './snapshots/index.js';
+import { primeHotPath, readOnly, rehearseReservation, warmUp } from './warm-up.js';
 
 export type ServiceOptions = {
   snapshotInterval: number;
@@ -137,6 +138,26 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     readModel,
     viewsChanged,
     health,
+    /**
+     * For before the service says it is ready: opens `connections` of the pool and primes the hot
+     * path's statements on each, then rehearses a reservation so its code is compiled. Without
+     * it the first reservation after a restart took about 60 ms, the next ones 5 ms.
+     */
+    warmUp: async (connections: number) => {
+      await warmUp(sql, connections, (connection) => primeHotPath(connection, log));
+      // In a silent service of its own, so the rehearsal leaves nothing in this one's log, metrics
+      // or caches; in a read-only transaction, so nothing in the database, whatever it meets.
+      await readOnly(sql, async (connection) => {
+        const rehearsal = createService(connection, { ...options, log: log.child({}, { level: 'silent' }) });
+        try {
+          await rehearseReservation(rehearsal.app);
+        } finally {
+          rehearsal.close();
+        }
+      });
+      // A Hono router builds its matcher on its first request: this app's, not the rehearsal's.
+      app.router.match('POST', '/conferences/-/reservations');
+    },
     /** Ends every open GET /conferences/:id/stream, so the HTTP server can close. */
     closeLiveStreams: () => liveStreams.abort(),
     /** Stops the service's own timers (database probe, cache sweeper); the pool is the caller's. */

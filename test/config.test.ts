@@ -9,6 +9,8 @@ describe('configuration', () => {
       snapshotInterval: 100,
       retry: { maxRetries: 10 },
       logLevel: 'info',
+      logFormat: undefined,
+      production: false,
       embeddedPostgres: { dataDir: '.data/postgres', port: 54329 },
       groupCommit: { appendsInFlight: 2, maxConferences: 64, maxEvents: 2048, aloneFromEvents: 8 },
     });
@@ -27,12 +29,21 @@ describe('configuration', () => {
     [{ PORT: '70000' }, /PORT must be at most 65535/],
     [{ COMMAND_MAX_RETRIES: '2.5' }, /COMMAND_MAX_RETRIES must be a whole number/],
     [{ LOG_LEVEL: 'loud' }, /LOG_LEVEL/],
+    [{ LOG_FORMAT: 'xml' }, /LOG_FORMAT/],
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres/],
     [{ GROUP_COMMIT_APPENDS_IN_FLIGHT: '0' }, /GROUP_COMMIT_APPENDS_IN_FLIGHT must be at least 1/],
     [{ GROUP_COMMIT_ALONE_FROM_EVENTS: '-1' }, /GROUP_COMMIT_ALONE_FROM_EVENTS must be at least 0/],
   ])('stops with a clear message for %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);
+  });
+
+  it('reads the log format, and production from NODE_ENV', () => {
+    expect(loadConfig({ LOG_FORMAT: 'pretty', NODE_ENV: 'production' })).toMatchObject({
+      logFormat: 'pretty',
+      production: true,
+    });
+    expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
   });
 
   it('names every bad value at once', () => {

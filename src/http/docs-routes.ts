@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { join } from 'node:path';
 import { Hono } from 'hono';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { AppEnv } from './app-env.js';
 import { openApiDocument } from './openapi.js';
 import { staticFiles } from './static-files.js';
@@ -9,7 +11,7 @@ const require = createRequire(import.meta.url);
 /** swagger-ui-dist ships the browser bundle and says where it is installed. */
 const swaggerUiFolder = (require('swagger-ui-dist/absolute-path.js') as () => string)();
 const swaggerUiAssets = staticFiles(swaggerUiFolder, ['swagger-ui.css', 'swagger-ui-bundle.js', 'favicon-32x32.png']);
-const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+const { version } = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as {
   version: string;
 };
 

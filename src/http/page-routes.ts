@@ -1,10 +1,11 @@
 import { readdirSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { Hono } from 'hono';
+import { PACKAGE_ROOT } from '../package-root.js';
 import type { AppEnv } from './app-env.js';
 import { staticFiles } from './static-files.js';
 
-const PUBLIC_FOLDER = fileURLToPath(new URL('../../public/', import.meta.url));
+const PUBLIC_FOLDER = join(PACKAGE_ROOT, 'public');
 
 /**
  * The demo page: the files of public/ (a flat folder, no build step), index.html at /. A route of
