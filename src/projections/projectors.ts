@@ -1,6 +1,7 @@
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
-import { Projector, type ProjectionLag } from './projector.js';
+import type { ProjectionLag } from './checkpoint.js';
+import { Projector } from './projector.js';
 import { remainingSeats, reservations } from './projections.js';
 import type { ViewsChanged } from './views-changed.js';
 

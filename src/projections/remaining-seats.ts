@@ -1,5 +1,6 @@
 import type { Queryable } from '../database/connect.js';
-import { createEventStore, type Checkpoint } from '../event-store/event-store.js';
+import { createEventStore } from '../event-store/event-store.js';
+import { inRange, type Checkpoint } from './checkpoint.js';
 import type { ViewTables } from './apply-events.js';
 import type { Projection } from './projection.js';
 
@@ -25,15 +26,6 @@ export const remainingSeats: Projection = {
     return batch;
   },
 };
-
-/**
- * The events after `after` up to `last` (inclusive). Every transaction in that range had ended
- * when the batch was chosen (see readSettled), so the range holds the same events however often
- * it is read within the batch.
- */
-const inRange = (sql: Queryable, after: Checkpoint, last: Checkpoint) => sql`
-  (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
-  and (transaction_id, position) <= (${last.transactionId}::xid8, ${last.position})`;
 
 /** New conferences and their seat types, in the order the seat types were created. */
 const applyConferencesCreated = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
