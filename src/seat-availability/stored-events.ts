@@ -40,3 +40,16 @@ export const STORED_EVENT_NAMES = {
   /** An element of the `seats` of a reservation or a cancel. */
   seatQuantity: Names<keyof SeatQuantity>;
 };
+
+const isEventType = (type: string): type is SeatAvailabilityEvent['type'] =>
+  Object.hasOwn(STORED_EVENT_NAMES.eventType, type);
+
+/**
+ * A stored event as the domain's event, for any reader of the events: it lives in the domain so
+ * the read side does not decode through the write side. Events are written only by this
+ * service, so their data has the shape their type names.
+ */
+export const toSeatAvailabilityEvent = ({ type, data }: { type: string; data: unknown }): SeatAvailabilityEvent => {
+  if (!isEventType(type)) throw new Error(`unknown event type ${type} in a SeatAvailability stream`);
+  return { type, data } as SeatAvailabilityEvent;
+};
