@@ -3,7 +3,7 @@ import { createEventStore } from '../event-store/event-store.js';
 import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
 import { inRange, type Checkpoint } from './checkpoint.js';
 import type { ViewTables } from './apply-events.js';
-import type { Projection } from './projection.js';
+import type { Projection } from './projection-contract.js';
 
 /**
  * The remaining-seats view and the conference list, applied by PostgreSQL itself: a few
@@ -18,7 +18,7 @@ export const remainingSeats: Projection = {
   async applyNext(tx, tables, after, limit, upTo, alongside) {
     const batch = await createEventStore(tx).settledBatch(after, limit, upTo);
     if (!batch) return undefined;
-    // Sent at once, run in this order by the transaction's one connection (see projection.ts).
+    // Sent at once, run in this order by the transaction's one connection (see projection-contract.ts).
     await Promise.all([
       applyConferencesCreated(tx, tables, after, batch.last),
       applySeatDeltas(tx, tables, after, batch.last),

@@ -3,7 +3,7 @@ import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './apply-events.js';
 import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
-import type { AppliedBatch, Projection } from './projection.js';
+import type { AppliedBatch, Projection } from './projection-contract.js';
 import type { ViewsChanged } from './views-changed.js';
 
 export type ProjectorOptions = {
