@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { Queryable } from '../database/connect.js';
+import type { Checkpoint } from '../projections/checkpoint.js';
 import { ReservationsExistError } from './reservations-exist-error.js';
 import { VersionConflictError } from './version-conflict-error.js';
 
@@ -16,12 +17,6 @@ export type RecordedEvent = {
   metadata: Record<string, unknown>;
   recordedAt: Date;
 };
-
-/** A point in the projector's reading order: the last event read, by transaction id then position. */
-export type Checkpoint = { transactionId: string; position: number };
-
-/** Before the first event. */
-export const START: Checkpoint = { transactionId: '0', position: 0 };
 
 /** An event with the id of the transaction that wrote it (xid8, as text). */
 export type SettledEvent = RecordedEvent & { transactionId: string };

@@ -1,9 +1,14 @@
-export { Projector, projectionLag, type ProjectorOptions, type ProjectionLag } from './projector.js';
-export { createProjectors, type Projectors, type ProjectorsOptions, type ProjectionLags } from './projectors.js';
-export { PROJECTIONS, remainingSeats, reservations } from './projections.js';
-export type { AppliedBatch, Projection } from './projection.js';
+export { Projector, type ProjectorOptions } from './projector-loop.js';
+export {
+  createProjectors,
+  type Projectors,
+  type ProjectorsOptions,
+  type ProjectionLags,
+} from './process-projectors.js';
+export { PROJECTIONS, remainingSeats, reservations } from './all-projections.js';
+export type { AppliedBatch, Projection } from './projection-contract.js';
 export { rebuildViews, type RebuildOptions, type RebuildResult } from './rebuild.js';
 export { createReadModel, type ReadModel } from './read-model.js';
 export { LIVE_VIEWS, type ViewTables } from './apply-events.js';
-export { readCheckpoint } from './checkpoint.js';
+export { projectionLag, readCheckpoint, type ProjectionLag } from './checkpoint.js';
 export { createViewsChanged, type ViewsChanged, type ViewsChangedListener } from './views-changed.js';

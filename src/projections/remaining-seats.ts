@@ -1,7 +1,9 @@
 import type { Queryable } from '../database/connect.js';
-import { createEventStore, type Checkpoint } from '../event-store/event-store.js';
+import { createEventStore } from '../event-store/event-store.js';
+import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
+import { inRange, type Checkpoint } from './checkpoint.js';
 import type { ViewTables } from './apply-events.js';
-import type { Projection } from './projection.js';
+import type { Projection } from './projection-contract.js';
 
 /**
  * The remaining-seats view and the conference list, applied by PostgreSQL itself: a few
@@ -16,7 +18,7 @@ export const remainingSeats: Projection = {
   async applyNext(tx, tables, after, limit, upTo, alongside) {
     const batch = await createEventStore(tx).settledBatch(after, limit, upTo);
     if (!batch) return undefined;
-    // Sent at once, run in this order by the transaction's one connection (see projection.ts).
+    // Sent at once, run in this order by the transaction's one connection (see projection-contract.ts).
     await Promise.all([
       applyConferencesCreated(tx, tables, after, batch.last),
       applySeatDeltas(tx, tables, after, batch.last),
@@ -27,27 +29,28 @@ export const remainingSeats: Projection = {
 };
 
 /**
- * The events after `after` up to `last` (inclusive). Every transaction in that range had ended
- * when the batch was chosen (see readSettled), so the range holds the same events however often
- * it is read within the batch.
+ * The names of the events and of their fields that these statements read, checked against the
+ * event types. Bound as parameters: an untyped parameter after `->>` is taken as a key.
  */
-const inRange = (sql: Queryable, after: Checkpoint, last: Checkpoint) => sql`
-  (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
-  and (transaction_id, position) <= (${last.transactionId}::xid8, ${last.position})`;
+const { eventType, anyEvent, conferenceCreated, seatsChanged, seatTypeCapacity, seatQuantity } = STORED_EVENT_NAMES;
 
 /** New conferences and their seat types, in the order the seat types were created. */
 const applyConferencesCreated = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
   await sql`
     with created as (
-      select data, position from events where ${inRange(sql, after, last)} and type = 'ConferenceCreated'
+      select data, position from events
+      where ${inRange(sql, after, last)} and type = ${eventType.ConferenceCreated}
     ), conferences as (
       insert into ${sql(tables.conferences)} (conference_id, name, created_at, last_position)
-      select data->>'conferenceId', data->>'name', (data->>'createdAt')::timestamptz, position from created
+      select data->>${conferenceCreated.conferenceId}, data->>${conferenceCreated.name},
+        (data->>${conferenceCreated.createdAt})::timestamptz, position
+      from created
       on conflict do nothing
     )
     insert into ${sql(tables.seats)} (conference_id, seat_type, ordinal, capacity, reserved, last_position)
-    select c.data->>'conferenceId', t.seat->>'type', (t.ordinal - 1)::int, (t.seat->>'capacity')::int, 0, c.position
-    from created c, jsonb_array_elements(c.data->'seatTypes') with ordinality as t(seat, ordinal)
+    select c.data->>${conferenceCreated.conferenceId}, t.seat->>${seatTypeCapacity.type}, (t.ordinal - 1)::int,
+      (t.seat->>${seatTypeCapacity.capacity})::int, 0, c.position
+    from created c, jsonb_array_elements(c.data->${conferenceCreated.seatTypes}) with ordinality as t(seat, ordinal)
     on conflict do nothing`;
 };
 
@@ -63,10 +66,11 @@ const applySeatDeltas = async (sql: Queryable, tables: ViewTables, after: Checkp
     with batch as (
       select position, type, data from events where ${inRange(sql, after, last)}
     ), deltas as (
-      select b.data->>'conferenceId' as conference_id, s->>'seatType' as seat_type, b.position,
-        (case when b.type = 'SeatsReserved' then 1 else -1 end) * (s->>'quantity')::int as delta
-      from batch b, jsonb_array_elements(b.data->'seats') s
-      where b.type in ('SeatsReserved', 'ReservationCancelled')
+      select b.data->>${seatsChanged.conferenceId} as conference_id, s->>${seatQuantity.seatType} as seat_type,
+        b.position,
+        (case when b.type = ${eventType.SeatsReserved} then 1 else -1 end) * (s->>${seatQuantity.quantity})::int as delta
+      from batch b, jsonb_array_elements(b.data->${seatsChanged.seats}) s
+      where b.type in (${eventType.SeatsReserved}, ${eventType.ReservationCancelled})
     ), summed as (
       select d.conference_id, d.seat_type, sum(d.delta)::int as delta, max(d.position) as last_position
       from deltas d join ${seats} v on v.conference_id = d.conference_id and v.seat_type = d.seat_type
@@ -77,6 +81,8 @@ const applySeatDeltas = async (sql: Queryable, tables: ViewTables, after: Checkp
       from summed s where v.conference_id = s.conference_id and v.seat_type = s.seat_type
     )
     update ${conferences} as v set last_position = x.last_position
-    from (select data->>'conferenceId' as conference_id, max(position) as last_position from batch group by 1) x
+    from (
+      select data->>${anyEvent.conferenceId} as conference_id, max(position) as last_position from batch group by 1
+    ) x
     where v.conference_id = x.conference_id and v.last_position < x.last_position`;
 };

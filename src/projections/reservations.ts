@@ -1,6 +1,6 @@
 import { createEventStore } from '../event-store/event-store.js';
 import { applyReservationChanges } from './apply-events.js';
-import type { Projection } from './projection.js';
+import type { Projection } from './projection-contract.js';
 
 /**
  * The reservations view: a row per reservation, its seats and status. The events come to node,
@@ -15,7 +15,7 @@ export const reservations: Projection = {
     const last = events.at(-1);
     if (!last) return undefined;
     const checkpoint = { transactionId: last.transactionId, position: last.position };
-    // Sent at once (see projection.ts).
+    // Sent at once (see projection-contract.ts).
     await Promise.all([applyReservationChanges(tx, tables, events), alongside?.(checkpoint)]);
     return {
       last: checkpoint,

@@ -1,6 +1,5 @@
 import type { RecordedEvent } from '../event-store/event-store.js';
-import { toSeatAvailabilityEvent } from '../command-handlers/seat-availability-stream.js';
-import type { SeatQuantity } from '../seat-availability/index.js';
+import { toSeatAvailabilityEvent, type SeatQuantity } from '../seat-availability/index.js';
 
 /**
  * What a batch of events changes in the reservations view, computed without I/O. Every change

@@ -11,6 +11,7 @@ export {
   reservationsOf,
 } from './reservation.js';
 export { availability, type SeatTypeAvailability } from './availability.js';
+export { STORED_EVENT_NAMES, toSeatAvailabilityEvent } from './stored-events.js';
 
 /** Every conference has one stream; its id is derived from the conference id. */
 export const streamIdOf = (conferenceId: string): string => `seat-availability-${conferenceId}`;

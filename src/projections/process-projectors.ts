@@ -1,7 +1,8 @@
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
-import { Projector, type ProjectionLag } from './projector.js';
-import { remainingSeats, reservations } from './projections.js';
+import type { ProjectionLag } from './checkpoint.js';
+import { Projector } from './projector-loop.js';
+import { remainingSeats, reservations } from './all-projections.js';
 import type { ViewsChanged } from './views-changed.js';
 
 export type ProjectorsOptions = {

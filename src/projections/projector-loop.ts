@@ -2,8 +2,8 @@ import type postgres from 'postgres';
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './apply-events.js';
-import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
-import type { AppliedBatch, Projection } from './projection.js';
+import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
+import type { AppliedBatch, Projection } from './projection-contract.js';
 import type { ViewsChanged } from './views-changed.js';
 
 export type ProjectorOptions = {
@@ -28,8 +28,6 @@ export type ProjectorOptions = {
   /** Told after each committed batch which streams' views it changed (live readers wake on it). */
   viewsChanged?: Pick<ViewsChanged, 'notify'>;
 };
-
-export type ProjectionLag = { events: number; milliseconds: number };
 
 /**
  * Keeps one projection's views up to date from the event store. Owns a lifecycle: `start()` begins
@@ -203,32 +201,6 @@ export class Projector {
     });
   }
 }
-
-/**
- * Events committed but not yet applied to a projection, and the age of the oldest of them (how
- * stale its views are: 0 when up to date).
- */
-export const projectionLag = async (sql: Sql, projection: Projection): Promise<ProjectionLag> => {
-  // Two statements, the checkpoint's values bound as parameters: PostgreSQL then plans the
-  // count for the few events past it (an index range). Read inside one statement only, the
-  // checkpoint is unknown to the planner, which guessed a third of the table and scanned all of
-  // it every second of a load test. The count reads the checkpoint again, as of its own
-  // snapshot, and leaves out the events applied since the first read (a filter, so the plan
-  // stays that index range; `is not true` counts all when there is no checkpoint yet): between
-  // the two statements this process's event loop may be busy for tens of milliseconds while
-  // the projector (in a process of its own) goes on, and counting from the older checkpoint
-  // overstated the lag by that wait.
-  const checkpoint = await readCheckpoint(sql, projection.name);
-  const [row] = await sql<ProjectionLag[]>`
-    select count(*)::int as events,
-           coalesce(floor(extract(epoch from now() - min(recorded_at)) * 1000), 0)::int as milliseconds
-    from events
-    where (transaction_id, position) > (${checkpoint.transactionId}::xid8, ${checkpoint.position})
-      and ((transaction_id, position) <= (
-        select transaction_id, position from projection_checkpoints where name = ${projection.name}
-      )) is not true`;
-  return row ?? { events: 0, milliseconds: 0 };
-};
 
 /** How long taking a connection for the leader lock may wait before the attempt is given up. */
 const RESERVE_TIMEOUT_MS = 5000;

@@ -1,0 +1,55 @@
+import type {
+  ConferenceCreated,
+  ReservationCancelled,
+  SeatAvailabilityEvent,
+  SeatQuantity,
+  SeatsReserved,
+  SeatTypeCapacity,
+} from './types.js';
+
+/** Each of the names `K`, as itself. */
+type Names<K extends string> = { readonly [Name in K]: Name };
+
+/**
+ * The names under which the events are stored, for SQL that reads them where they lie (the
+ * remaining-seats projection folds the events inside PostgreSQL), so that a field renamed in
+ * types.ts cannot leave that SQL reading a name no event has any more. Each entry must list
+ * exactly the keys of its type, each as itself: renaming or removing an event type or a field
+ * fails to compile here until this follows, and the SQL takes its names from here.
+ */
+export const STORED_EVENT_NAMES = {
+  eventType: {
+    ConferenceCreated: 'ConferenceCreated',
+    SeatsReserved: 'SeatsReserved',
+    ReservationCancelled: 'ReservationCancelled',
+  },
+  anyEvent: { conferenceId: 'conferenceId' },
+  conferenceCreated: { conferenceId: 'conferenceId', name: 'name', seatTypes: 'seatTypes', createdAt: 'createdAt' },
+  seatsChanged: { conferenceId: 'conferenceId', reservationId: 'reservationId', seats: 'seats' },
+  seatTypeCapacity: { type: 'type', capacity: 'capacity' },
+  seatQuantity: { seatType: 'seatType', quantity: 'quantity' },
+} as const satisfies {
+  eventType: Names<SeatAvailabilityEvent['type']>;
+  /** The data fields every event has. */
+  anyEvent: Names<keyof SeatAvailabilityEvent['data']>;
+  conferenceCreated: Names<keyof ConferenceCreated['data']>;
+  /** The data fields both events that move seats have: a reservation takes them, a cancel gives them back. */
+  seatsChanged: Names<keyof (SeatsReserved | ReservationCancelled)['data']>;
+  /** An element of ConferenceCreated's `seatTypes`. */
+  seatTypeCapacity: Names<keyof SeatTypeCapacity>;
+  /** An element of the `seats` of a reservation or a cancel. */
+  seatQuantity: Names<keyof SeatQuantity>;
+};
+
+const isEventType = (type: string): type is SeatAvailabilityEvent['type'] =>
+  Object.hasOwn(STORED_EVENT_NAMES.eventType, type);
+
+/**
+ * A stored event as the domain's event, for any reader of the events: it lives in the domain so
+ * the read side does not decode through the write side. Events are written only by this
+ * service, so their data has the shape their type names.
+ */
+export const toSeatAvailabilityEvent = ({ type, data }: { type: string; data: unknown }): SeatAvailabilityEvent => {
+  if (!isEventType(type)) throw new Error(`unknown event type ${type} in a SeatAvailability stream`);
+  return { type, data } as SeatAvailabilityEvent;
+};
