@@ -1,4 +1,4 @@
-import type { RecordedEvent } from './event-store.js';
+import type { RecordedEvent } from './recorded-event.js';
 
 /**
  * An append that assumed some reservation ids were new found events of them in the stream, at

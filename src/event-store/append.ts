@@ -1,0 +1,152 @@
+import type postgres from 'postgres';
+import type { Queryable } from '../database/connect.js';
+import type { RecordedEvent } from './recorded-event.js';
+import { reservationEvents } from './read-reservations.js';
+import { ReservationsExistError } from './reservations-exist-error.js';
+import { VersionConflictError } from './version-conflict-error.js';
+
+/** The statements that append. */
+
+/** An event to append: its type, its data, and metadata such as the request id. */
+export type NewEvent = { type: string; data: unknown; metadata?: Record<string, unknown> };
+
+export type AppendResult = { version: number; position: number };
+
+/** One stream's part of a multi-stream append (`appendStreams`). */
+export type StreamAppend = {
+  streamId: string;
+  expectedVersion: number;
+  events: NewEvent[];
+  /** Reservation ids the events name that must have no event in the stream yet. */
+  newReservationIds: string[];
+};
+
+/** What one stream's part of a multi-stream append did: appended, or why it appended nothing. */
+export type StreamAppendOutcome = AppendResult | VersionConflictError | ReservationsExistError;
+
+/** A recorded event as `jsonb_agg` returns it: the time is text. */
+type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
+
+/** An event's metadata in the append statements: none given is stored as `{}`. */
+const METADATA = `coalesce(e.event->'metadata', '{}'::jsonb)`;
+
+/**
+ * Appends all the events or none. Fails with `VersionConflictError` when the stream is not
+ * at `expectedVersion` (0 = the stream must not exist yet).
+ *
+ * One statement does it all. Its first step claims the stream row (insert for a new stream,
+ * conditional update otherwise); a concurrent append to the same stream waits on that row and
+ * then finds the version moved, so it claims nothing. Only after the claim are event rows
+ * inserted and positions drawn from the sequence, so conflict losers leave no gaps in the
+ * global positions.
+ */
+export const append = async (
+  sql: Queryable,
+  streamId: string,
+  expectedVersion: number,
+  events: NewEvent[],
+): Promise<AppendResult> => {
+  if (events.length === 0) throw new Error('append needs at least one event');
+  const newVersion = expectedVersion + events.length;
+  const claim =
+    expectedVersion === 0
+      ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
+          on conflict (stream_id) do nothing returning stream_id`
+      : sql`update streams set version = ${newVersion}
+          where stream_id = ${streamId} and version = ${expectedVersion} returning stream_id`;
+  const rows = await sql<{ position: number }[]>`
+  with claimed as (${claim})
+  insert into events (stream_id, stream_version, type, data, metadata)
+  select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}
+  from claimed, jsonb_array_elements(${sql.json(events as postgres.JSONValue)}) with ordinality as e(event, ordinality)
+  order by e.ordinality
+  returning position`;
+  const last = rows.at(-1);
+  if (!last) throw new VersionConflictError(streamId, expectedVersion);
+  return { version: newVersion, position: last.position };
+};
+
+/**
+ * Appends to many streams in ONE statement and one transaction: group commit across
+ * conferences. Each stream keeps its own conditions, met or not on its own: it must be at its
+ * `expectedVersion` (0 = must not exist yet), and none of its `newReservationIds` may have an
+ * event in it yet. The outcome of each, in the order given, is what it appended, or the reason
+ * it appended nothing as a value: `VersionConflictError` when the stream had moved,
+ * `ReservationsExistError` (with those reservations' events) when it had not but some ids have
+ * events. A stream that fails never fails or delays the others.
+ *
+ * How the statement keeps the guarantees of `append`:
+ * - The rows of the streams are locked first, in stream id order (`for update` applies after
+ *   `order by`), so two statements carrying the same streams in another process wait for each
+ *   other instead of deadlocking; the versions read there are the current ones. They are found
+ *   by key (`= any (array(...))`): written `in (select ...)`, the planner hashed the input and
+ *   scanned every stream, a cost that grew with the number of conferences.
+ * - Only streams whose claim succeeded (version matched and no id assumed new was found, or a
+ *   new stream's row was inserted) get event rows, so losers draw no positions: no gaps.
+ * - Each id assumed new is one probe of the (stream_id, reservation_id) index per stream (see
+ *   `reservationEvents`). The statement is prepared: its only parameter is a JSON document, so
+ *   its plan never depends on the streams or ids it carries.
+ */
+export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Promise<StreamAppendOutcome[]> => {
+  if (appends.some(({ events }) => events.length === 0)) throw new Error('append needs at least one event');
+  const input = appends.map(({ streamId, expectedVersion, events, newReservationIds }) => ({
+    stream_id: streamId,
+    expected_version: expectedVersion,
+    events,
+    reservation_ids: expectedVersion === 0 ? [] : newReservationIds,
+  }));
+  const rows = await sql<
+    { streamId: string; position: number | null; currentVersion: number | null; found: FoundEvent[] }[]
+  >`
+    with input as (
+      select * from jsonb_to_recordset(${sql.json(input as postgres.JSONValue)})
+        as i(stream_id text, expected_version int, events jsonb, reservation_ids text[])
+    ), found as (
+      select input.stream_id as wanted_stream, f.* from input cross join lateral (${sql.unsafe(
+        reservationEvents('input.stream_id', 'input.reservation_ids'),
+      )}) f
+    ), locked as (
+      select stream_id, version from streams
+      where stream_id = any (array(select stream_id from input where expected_version > 0))
+      order by stream_id
+      for update
+    ), updated as (
+      update streams s set version = i.expected_version + jsonb_array_length(i.events)
+      from input i join locked l using (stream_id)
+      where s.stream_id = i.stream_id and l.version = i.expected_version
+        and not exists (select 1 from found where found.wanted_stream = i.stream_id)
+      returning s.stream_id
+    ), created as (
+      insert into streams (stream_id, version)
+      select stream_id, jsonb_array_length(events) from input where expected_version = 0
+      order by stream_id
+      on conflict (stream_id) do nothing
+      returning stream_id
+    ), claimed as (
+      select stream_id from updated union all select stream_id from created
+    ), inserted as (
+      insert into events (stream_id, stream_version, type, data, metadata)
+      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}
+      from input i join claimed using (stream_id), jsonb_array_elements(i.events) with ordinality as e(event, ordinality)
+      order by i.stream_id, e.ordinality
+      returning stream_id, position
+    )
+    select i.stream_id as "streamId",
+      (select max(position) from inserted where inserted.stream_id = i.stream_id) as position,
+      (select version from locked where locked.stream_id = i.stream_id) as "currentVersion",
+      (select coalesce(jsonb_agg(to_jsonb(found) - 'wanted_stream'), '[]'::jsonb) from found
+        where found.wanted_stream = i.stream_id) as found
+    from input i`;
+  const byStream = new Map(rows.map((row) => [row.streamId, row]));
+  return appends.map(({ streamId, expectedVersion, events }) => {
+    const row = byStream.get(streamId);
+    if (row?.position != null) return { version: expectedVersion + events.length, position: row.position };
+    if (row?.currentVersion === expectedVersion && row.found.length > 0) {
+      const found = row.found
+        .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
+        .sort((a, b) => a.streamVersion - b.streamVersion);
+      return new ReservationsExistError(streamId, found);
+    }
+    return new VersionConflictError(streamId, expectedVersion);
+  });
+};
