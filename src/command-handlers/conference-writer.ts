@@ -1,5 +1,5 @@
 import type { RecordedEvent } from '../event-store/event-store.js';
-import { ReservationsExistError } from '../event-store/reservations-exist-error.js';
+import { KeysExistError } from '../event-store/keys-exist-error.js';
 import { VersionConflictError } from '../event-store/version-conflict-error.js';
 import {
   ABSENT,
@@ -20,7 +20,7 @@ import { createGroupCommit, type GroupCommitOptions } from './group-commit.js';
 import { type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
 import { RecentReservations } from './recent-reservations.js';
 import { backoffDelay, retryOrBusy } from './retry-policy.js';
-import { catchUp, loadSeatAvailability, toSeatAvailabilityEvent } from './seat-availability-stream.js';
+import { catchUp, loadSeatAvailability, toNewEvent, toSeatAvailabilityEvent } from './seat-availability-stream.js';
 
 export type BatchOptions = {
   /** Most commands decided and appended together. */
@@ -243,14 +243,14 @@ export const createConferenceWriters = (deps: WriterDeps) => {
           const appended = await groupCommit.append({
             streamId,
             expectedVersion: base.version,
-            events: events.map(({ event, metadata }) => ({ type: event.type, data: event.data, metadata })),
-            newReservationIds: open ? unknown : [],
+            events: events.map(({ event, metadata }) => toNewEvent(event, metadata)),
+            newKeys: open ? unknown : [],
           });
           await deps.afterAppend?.(events.map((e) => e.event));
           committed = { state: working, version: appended.version, position: appended.position };
           writer.cached = committed;
         } catch (error) {
-          if (error instanceof ReservationsExistError) {
+          if (error instanceof KeysExistError) {
             // Some ids decided as new have events after all; the stream has not moved: decide again.
             learn(learnt, unknown, error.events);
             continue;
@@ -266,7 +266,7 @@ export const createConferenceWriters = (deps: WriterDeps) => {
         }
       } else if (open && unknown.length > 0) {
         // Nothing to append: what the unknown ids name, and the stream's version, in one read.
-        const { version, events: found } = await deps.eventStore.readReservations(streamId, unknown);
+        const { version, events: found } = await deps.eventStore.readByKeys(streamId, unknown);
         if (version !== base.version) {
           metrics.staleCaches.inc();
           learnt.clear();

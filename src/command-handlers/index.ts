@@ -18,6 +18,7 @@ export {
   findReservation,
   loadSeatAvailability,
   loadSeatAvailabilityAsOf,
+  toNewEvent,
   toSeatAvailabilityEvent,
   type StreamDeps,
 } from './seat-availability-stream.js';

@@ -2,6 +2,7 @@ import type { EventStore, NewEvent, RecordedEvent } from '../event-store/event-s
 import {
   evolveAll,
   initialState,
+  reservationIdOf,
   reservationOf,
   streamIdOf,
   type Reservation,
@@ -54,7 +55,7 @@ export const findReservation = async (
   reservationId: string,
   upToVersion: number,
 ): Promise<Reservation> => {
-  const { events } = await deps.eventStore.readReservations(streamIdOf(conferenceId), [reservationId], upToVersion);
+  const { events } = await deps.eventStore.readByKeys(streamIdOf(conferenceId), [reservationId], upToVersion);
   return reservationOf(events.map(toSeatAvailabilityEvent));
 };
 
@@ -71,7 +72,7 @@ export const appendSeatAvailabilityEvents = async (
   metadata: Record<string, unknown>,
 ): Promise<VersionedState> => {
   const streamId = streamIdOf(conferenceId);
-  const toAppend: NewEvent[] = events.map(({ type, data }) => ({ type, data, metadata }));
+  const toAppend = events.map((event) => toNewEvent(event, metadata));
   const { version, position } = await deps.eventStore.append(streamId, from.version, toAppend);
   const appended = { state: evolveAll(events, from.state), version, position };
   deps.snapshots.afterAppend(streamId, from.version, appended);
@@ -100,6 +101,18 @@ const replay = (events: RecordedEvent[], from: VersionedState): VersionedState =
     position: last.position,
   };
 };
+
+/**
+ * An event as the store takes it: a SeatAvailability stream's events are keyed by the
+ * reservation they are about, so a reservation's earlier events are found by its id, and an
+ * append can require that the ids it decided as new have no events yet.
+ */
+export const toNewEvent = (event: SeatAvailabilityEvent, metadata: Record<string, unknown>): NewEvent => ({
+  type: event.type,
+  data: event.data,
+  metadata,
+  key: reservationIdOf(event),
+});
 
 /** Events are written only by this service, so their data has the shape their type names. */
 export const toSeatAvailabilityEvent = ({ type, data }: RecordedEvent): SeatAvailabilityEvent => {

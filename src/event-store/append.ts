@@ -1,14 +1,17 @@
 import type postgres from 'postgres';
 import type { Queryable } from '../database/connect.js';
 import type { RecordedEvent } from './recorded-event.js';
-import { reservationEvents } from './read-reservations.js';
-import { ReservationsExistError } from './reservations-exist-error.js';
+import { KeysExistError } from './keys-exist-error.js';
+import { keyEvents } from './read-keys.js';
 import { VersionConflictError } from './version-conflict-error.js';
 
 /** The statements that append. */
 
-/** An event to append: its type, its data, and metadata such as the request id. */
-export type NewEvent = { type: string; data: unknown; metadata?: Record<string, unknown> };
+/**
+ * An event to append: its type, its data, metadata such as the request id, and the key it is
+ * about within its stream (an entity's id, extracted by the appender), if any.
+ */
+export type NewEvent = { type: string; data: unknown; metadata?: Record<string, unknown>; key?: string | undefined };
 
 export type AppendResult = { version: number; position: number };
 
@@ -17,12 +20,12 @@ export type StreamAppend = {
   streamId: string;
   expectedVersion: number;
   events: NewEvent[];
-  /** Reservation ids the events name that must have no event in the stream yet. */
-  newReservationIds: string[];
+  /** Keys that must have no event in the stream yet (a precondition, like the expected version). */
+  newKeys: string[];
 };
 
 /** What one stream's part of a multi-stream append did: appended, or why it appended nothing. */
-export type StreamAppendOutcome = AppendResult | VersionConflictError | ReservationsExistError;
+export type StreamAppendOutcome = AppendResult | VersionConflictError | KeysExistError;
 
 /** A recorded event as `jsonb_agg` returns it: the time is text. */
 type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
@@ -56,8 +59,8 @@ export const append = async (
           where stream_id = ${streamId} and version = ${expectedVersion} returning stream_id`;
   const rows = await sql<{ position: number }[]>`
   with claimed as (${claim})
-  insert into events (stream_id, stream_version, type, data, metadata)
-  select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}
+  insert into events (stream_id, stream_version, type, data, metadata, key)
+  select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}, e.event->>'key'
   from claimed, jsonb_array_elements(${sql.json(events as postgres.JSONValue)}) with ordinality as e(event, ordinality)
   order by e.ordinality
   returning position`;
@@ -69,41 +72,41 @@ export const append = async (
 /**
  * Appends to many streams in ONE statement and one transaction: group commit across
  * conferences. Each stream keeps its own conditions, met or not on its own: it must be at its
- * `expectedVersion` (0 = must not exist yet), and none of its `newReservationIds` may have an
- * event in it yet. The outcome of each, in the order given, is what it appended, or the reason
- * it appended nothing as a value: `VersionConflictError` when the stream had moved,
- * `ReservationsExistError` (with those reservations' events) when it had not but some ids have
- * events. A stream that fails never fails or delays the others.
+ * `expectedVersion` (0 = must not exist yet), and none of its `newKeys` may have an event in it
+ * yet. The outcome of each, in the order given, is what it appended, or the reason it appended
+ * nothing as a value: `VersionConflictError` when the stream had moved,
+ * `KeysExistError` (with those keys' events) when it had not but some of the keys have events.
+ * A stream that fails never fails or delays the others.
  *
  * How the statement keeps the guarantees of `append`:
  * - The rows of the streams are locked first, in stream id order (`for update` applies after
  *   `order by`), so two statements carrying the same streams in another process wait for each
  *   other instead of deadlocking; the versions read there are the current ones. They are found
- *   by key (`= any (array(...))`): written `in (select ...)`, the planner hashed the input and
- *   scanned every stream, a cost that grew with the number of conferences.
- * - Only streams whose claim succeeded (version matched and no id assumed new was found, or a
+ *   by primary key (`= any (array(...))`): written `in (select ...)`, the planner hashed the
+ *   input and scanned every stream, a cost that grew with the number of conferences.
+ * - Only streams whose claim succeeded (version matched and no key required new was found, or a
  *   new stream's row was inserted) get event rows, so losers draw no positions: no gaps.
- * - Each id assumed new is one probe of the (stream_id, reservation_id) index per stream (see
- *   `reservationEvents`). The statement is prepared: its only parameter is a JSON document, so
- *   its plan never depends on the streams or ids it carries.
+ * - Each key required new is one probe of the (stream_id, key) index per stream (see
+ *   `keyEvents`). The statement is prepared: its only parameter is a JSON document, so its plan
+ *   never depends on the streams or keys it carries.
  */
 export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Promise<StreamAppendOutcome[]> => {
   if (appends.some(({ events }) => events.length === 0)) throw new Error('append needs at least one event');
-  const input = appends.map(({ streamId, expectedVersion, events, newReservationIds }) => ({
+  const input = appends.map(({ streamId, expectedVersion, events, newKeys }) => ({
     stream_id: streamId,
     expected_version: expectedVersion,
     events,
-    reservation_ids: expectedVersion === 0 ? [] : newReservationIds,
+    new_keys: expectedVersion === 0 ? [] : newKeys,
   }));
   const rows = await sql<
     { streamId: string; position: number | null; currentVersion: number | null; found: FoundEvent[] }[]
   >`
     with input as (
       select * from jsonb_to_recordset(${sql.json(input as postgres.JSONValue)})
-        as i(stream_id text, expected_version int, events jsonb, reservation_ids text[])
+        as i(stream_id text, expected_version int, events jsonb, new_keys text[])
     ), found as (
       select input.stream_id as wanted_stream, f.* from input cross join lateral (${sql.unsafe(
-        reservationEvents('input.stream_id', 'input.reservation_ids'),
+        keyEvents('input.stream_id', 'input.new_keys'),
       )}) f
     ), locked as (
       select stream_id, version from streams
@@ -125,8 +128,8 @@ export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Pr
     ), claimed as (
       select stream_id from updated union all select stream_id from created
     ), inserted as (
-      insert into events (stream_id, stream_version, type, data, metadata)
-      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}
+      insert into events (stream_id, stream_version, type, data, metadata, key)
+      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}, e.event->>'key'
       from input i join claimed using (stream_id), jsonb_array_elements(i.events) with ordinality as e(event, ordinality)
       order by i.stream_id, e.ordinality
       returning stream_id, position
@@ -145,7 +148,7 @@ export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Pr
       const found = row.found
         .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
         .sort((a, b) => a.streamVersion - b.streamVersion);
-      return new ReservationsExistError(streamId, found);
+      return new KeysExistError(streamId, found);
     }
     return new VersionConflictError(streamId, expectedVersion);
   });

@@ -1,7 +1,7 @@
 import type { Queryable } from '../database/connect.js';
 import { append, appendStreams, type NewEvent, type StreamAppend } from './append.js';
 import { readAll, readSettled, settledBatch, type Checkpoint } from './read-all.js';
-import { readReservations } from './read-reservations.js';
+import { readByKeys } from './read-keys.js';
 import { readStream, readStreamPage, streamVersion, versionAt } from './read-stream.js';
 
 export type { AppendResult, NewEvent, StreamAppend, StreamAppendOutcome } from './append.js';
@@ -12,7 +12,7 @@ export type EventStore = ReturnType<typeof createEventStore>;
 
 /**
  * The PostgreSQL event store: every statement is written out in a file of its kind (append.ts,
- * read-stream.ts, read-all.ts, read-reservations.ts), so its locking is visible; this binds
+ * read-stream.ts, read-all.ts, read-keys.ts), so its locking is visible; this binds
  * them to a pool or a transaction.
  */
 export const createEventStore = (sql: Queryable) => ({
@@ -25,8 +25,7 @@ export const createEventStore = (sql: Queryable) => ({
   readAll: (afterPosition: number, limit: number) => readAll(sql, afterPosition, limit),
   readSettled: (after: Checkpoint, limit: number, upTo?: Checkpoint) => readSettled(sql, after, limit, upTo),
   settledBatch: (after: Checkpoint, limit: number, upTo?: Checkpoint) => settledBatch(sql, after, limit, upTo),
-  readReservations: (streamId: string, reservationIds: string[], upToVersion?: number) =>
-    readReservations(sql, streamId, reservationIds, upToVersion),
+  readByKeys: (streamId: string, keys: string[], upToVersion?: number) => readByKeys(sql, streamId, keys, upToVersion),
   versionAt: (streamId: string, asOf: Date) => versionAt(sql, streamId, asOf),
   streamVersion: (streamId: string) => streamVersion(sql, streamId),
 });
