@@ -1,23 +1,28 @@
 import type { Queryable } from '../database/connect.js';
-import { append, appendStreams, type NewEvent, type StreamAppend } from './append.js';
+import { append, appendStreams, type NewEvent, type StreamAppend } from './append-streams.js';
 import { readAll, readSettled, settledBatch, type Checkpoint } from './read-all.js';
 import { readByKeys } from './read-keys.js';
 import { readStream, readStreamPage, streamVersion, versionAt } from './read-stream.js';
 
-export type { AppendResult, NewEvent, StreamAppend, StreamAppendOutcome } from './append.js';
+export type { AppendResult, NewEvent, StreamAppend, StreamAppendOutcome } from './append-streams.js';
 export { START, type Checkpoint, type SettledEvent } from './read-all.js';
 export type { RecordedEvent } from './recorded-event.js';
 
 export type EventStore = ReturnType<typeof createEventStore>;
 
 /**
- * The PostgreSQL event store: every statement is written out in a file of its kind (append.ts,
- * read-stream.ts, read-all.ts, read-keys.ts), so its locking is visible; this binds
- * them to a pool or a transaction.
+ * The PostgreSQL event store. It knows streams, versions, positions and keys, nothing of what
+ * the events mean. Every statement is written out in a file of its kind, so its locking is
+ * visible (append-streams.ts, read-keys.ts, read-stream.ts, read-all.ts); this binds them to a
+ * pool or a transaction.
  */
 export const createEventStore = (sql: Queryable) => ({
+  /**
+   * Appends all the events or none; throws `VersionConflictError` when the stream is not at
+   * `expectedVersion` (0 = the stream must not exist yet). `appendStreams` with one stream.
+   */
   append: (streamId: string, expectedVersion: number, events: NewEvent[]) =>
-    append(sql, streamId, expectedVersion, events),
+    append(sql, { streamId, expectedVersion, events, newKeys: [] }),
   appendStreams: (appends: StreamAppend[]) => appendStreams(sql, appends),
   readStream: (streamId: string, options?: Parameters<typeof readStream>[2]) => readStream(sql, streamId, options),
   readStreamPage: (streamId: string, afterPosition: number, limit: number) =>

@@ -5,8 +5,6 @@ import { KeysExistError } from './keys-exist-error.js';
 import { keyEvents } from './read-keys.js';
 import { VersionConflictError } from './version-conflict-error.js';
 
-/** The statements that append. */
-
 /**
  * An event to append: its type, its data, metadata such as the request id, and the key it is
  * about within its stream (an entity's id, extracted by the appender), if any.
@@ -30,60 +28,23 @@ export type StreamAppendOutcome = AppendResult | VersionConflictError | KeysExis
 /** A recorded event as `jsonb_agg` returns it: the time is text. */
 type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
 
-/** An event's metadata in the append statements: none given is stored as `{}`. */
-const METADATA = `coalesce(e.event->'metadata', '{}'::jsonb)`;
-
 /**
- * Appends all the events or none. Fails with `VersionConflictError` when the stream is not
- * at `expectedVersion` (0 = the stream must not exist yet).
+ * Appends to many streams in ONE statement and one transaction, all of a stream's events or
+ * none: the one append statement, whether it carries one stream (`append`, the direct path) or
+ * the batches of many conferences (group commit). Each stream keeps its own conditions, met or
+ * not on its own: it must be at its `expectedVersion` (0 = must not exist yet), and none of its
+ * `newKeys` may have an event in it yet. The outcome of each, in the order given, is what it
+ * appended, or the reason it appended nothing as a value: `VersionConflictError` when the stream
+ * had moved, `KeysExistError` (with those keys' events) when it had not but some of the keys
+ * have events. A stream that fails never fails or delays the others.
  *
- * One statement does it all. Its first step claims the stream row (insert for a new stream,
- * conditional update otherwise); a concurrent append to the same stream waits on that row and
- * then finds the version moved, so it claims nothing. Only after the claim are event rows
- * inserted and positions drawn from the sequence, so conflict losers leave no gaps in the
- * global positions.
- */
-export const append = async (
-  sql: Queryable,
-  streamId: string,
-  expectedVersion: number,
-  events: NewEvent[],
-): Promise<AppendResult> => {
-  if (events.length === 0) throw new Error('append needs at least one event');
-  const newVersion = expectedVersion + events.length;
-  const claim =
-    expectedVersion === 0
-      ? sql`insert into streams (stream_id, version) values (${streamId}, ${newVersion})
-          on conflict (stream_id) do nothing returning stream_id`
-      : sql`update streams set version = ${newVersion}
-          where stream_id = ${streamId} and version = ${expectedVersion} returning stream_id`;
-  const rows = await sql<{ position: number }[]>`
-  with claimed as (${claim})
-  insert into events (stream_id, stream_version, type, data, metadata, key)
-  select claimed.stream_id, ${expectedVersion} + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}, e.event->>'key'
-  from claimed, jsonb_array_elements(${sql.json(events as postgres.JSONValue)}) with ordinality as e(event, ordinality)
-  order by e.ordinality
-  returning position`;
-  const last = rows.at(-1);
-  if (!last) throw new VersionConflictError(streamId, expectedVersion);
-  return { version: newVersion, position: last.position };
-};
-
-/**
- * Appends to many streams in ONE statement and one transaction: group commit across
- * conferences. Each stream keeps its own conditions, met or not on its own: it must be at its
- * `expectedVersion` (0 = must not exist yet), and none of its `newKeys` may have an event in it
- * yet. The outcome of each, in the order given, is what it appended, or the reason it appended
- * nothing as a value: `VersionConflictError` when the stream had moved,
- * `KeysExistError` (with those keys' events) when it had not but some of the keys have events.
- * A stream that fails never fails or delays the others.
- *
- * How the statement keeps the guarantees of `append`:
+ * How the statement keeps these guarantees:
  * - The rows of the streams are locked first, in stream id order (`for update` applies after
  *   `order by`), so two statements carrying the same streams in another process wait for each
  *   other instead of deadlocking; the versions read there are the current ones. They are found
  *   by primary key (`= any (array(...))`): written `in (select ...)`, the planner hashed the
  *   input and scanned every stream, a cost that grew with the number of conferences.
+ * - A concurrent append to the same stream waits on its row, then finds the version moved.
  * - Only streams whose claim succeeded (version matched and no key required new was found, or a
  *   new stream's row was inserted) get event rows, so losers draw no positions: no gaps.
  * - Each key required new is one probe of the (stream_id, key) index per stream (see
@@ -129,7 +90,8 @@ export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Pr
       select stream_id from updated union all select stream_id from created
     ), inserted as (
       insert into events (stream_id, stream_version, type, data, metadata, key)
-      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data', ${sql.unsafe(METADATA)}, e.event->>'key'
+      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data',
+        coalesce(e.event->'metadata', '{}'::jsonb), e.event->>'key'
       from input i join claimed using (stream_id), jsonb_array_elements(i.events) with ordinality as e(event, ordinality)
       order by i.stream_id, e.ordinality
       returning stream_id, position
@@ -152,4 +114,15 @@ export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Pr
     }
     return new VersionConflictError(streamId, expectedVersion);
   });
+};
+
+/**
+ * Appends one stream's events, all or none, with the same statement. Throws
+ * `VersionConflictError` (or `KeysExistError`) instead of returning it.
+ */
+export const append = async (sql: Queryable, append: StreamAppend): Promise<AppendResult> => {
+  const [outcome] = await appendStreams(sql, [append]);
+  if (outcome === undefined) throw new Error('no outcome for an append');
+  if (outcome instanceof Error) throw outcome;
+  return outcome;
 };
