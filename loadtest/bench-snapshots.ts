@@ -254,7 +254,8 @@ const measure = async (
     );
   }
 
-  // The direct write path: every command loads the aggregate and its reservation, as a cold process would.
+  // The direct write path: every command loads the aggregate, as a cold process would (its append requires its
+  // reservation id new).
   const commandDeps = {
     eventStore,
     snapshots,

@@ -3,16 +3,14 @@ import {
   evolveAll,
   initialState,
   reservationIdOf,
-  reservationOf,
   streamIdOf,
-  type Reservation,
   type SeatAvailabilityEvent,
 } from '../seat-availability/index.js';
 import type { Snapshots, VersionedState } from '../snapshots/index.js';
 
 /**
- * The load and append steps of a command, kept apart from the retry loop so another driver
- * (a per-conference queue that decides many commands against one loaded state) can reuse them.
+ * How a SeatAvailability stream is read and written: loaded (snapshot and tail), caught up,
+ * and its events translated to and from the store's (see write-pipeline.ts for the write path).
  */
 export type StreamDeps = { eventStore: EventStore; snapshots: Snapshots };
 
@@ -43,40 +41,6 @@ export const loadSeatAvailabilityAsOf = async (
     until: asOf,
   });
   return replay(events, snapshot ?? { state: initialState(), version: 0, position: 0 });
-};
-
-/**
- * What a reservation's own events say of it, up to stream version `upToVersion` (the version
- * the conference was loaded at, so both describe the same moment).
- */
-export const findReservation = async (
-  deps: StreamDeps,
-  conferenceId: string,
-  reservationId: string,
-  upToVersion: number,
-): Promise<Reservation> => {
-  const { events } = await deps.eventStore.readByKeys(streamIdOf(conferenceId), [reservationId], upToVersion);
-  return reservationOf(events.map(toSeatAvailabilityEvent));
-};
-
-/**
- * Appends a decision's events at the version the state was loaded at, and returns the state
- * after them. Throws `VersionConflictError` when someone else appended first; `from` is
- * untouched then, so the caller may decide again on a fresh load.
- */
-export const appendSeatAvailabilityEvents = async (
-  deps: StreamDeps,
-  conferenceId: string,
-  from: VersionedState,
-  events: SeatAvailabilityEvent[],
-  metadata: Record<string, unknown>,
-): Promise<VersionedState> => {
-  const streamId = streamIdOf(conferenceId);
-  const toAppend = events.map((event) => toNewEvent(event, metadata));
-  const { version, position } = await deps.eventStore.append(streamId, from.version, toAppend);
-  const appended = { state: evolveAll(events, from.state), version, position };
-  deps.snapshots.afterAppend(streamId, from.version, appended);
-  return appended;
 };
 
 /**

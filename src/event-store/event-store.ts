@@ -18,11 +18,12 @@ export type EventStore = ReturnType<typeof createEventStore>;
  */
 export const createEventStore = (sql: Queryable) => ({
   /**
-   * Appends all the events or none; throws `VersionConflictError` when the stream is not at
-   * `expectedVersion` (0 = the stream must not exist yet). `appendStreams` with one stream.
+   * Appends all the events or none: `appendStreams` with one stream. Throws
+   * `VersionConflictError` when the stream is not at `expectedVersion` (0 = the stream must not
+   * exist yet), `KeysExistError` when one of `newKeys` has events in it already.
    */
-  append: (streamId: string, expectedVersion: number, events: NewEvent[]) =>
-    append(sql, { streamId, expectedVersion, events, newKeys: [] }),
+  append: (streamId: string, expectedVersion: number, events: NewEvent[], newKeys: string[] = []) =>
+    append(sql, { streamId, expectedVersion, events, newKeys }),
   appendStreams: (appends: StreamAppend[]) => appendStreams(sql, appends),
   readStream: (streamId: string, options?: Parameters<typeof readStream>[2]) => readStream(sql, streamId, options),
   readStreamPage: (streamId: string, afterPosition: number, limit: number) =>
