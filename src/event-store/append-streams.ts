@@ -28,6 +28,9 @@ export type StreamAppendOutcome = AppendResult | VersionConflictError | KeysExis
 /** A recorded event as `jsonb_agg` returns it: the time is text. */
 type FoundEvent = Omit<RecordedEvent, 'recordedAt'> & { recordedAt: string };
 
+/** What the statement says of one stream: its last position if it appended, else its version and the keys' events. */
+type StreamRow = { streamId: string; position: number | null; currentVersion: number | null; found: FoundEvent[] };
+
 /**
  * Appends to many streams in ONE statement and one transaction, all of a stream's events or
  * none: the one append statement, whether it carries one stream (`append`, the direct path) or
@@ -59,11 +62,15 @@ export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Pr
     events,
     new_keys: expectedVersion === 0 ? [] : newKeys,
   }));
-  const rows = await sql<
-    { streamId: string; position: number | null; currentVersion: number | null; found: FoundEvent[] }[]
-  >`
+  const rows = await appendStatement(sql, input as postgres.JSONValue);
+  const byStream = new Map(rows.map((row) => [row.streamId, row]));
+  return appends.map((append) => outcomeOf(append, byStream.get(append.streamId)));
+};
+
+/** The statement of `appendStreams`, on the appends as a JSON document of its columns. */
+const appendStatement = (sql: Queryable, input: postgres.JSONValue) => sql<StreamRow[]>`
     with input as (
-      select * from jsonb_to_recordset(${sql.json(input as postgres.JSONValue)})
+      select * from jsonb_to_recordset(${sql.json(input)})
         as i(stream_id text, expected_version int, events jsonb, new_keys text[])
     ), found as (
       select input.stream_id as wanted_stream, f.* from input cross join lateral (${sql.unsafe(
@@ -102,18 +109,20 @@ export const appendStreams = async (sql: Queryable, appends: StreamAppend[]): Pr
       (select coalesce(jsonb_agg(to_jsonb(found) - 'wanted_stream'), '[]'::jsonb) from found
         where found.wanted_stream = i.stream_id) as found
     from input i`;
-  const byStream = new Map(rows.map((row) => [row.streamId, row]));
-  return appends.map(({ streamId, expectedVersion, events }) => {
-    const row = byStream.get(streamId);
-    if (row?.position != null) return { version: expectedVersion + events.length, position: row.position };
-    if (row?.currentVersion === expectedVersion && row.found.length > 0) {
-      const found = row.found
-        .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
-        .sort((a, b) => a.streamVersion - b.streamVersion);
-      return new KeysExistError(streamId, found);
-    }
-    return new VersionConflictError(streamId, expectedVersion);
-  });
+
+/** What a stream's part did: appended; or not, because of the keys (at the expected version) or the version. */
+const outcomeOf = (
+  { streamId, expectedVersion, events }: StreamAppend,
+  row: StreamRow | undefined,
+): StreamAppendOutcome => {
+  if (row?.position != null) return { version: expectedVersion + events.length, position: row.position };
+  if (row?.currentVersion === expectedVersion && row.found.length > 0) {
+    const found = row.found
+      .map((event) => ({ ...event, recordedAt: new Date(event.recordedAt) }))
+      .sort((a, b) => a.streamVersion - b.streamVersion);
+    return new KeysExistError(streamId, found);
+  }
+  return new VersionConflictError(streamId, expectedVersion);
 };
 
 /**
