@@ -63,8 +63,6 @@ type Attempt =
   | { kind: 'stale'; reason: 'version_conflict' | 'stream_moved' }
   | { kind: 'stale'; reason: 'keys_exist'; asked: string[]; found: RecordedEvent[] };
 
-const STREAM_MOVED: Attempt = { kind: 'stale', reason: 'stream_moved' };
-
 /**
  * Decides a batch against `base`, then makes the decision true in the store at `base`'s version:
  * appends its events, or, with nothing to append, makes sure `base` is the stream's current
@@ -76,11 +74,7 @@ const attemptBatch = async (deps: PipelineDeps, streamId: string, base: Base, ba
   // A conference that does not exist yet has no reservations to require new or look up.
   const newKeys = base.at.state.status === 'open' ? base.unknown : [];
   if (decision.events.length > 0) return appendDecision(deps, streamId, base.at, decision, newKeys);
-  if (newKeys.length > 0) return lookUp(deps, streamId, base, newKeys, decision);
-  // Nothing to append or look up: one read shows whether a cached state is current (another
-  // process, or the direct path, may have moved the stream).
-  if (!base.verified && (await deps.eventStore.streamVersion(streamId)) !== base.at.version) return STREAM_MOVED;
-  return { kind: 'committed', decision, committed: base.at };
+  return confirmBase(deps, streamId, base, newKeys, decision);
 };
 
 /** Appends a decision's events at the version it was decided on; the one place an append is followed up. */
@@ -108,21 +102,29 @@ const appendDecision = async (
 };
 
 /**
- * Looks up the reservations decided as new by a batch that appends nothing, as of `base`'s
- * version, and reads the stream's version in the same statement. A state read from the store
- * during this batch is current as of that read; a cached one only if the version read is its own.
+ * A decision that appends nothing stands if its base is the stream's current state and the
+ * reservations it decided as new have no events. One read shows both: the lookup of those ids as
+ * of the base's version, which reads the stream's version too, or else the version alone; none
+ * when there is nothing to look up and the base was read from the store during this batch
+ * (current as of that read). A cached base is current only if the version read is its own:
+ * another process, or the direct path, may have moved the stream.
  */
-const lookUp = async (
+const confirmBase = async (
   deps: PipelineDeps,
   streamId: string,
   base: Base,
   keys: string[],
   decision: BatchDecision,
 ): Promise<Attempt> => {
-  const { version, events } = await deps.eventStore.readByKeys(streamId, keys, base.at.version);
-  if (!base.verified && version !== base.at.version) return STREAM_MOVED;
+  const committed: Attempt = { kind: 'committed', decision, committed: base.at };
+  if (keys.length === 0 && base.verified) return committed;
+  const { version, events } =
+    keys.length > 0
+      ? await deps.eventStore.readByKeys(streamId, keys, base.at.version)
+      : { version: await deps.eventStore.streamVersion(streamId), events: [] };
+  if (!base.verified && version !== base.at.version) return { kind: 'stale', reason: 'stream_moved' };
   if (events.length > 0) return { kind: 'stale', reason: 'keys_exist', asked: keys, found: events };
-  return { kind: 'committed', decision, committed: base.at };
+  return committed;
 };
 
 /**
