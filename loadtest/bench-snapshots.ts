@@ -6,6 +6,7 @@ import {
   handleCommand,
   loadSeatAvailability,
   loadSeatAvailabilityAsOf,
+  toNewEvent,
 } from '../src/command-handlers/index.js';
 import { loadConfig } from '../src/config.js';
 import { connect, type Sql } from '../src/database/connect.js';
@@ -159,7 +160,7 @@ const appendHistory = async (sql: Sql, conferenceId: string, length: number) => 
     await eventStore.append(
       streamIdOf(conferenceId),
       version,
-      chunk.map(({ type, data }) => ({ type, data })),
+      chunk.map((event) => toNewEvent(event, {})),
     );
   }
   return events;
@@ -253,7 +254,8 @@ const measure = async (
     );
   }
 
-  // The direct write path: every command loads the aggregate and its reservation, as a cold process would.
+  // The direct write path: every command loads the aggregate, as a cold process would (its append requires its
+  // reservation id new).
   const commandDeps = {
     eventStore,
     snapshots,

@@ -26,14 +26,14 @@ const noAppend: StreamAppend = {
   streamId: streamIdOf(NO_CONFERENCE),
   expectedVersion: NO_VERSION,
   events: [{ type: 'SeatsReserved', data: {} }],
-  newReservationIds: ['warm-up'],
+  newKeys: ['warm-up'],
 };
 
 /** Both appends of the warm-up, which the store must refuse with a version conflict. */
 const appendNothing = async (eventStore: EventStore): Promise<void> => {
   const [outcome] = await eventStore.appendStreams([noAppend]);
   if (!(outcome instanceof VersionConflictError)) throw new Error("the warm-up's grouped append was not refused");
-  const refused = await eventStore.append(noAppend.streamId, NO_VERSION, noAppend.events).then(
+  const refused = await eventStore.append(noAppend.streamId, NO_VERSION, noAppend.events, noAppend.newKeys).then(
     () => false,
     (error: unknown) => {
       if (error instanceof VersionConflictError) return true;
@@ -55,7 +55,7 @@ export const primeHotPath = async (connection: Sql, log: Logger): Promise<void> 
   const snapshots = createSnapshots(connection, { interval: 0, log });
   const { streamId } = noAppend;
   await loadSeatAvailability({ eventStore, snapshots }, NO_CONFERENCE);
-  await eventStore.readReservations(streamId, noAppend.newReservationIds);
+  await eventStore.readByKeys(streamId, noAppend.newKeys);
   await eventStore.streamVersion(streamId);
   // Every command appends; the load runs once per conference, so once is enough for it.
   for (let run = 0; run < CUSTOM_PLANS; run++) await appendNothing(eventStore);

@@ -2,7 +2,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { takeGroup, type CommandOutcome } from '../src/command-handlers/index.js';
 import { connect } from '../src/database/connect.js';
-import { ReservationsExistError } from '../src/event-store/reservations-exist-error.js';
+import { KeysExistError } from '../src/event-store/keys-exist-error.js';
 import { VersionConflictError } from '../src/event-store/version-conflict-error.js';
 import type { Metrics } from '../src/metrics.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
@@ -88,6 +88,7 @@ describe('appending to many streams in one statement', () => {
     const event = (conferenceId: string, reservationId: string) => ({
       type: 'SeatsReserved',
       data: { conferenceId, reservationId, seats: standard(1), reservedAt: new Date().toISOString() },
+      key: reservationId,
     });
     for (const id of ['m1', 'm2', 'm3', 'm4']) await store.append(streamIdOf(id), 0, [event(id, 'first')]);
 
@@ -96,19 +97,19 @@ describe('appending to many streams in one statement', () => {
         streamId: streamIdOf('m1'),
         expectedVersion: 1,
         events: [event('m1', 'a'), event('m1', 'b')],
-        newReservationIds: ['a', 'b'],
+        newKeys: ['a', 'b'],
       },
-      { streamId: streamIdOf('m2'), expectedVersion: 7, events: [event('m2', 'a')], newReservationIds: ['a'] },
-      { streamId: streamIdOf('m3'), expectedVersion: 1, events: [event('m3', 'first')], newReservationIds: ['first'] },
-      { streamId: streamIdOf('m4'), expectedVersion: 1, events: [event('m4', 'a')], newReservationIds: ['a'] },
-      { streamId: streamIdOf('m5'), expectedVersion: 0, events: [event('m5', 'a')], newReservationIds: [] },
-      { streamId: streamIdOf('m1-again'), expectedVersion: 3, events: [event('x', 'a')], newReservationIds: [] },
+      { streamId: streamIdOf('m2'), expectedVersion: 7, events: [event('m2', 'a')], newKeys: ['a'] },
+      { streamId: streamIdOf('m3'), expectedVersion: 1, events: [event('m3', 'first')], newKeys: ['first'] },
+      { streamId: streamIdOf('m4'), expectedVersion: 1, events: [event('m4', 'a')], newKeys: ['a'] },
+      { streamId: streamIdOf('m5'), expectedVersion: 0, events: [event('m5', 'a')], newKeys: [] },
+      { streamId: streamIdOf('m1-again'), expectedVersion: 3, events: [event('x', 'a')], newKeys: [] },
     ]);
 
     expect(outcomes[0]).toMatchObject({ version: 3 });
     expect(outcomes[1]).toBeInstanceOf(VersionConflictError);
-    expect(outcomes[2]).toBeInstanceOf(ReservationsExistError);
-    expect((outcomes[2] as ReservationsExistError).events.map((e) => e.streamVersion)).toEqual([1]);
+    expect(outcomes[2]).toBeInstanceOf(KeysExistError);
+    expect((outcomes[2] as KeysExistError).events.map((e) => e.streamVersion)).toEqual([1]);
     expect(outcomes[3]).toMatchObject({ version: 2 });
     expect(outcomes[4]).toMatchObject({ version: 1 });
     expect(outcomes[5]).toBeInstanceOf(VersionConflictError); // a stream that does not exist is not at version 3
@@ -140,7 +141,7 @@ describe('appending to many streams in one statement', () => {
                   streamId,
                   expectedVersion: versions[i]!,
                   events: [event],
-                  newReservationIds: [],
+                  newKeys: [],
                 }))
                 .sort(() => (k % 2 === 0 ? Math.random() - 0.5 : 0))
                 .reverse(),
@@ -171,7 +172,7 @@ describe('appending to many streams in one statement', () => {
       await own.sql`insert into streams (stream_id, version) select 'many-' || n, 1 from generate_series(1, 5000) n`;
       await own.sql`analyze streams`;
       const event = { type: 'SeatsReserved', data: { conferenceId: 'many', reservationId: 'r', seats: standard(1) } };
-      const input = [{ streamId: 'many-7', expectedVersion: 1, events: [event], newReservationIds: ['r'] }];
+      const input = [{ streamId: 'many-7', expectedVersion: 1, events: [event], newKeys: ['r'] }];
       await createTestService(spy).eventStore.appendStreams(input);
       expect(statement).not.toBe('');
       const plan = await spy.begin(async (tx) => {
@@ -179,7 +180,7 @@ describe('appending to many streams in one statement', () => {
         await tx`set local plan_cache_mode = force_generic_plan`;
         await tx.unsafe(`prepare append_plan (jsonb) as ${statement}`);
         const [row] = await tx.unsafe<{ 'QUERY PLAN': unknown }[]>(
-          `explain (format json) execute append_plan('[{"stream_id": "many-8", "expected_version": 1, "events": [], "reservation_ids": ["r"]}]')`,
+          `explain (format json) execute append_plan('[{"stream_id": "many-8", "expected_version": 1, "events": [], "new_keys": ["r"]}]')`,
         );
         await tx.unsafe('deallocate append_plan');
         return JSON.stringify(row?.['QUERY PLAN']);

@@ -191,7 +191,7 @@ describe('reservations found by their id', () => {
 
 describe('an append that assumed reservation ids were new', () => {
   it('appends nothing and reports their events when one of them exists, and a conflict when the stream moved', async () => {
-    const { ReservationsExistError } = await import('../src/event-store/reservations-exist-error.js');
+    const { KeysExistError } = await import('../src/event-store/keys-exist-error.js');
     const { VersionConflictError } = await import('../src/event-store/version-conflict-error.js');
     const service = serviceKeeping(10);
     await createWithHistory(service, 'guarded', 0);
@@ -199,13 +199,14 @@ describe('an append that assumed reservation ids were new', () => {
     const event = (reservationId: string) => ({
       type: 'SeatsReserved',
       data: { conferenceId: 'guarded', reservationId, seats: standard(1), reservedAt: new Date().toISOString() },
+      key: reservationId,
     });
     const store = service.eventStore;
-    const append = (expectedVersion: number, reservationId: string, newReservationIds: string[]) =>
-      store.appendStreams([{ streamId, expectedVersion, events: [event(reservationId)], newReservationIds }]);
+    const append = (expectedVersion: number, reservationId: string, newKeys: string[]) =>
+      store.appendStreams([{ streamId, expectedVersion, events: [event(reservationId)], newKeys }]);
     const [exists] = await append(2, 'old', ['fresh', 'old']);
-    expect(exists).toBeInstanceOf(ReservationsExistError);
-    expect((exists as InstanceType<typeof ReservationsExistError>).events.map((e) => e.streamVersion)).toEqual([2]);
+    expect(exists).toBeInstanceOf(KeysExistError);
+    expect((exists as InstanceType<typeof KeysExistError>).events.map((e) => e.streamVersion)).toEqual([2]);
     expect((await append(1, 'fresh', ['fresh']))[0]).toBeInstanceOf(VersionConflictError);
     expect(await store.streamVersion(streamId)).toBe(2);
     expect((await append(2, 'fresh', ['fresh']))[0]).toMatchObject({ version: 3 });

@@ -122,7 +122,7 @@ export const createGroupCommit = (
     /**
      * Appends one conference's batch, with the others waiting at that moment; resolves once the
      * statement carrying it has committed. Rejects with `VersionConflictError` or
-     * `ReservationsExistError` when that batch's own conditions failed (nothing of it appended).
+     * `KeysExistError` when that batch's own conditions failed (nothing of it appended).
      */
     append(append: StreamAppend): Promise<AppendResult> {
       return new Promise<AppendResult>((resolve, reject) => {

@@ -1,9 +1,11 @@
 import type { SeatAvailabilityCommand, SeatQuantity, SeatTypeCapacity } from '../seat-availability/index.js';
-import type { CommandMetadata, CommandOutcome } from './handle-command.js';
+import type { CommandMetadata, CommandOutcome } from './command-outcome.js';
 
 export { BusyError } from './busy-error.js';
 export { backoffDelay, retryAfterSeconds, type RetryPolicy } from './retry-policy.js';
-export { handleCommand, type CommandDeps, type CommandMetadata, type CommandOutcome } from './handle-command.js';
+export { handleCommand } from './handle-command.js';
+export { type CommandMetadata, type CommandOutcome } from './command-outcome.js';
+export { type CommandDeps } from './write-pipeline.js';
 export {
   BATCH_DEFAULTS,
   createConferenceWriters,
@@ -13,14 +15,13 @@ export {
 } from './conference-writer.js';
 export { createGroupCommit, GROUP_COMMIT_DEFAULTS, takeGroup, type GroupCommitOptions } from './group-commit.js';
 export {
-  appendSeatAvailabilityEvents,
   catchUp,
-  findReservation,
   loadSeatAvailability,
   loadSeatAvailabilityAsOf,
-  toSeatAvailabilityEvent,
+  toNewEvent,
   type StreamDeps,
 } from './seat-availability-stream.js';
+export { toSeatAvailabilityEvent } from '../seat-availability/index.js';
 
 export type SeatAvailabilityHandlers = ReturnType<typeof createCommandHandlers>;
 

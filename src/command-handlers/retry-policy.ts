@@ -15,19 +15,27 @@ export const backoffDelay = (attempt: number, policy: RetryPolicy, random: () =>
 /** The Retry-After a busy caller is given: the longest backoff, rounded up to whole seconds. */
 export const retryAfterSeconds = (policy: RetryPolicy): number => Math.max(1, Math.ceil(policy.maxDelayMs / 1000));
 
+/** How a retry waits; injected so tests can retry without waiting. */
+export type RetryTiming = { sleep?: (ms: number) => Promise<void>; random?: () => number };
+
+const defaultSleep = (ms: number) => new Promise<void>((done) => setTimeout(done, ms));
+
 /**
  * The one retry rule of both write paths: a command decided on a stream that has moved since is
- * decided again, `attempt` (0-based) being the retry about to start, until `maxRetries` retries
- * are spent; then the caller is told to come back (BusyError), never answered from stale state.
+ * decided again, `attempt` (0-based) being the retry about to start, after its jittered backoff,
+ * until `maxRetries` retries are spent; then the caller is told to come back (BusyError), never
+ * answered from stale state.
  */
-export const retryOrBusy = (
+export const retryOrBusy = async (
   attempt: number,
   policy: RetryPolicy,
   metrics: Pick<Metrics, 'retries' | 'retriesExhausted'>,
-): void => {
+  { sleep = defaultSleep, random = Math.random }: RetryTiming = {},
+): Promise<void> => {
   if (attempt >= policy.maxRetries) {
     metrics.retriesExhausted.inc();
     throw new BusyError(retryAfterSeconds(policy));
   }
   metrics.retries.inc();
+  await sleep(backoffDelay(attempt, policy, random));
 };

@@ -2,16 +2,16 @@ import type { EventStore, NewEvent, RecordedEvent } from '../event-store/event-s
 import {
   evolveAll,
   initialState,
-  reservationOf,
+  reservationIdOf,
   streamIdOf,
-  type Reservation,
+  toSeatAvailabilityEvent,
   type SeatAvailabilityEvent,
 } from '../seat-availability/index.js';
 import type { Snapshots, VersionedState } from '../snapshots/index.js';
 
 /**
- * The load and append steps of a command, kept apart from the retry loop so another driver
- * (a per-conference queue that decides many commands against one loaded state) can reuse them.
+ * How a SeatAvailability stream is read and written: loaded (snapshot and tail), caught up,
+ * and its events translated to and from the store's (see write-pipeline.ts for the write path).
  */
 export type StreamDeps = { eventStore: EventStore; snapshots: Snapshots };
 
@@ -45,40 +45,6 @@ export const loadSeatAvailabilityAsOf = async (
 };
 
 /**
- * What a reservation's own events say of it, up to stream version `upToVersion` (the version
- * the conference was loaded at, so both describe the same moment).
- */
-export const findReservation = async (
-  deps: StreamDeps,
-  conferenceId: string,
-  reservationId: string,
-  upToVersion: number,
-): Promise<Reservation> => {
-  const { events } = await deps.eventStore.readReservations(streamIdOf(conferenceId), [reservationId], upToVersion);
-  return reservationOf(events.map(toSeatAvailabilityEvent));
-};
-
-/**
- * Appends a decision's events at the version the state was loaded at, and returns the state
- * after them. Throws `VersionConflictError` when someone else appended first; `from` is
- * untouched then, so the caller may decide again on a fresh load.
- */
-export const appendSeatAvailabilityEvents = async (
-  deps: StreamDeps,
-  conferenceId: string,
-  from: VersionedState,
-  events: SeatAvailabilityEvent[],
-  metadata: Record<string, unknown>,
-): Promise<VersionedState> => {
-  const streamId = streamIdOf(conferenceId);
-  const toAppend: NewEvent[] = events.map(({ type, data }) => ({ type, data, metadata }));
-  const { version, position } = await deps.eventStore.append(streamId, from.version, toAppend);
-  const appended = { state: evolveAll(events, from.state), version, position };
-  deps.snapshots.afterAppend(streamId, from.version, appended);
-  return appended;
-};
-
-/**
  * Brings a loaded state up to date with the events appended after it (by anyone); the events
  * are returned too, for what the caller keeps of the reservations they name.
  */
@@ -101,14 +67,14 @@ const replay = (events: RecordedEvent[], from: VersionedState): VersionedState =
   };
 };
 
-/** Events are written only by this service, so their data has the shape their type names. */
-export const toSeatAvailabilityEvent = ({ type, data }: RecordedEvent): SeatAvailabilityEvent => {
-  switch (type) {
-    case 'ConferenceCreated':
-    case 'SeatsReserved':
-    case 'ReservationCancelled':
-      return { type, data } as SeatAvailabilityEvent;
-    default:
-      throw new Error(`unknown event type ${type} in a SeatAvailability stream`);
-  }
-};
+/**
+ * An event as the store takes it: a SeatAvailability stream's events are keyed by the
+ * reservation they are about, so a reservation's earlier events are found by its id, and an
+ * append can require that the ids it decided as new have no events yet.
+ */
+export const toNewEvent = (event: SeatAvailabilityEvent, metadata: Record<string, unknown>): NewEvent => ({
+  type: event.type,
+  data: event.data,
+  metadata,
+  key: reservationIdOf(event),
+});

@@ -34,18 +34,19 @@ export const events = pgTable(
       .notNull()
       .default(sql`pg_current_xact_id()`),
     /**
-     * The reservation an event is about, taken from its data by PostgreSQL itself: a
-     * reservation's earlier events are found by it (the aggregate's state holds no reservations).
+     * What the event is about within its stream (an entity's id), given by the appender, or null:
+     * an append can require that some keys have no events yet, and a key's earlier events are
+     * found by it (see read-keys.ts).
      */
-    reservationId: text('reservation_id').generatedAlwaysAs(sql`data ->> 'reservationId'`),
+    key: text('key'),
   },
   (table) => [
     unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
     index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
-    // The projector reads in (transaction id, position) order; see readSettled in event-store.ts.
+    // The projector reads in (transaction id, position) order; see readSettled in read-all.ts.
     index('events_transaction_position_idx').on(table.transactionId, table.position),
-    // Not partial: a generic plan of a prepared `reservation_id = any($1)` cannot prove a
-    // partial index's `is not null` and fell back to walking the whole stream.
-    index('events_reservation_idx').on(table.streamId, table.reservationId),
+    // Not partial: a generic plan of a prepared `key = any($1)` cannot prove a partial index's
+    // `is not null` and fell back to walking the whole stream.
+    index('events_stream_key_idx').on(table.streamId, table.key),
   ],
 );

@@ -1,0 +1,79 @@
+import type { Queryable } from '../database/connect.js';
+import type { Checkpoint } from '../projections/checkpoint.js';
+import { RECORDED_EVENT_COLUMNS, type RecordedEvent } from './recorded-event.js';
+
+/** The statements that read every stream in global order: what projectors follow. */
+
+/** An event with the id of the transaction that wrote it (xid8, as text). */
+export type SettledEvent = RecordedEvent & { transactionId: string };
+
+/** Events of every stream after global position `afterPosition`, in position order. */
+export const readAll = async (sql: Queryable, afterPosition: number, limit: number): Promise<RecordedEvent[]> =>
+  sql<RecordedEvent[]>`
+    select ${sql.unsafe(RECORDED_EVENT_COLUMNS)} from events
+    where position > ${afterPosition}
+    order by position
+    limit ${limit}`;
+
+/**
+ * Events after `after` in (transaction id, position) order, only from transactions that have
+ * ended: the safe way for a projector to never pass over an event that commits late.
+ *
+ * Why this is correct: a position is drawn from a sequence, so a transaction can commit an
+ * event with a LOWER position after another has committed a higher one; a reader that goes
+ * by `position > checkpoint` skips the late one forever. Instead we read only events whose
+ * transaction id is below `pg_snapshot_xmin(pg_current_snapshot())`. Every transaction below
+ * that horizon has ended, and every transaction that has not yet written gets a larger id, so
+ * the set of events below the horizon never grows behind the reader. Reading that set in
+ * (transaction id, position) order and checkpointing the pair therefore never skips an
+ * event. Within one stream this order is the version order: an append waits for the
+ * stream-row lock held by the previous append, whose transaction id is therefore smaller.
+ * The price: a long-running transaction anywhere holds the horizon back and delays readers.
+ * `upTo` bounds the read (inclusive), for catching up to another reader's checkpoint.
+ */
+export const readSettled = async (
+  sql: Queryable,
+  after: Checkpoint,
+  limit: number,
+  upTo?: Checkpoint,
+): Promise<SettledEvent[]> => sql<SettledEvent[]>`
+  select ${sql.unsafe(RECORDED_EVENT_COLUMNS)}, transaction_id::text as "transactionId" from events
+  where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
+    and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+    ${upTo ? sql`and (transaction_id, position) <= (${upTo.transactionId}::xid8, ${upTo.position})` : sql``}
+  order by transaction_id, position
+  limit ${limit}`;
+
+/**
+ * The bounds of the batch `readSettled` would return, without its events: the last
+ * (transaction id, position), how many events, and their streams. For a projection that
+ * applies the range inside PostgreSQL; the same reading order and horizon, so the same
+ * guarantee that no late commit is passed over.
+ */
+export const settledBatch = async (
+  sql: Queryable,
+  after: Checkpoint,
+  limit: number,
+  upTo?: Checkpoint,
+): Promise<{ last: Checkpoint; count: number; streamIds: string[] } | undefined> => {
+  const [row] = await sql<
+    { transactionId: string | null; position: number | null; count: number; streamIds: string[] }[]
+  >`
+    with batch as (
+      select transaction_id, position, stream_id from events
+      where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
+        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${upTo ? sql`and (transaction_id, position) <= (${upTo.transactionId}::xid8, ${upTo.position})` : sql``}
+      order by transaction_id, position
+      limit ${limit}
+    ), last as (select transaction_id, position from batch order by transaction_id desc, position desc limit 1)
+    select (select transaction_id::text from last) as "transactionId", (select position from last) as position,
+      (select count(*)::int from batch) as count,
+      (select coalesce(array_agg(distinct stream_id), '{}') from batch) as "streamIds"`;
+  if (!row || row.transactionId === null || row.position === null) return undefined;
+  return {
+    last: { transactionId: row.transactionId, position: row.position },
+    count: row.count,
+    streamIds: row.streamIds,
+  };
+};

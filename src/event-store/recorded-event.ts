@@ -1,0 +1,14 @@
+/** An event as stored, with its global position and its version within its stream. */
+export type RecordedEvent = {
+  position: number;
+  streamId: string;
+  streamVersion: number;
+  type: string;
+  data: unknown;
+  metadata: Record<string, unknown>;
+  recordedAt: Date;
+};
+
+/** The columns of `events` as a `RecordedEvent`, for the statements that read whole events. */
+export const RECORDED_EVENT_COLUMNS = `position, stream_id as "streamId", stream_version as "streamVersion", type, data,
+  metadata, recorded_at as "recordedAt"`;
