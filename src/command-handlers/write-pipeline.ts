@@ -7,6 +7,7 @@ import {
   reservationIdOfCommand,
   reservationsOf,
   streamIdOf,
+  toSeatAvailabilityEvent,
   type Reservation,
   type SeatAvailabilityEvent,
 } from '../seat-availability/index.js';
@@ -16,7 +17,6 @@ import { decideBatch, type BatchDecision } from './decide-batch.js';
 import { RecentReservations } from './recent-reservations.js';
 import { retryOrBusy, type RetryPolicy, type RetryTiming } from './retry-policy.js';
 import { catchUp, loadSeatAvailability, toNewEvent, type StreamDeps } from './seat-availability-stream.js';
-import { toSeatAvailabilityEvent } from '../seat-availability/index.js';
 
 /** What carrying out a command needs: the stream's store and snapshots, the metrics, and the retry policy. */
 export type CommandDeps = StreamDeps & RetryTiming & { metrics: Metrics; retry: RetryPolicy };
