@@ -1,180 +1,130 @@
 import { createApp } from './app.js';
-import {
-  BATCH_DEFAULTS,
-  createCommandHandlers,
-  createConferenceWriters,
-  GROUP_COMMIT_DEFAULTS,
-  handleCommand,
-  type BatchOptions,
-  type GroupCommitOptions,
-  type RetryPolicy,
-} from './command-handlers/index.js';
-import type { SeatAvailabilityEvent } from './seat-availability/index.js';
+import type { Config } from './config.js';
 import { crudAtomicBookings } from './crud-baseline/crud-atomic-bookings.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
-import { eventSourcedBookings } from './event-sourced-bookings.js';
-import { createProjectors, createReadModel, createViewsChanged } from './projections/index.js';
 import type { Sql } from './database/connect.js';
-import { watchDatabase } from './database/database-health.js';
-import { createEventStore } from './event-store/event-store.js';
+import { probeDatabase, watchDatabase } from './database/database-health.js';
+import { eventSourcedBookings } from './event-sourced-bookings.js';
 import type { Logger } from './logger.js';
 import { createMetrics } from './metrics.js';
-import { createSnapshots, type SnapshotOptions } from './snapshots/index.js';
+import { createProjectors, createReadModel, createViewsChanged, projectionLags } from './projections/index.js';
+import type { SeatAvailabilityEvent } from './seat-availability/index.js';
+import type { SnapshotOptions } from './snapshots/index.js';
 import { primeHotPath, readOnly, rehearseReservation, warmUp } from './warm-up.js';
+import { createWriteSide } from './write-side.js';
 
-export type ServiceOptions = {
-  snapshotInterval: number;
-  /** The write path of /conferences; both are always served under /batched and /direct. */
-  writePath?: 'batched' | 'direct';
-  batch?: BatchOptions;
-  groupCommit?: GroupCommitOptions;
-  projector?: { batchSize: number; seatsBatchSize?: number; pollIntervalMs: number };
-  retry: RetryPolicy;
-  bodyLimitBytes: number;
-  log: Logger;
+/** What the service is built from: the validated configuration's settings (config.ts has every default). */
+export type ServiceSettings = Pick<
+  Config,
+  'snapshotInterval' | 'writePath' | 'batch' | 'groupCommit' | 'projector' | 'retry' | 'bodyLimitBytes'
+>;
+
+/** Seams for tests; the service runs with none of them. */
+export type ServiceHooks = {
   clock?: () => Date;
-  /** For tests: replace how snapshots are written (e.g. to make them fail). */
+  /** Replaces how snapshots are written (e.g. to make them fail). */
   writeSnapshot?: SnapshotOptions['write'];
-  /** For tests: options of the CRUD baseline (e.g. its deliberately unsafe variant). */
+  /** Options of the CRUD baseline (e.g. its deliberately unsafe variant). */
   crud?: CrudOptions;
-  /** For tests: runs after a batch's append commits, before its callers are answered. */
+  /** Runs after a batch's append commits, before its callers are answered. */
   afterBatchAppend?: (events: SeatAvailabilityEvent[]) => Promise<void>;
-  /** For tests: retry without waiting. */
+  /** Retries without waiting. */
   sleep?: (ms: number) => Promise<void>;
 };
 
+export type ServiceOptions = ServiceSettings & ServiceHooks & { log: Logger };
+
 export type Service = ReturnType<typeof createService>;
+
+/** A probe that waits longer than this counts as a failure: an unreachable host never refuses. */
+const PROBE_TIMEOUT_MS = 2000;
 
 /**
  * The composition root: everything the service is made of, wired on one connection pool. The
  * projector is built but not started: the process (main.ts) or the test decides.
  */
 export const createService = (sql: Sql, options: ServiceOptions) => {
-  const { log, clock = () => new Date() } = options;
+  const { log, ...hooks } = options;
+  const metrics = createMetrics(() => projectionLags(sql));
+  const write = createWriteSide(sql, options, { log, metrics, hooks });
   const viewsChanged = createViewsChanged();
-  // Aborted by closeLiveStreams(): open event streams would otherwise keep the server from closing.
-  const liveStreams = new AbortController();
   const projector = createProjectors({
     sql,
     log,
-    batchSize: options.projector?.batchSize ?? 500,
-    seatsBatchSize: options.projector?.seatsBatchSize ?? 5000,
-    pollIntervalMs: options.projector?.pollIntervalMs ?? 1000,
+    ...options.projector,
     onApplied: (projection, count) => metrics.projectedEvents.inc({ projection }, count),
     // Live readers show the remaining seats, so they follow that projection alone.
     viewsChanged,
   });
-  const metrics = createMetrics(() => projector.lag());
-  const eventStore = createEventStore(sql);
-  const snapshots = createSnapshots(sql, {
-    interval: options.snapshotInterval,
-    log,
-    onWrite: (outcome) => metrics.snapshots.inc({ outcome }),
-    ...(options.writeSnapshot ? { write: options.writeSnapshot } : {}),
-  });
-  const commandDeps = {
-    eventStore,
-    snapshots,
-    metrics,
-    retry: options.retry,
-    ...(options.sleep ? { sleep: options.sleep } : {}),
-  };
-  const writers = createConferenceWriters({
-    ...commandDeps,
-    batch: options.batch ?? BATCH_DEFAULTS,
-    groupCommit: options.groupCommit ?? GROUP_COMMIT_DEFAULTS,
-    ...(options.afterBatchAppend ? { afterAppend: options.afterBatchAppend } : {}),
-  });
-  const directHandlers = createCommandHandlers({
-    clock,
-    handle: (command, metadata) => handleCommand(commandDeps, command, metadata),
-  });
-  const batchedHandlers = createCommandHandlers({
-    clock,
-    handle: (command, metadata) => writers.handle(command, metadata),
-  });
-  const handlers = options.writePath === 'direct' ? directHandlers : batchedHandlers;
-  const health = watchDatabase({
-    probe: () => withTimeout(sql`select 1`, PROBE_TIMEOUT_MS),
-    log,
-    onDown: () => writers.forget(),
-  });
   const readModel = createReadModel(sql);
-  const esBookings = (commands: typeof handlers) =>
-    eventSourcedBookings(commands, { eventStore, snapshots }, readModel);
-  const bookings = esBookings(handlers);
-  const crud = crudBookings(sql, { clock, ...options.crud });
-  const crudAtomic = crudAtomicBookings(sql, { clock });
+  const health = watchDatabase({
+    probe: () => probeDatabase(sql, PROBE_TIMEOUT_MS),
+    log,
+    onDown: () => write.writers.forget(),
+  });
+  const eventSourced = (handlers: typeof write.handlers) => eventSourcedBookings(handlers, write, readModel);
+  const clock = hooks.clock ?? (() => new Date());
+  const designs = {
+    '/conferences': eventSourced(write.handlers),
+    '/batched/conferences': eventSourced(write.batchedHandlers),
+    '/direct/conferences': eventSourced(write.directHandlers),
+    '/crud/conferences': crudBookings(sql, { clock, ...hooks.crud }),
+    '/crud-atomic/conferences': crudAtomicBookings(sql, { clock }),
+  };
+  // Aborted by closeLiveStreams(): open event streams would otherwise keep the server from closing.
+  const liveStreams = new AbortController();
   const app = createApp({
-    designs: {
-      '/conferences': bookings,
-      '/batched/conferences': esBookings(batchedHandlers),
-      '/direct/conferences': esBookings(directHandlers),
-      '/crud/conferences': crud,
-      '/crud-atomic/conferences': crudAtomic,
-    },
-    eventStore,
+    designs,
+    eventStore: write.eventStore,
     live: { readModel, viewsChanged, closing: liveStreams.signal },
     sql,
     health,
     metrics,
-    projectionLag: () => projector.lag(),
+    projectionLag: () => projectionLags(sql),
     log,
     bodyLimitBytes: options.bodyLimitBytes,
   });
   return {
+    ...write,
     app,
-    handlers,
-    directHandlers,
-    batchedHandlers,
-    writers,
-    bookings,
-    crudBookings: crud,
-    crudAtomicBookings: crudAtomic,
-    eventStore,
-    snapshots,
+    bookings: designs['/conferences'],
+    crudBookings: designs['/crud/conferences'],
+    crudAtomicBookings: designs['/crud-atomic/conferences'],
     metrics,
     projector,
     readModel,
     viewsChanged,
     health,
-    /**
-     * For before the service says it is ready: opens `connections` of the pool and primes the hot
-     * path's statements on each, then rehearses a reservation so its code is compiled. Without
-     * it the first reservation after a restart took about 60 ms, the next ones 5 ms.
-     */
-    warmUp: async (connections: number) => {
-      await warmUp(sql, connections, (connection) => primeHotPath(connection, log));
-      // In a silent service of its own, so the rehearsal leaves nothing in this one's log, metrics
-      // or caches; in a read-only transaction, so nothing in the database, whatever it meets.
-      await readOnly(sql, async (connection) => {
-        const rehearsal = createService(connection, { ...options, log: log.child({}, { level: 'silent' }) });
-        try {
-          await rehearseReservation(rehearsal.app);
-        } finally {
-          rehearsal.close();
-        }
-      });
-      // A Hono router builds its matcher on its first request: this app's, not the rehearsal's.
-      app.router.match('POST', '/conferences/-/reservations');
-    },
+    /** Before the service says it is ready; see warmUpService. */
+    warmUp: (connections: number) => warmUpService(sql, options, app, connections),
     /** Ends every open GET /conferences/:id/stream, so the HTTP server can close. */
     closeLiveStreams: () => liveStreams.abort(),
     /** Stops the service's own timers (database probe, cache sweeper); the pool is the caller's. */
     close: () => {
       health.stop();
-      writers.close();
+      write.writers.close();
     },
   };
 };
 
-/** A probe that waits longer than this counts as a failure: an unreachable host never refuses. */
-const PROBE_TIMEOUT_MS = 2000;
-
-const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> => {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+/**
+ * Opens `connections` of the pool and primes the hot path's statements on each, then rehearses a
+ * reservation so its code is compiled. Without it the first reservation after a restart took
+ * about 60 ms, the next ones 5 ms.
+ */
+const warmUpService = async (sql: Sql, options: ServiceOptions, app: Service['app'], connections: number) => {
+  const { log } = options;
+  await warmUp(sql, connections, (connection) => primeHotPath(connection, log));
+  // In a silent service of its own, so the rehearsal leaves nothing in this one's log, metrics
+  // or caches; in a read-only transaction, so nothing in the database, whatever it meets.
+  await readOnly(sql, async (connection) => {
+    const rehearsal = createService(connection, { ...options, log: log.child({}, { level: 'silent' }) });
+    try {
+      await rehearseReservation(rehearsal.app);
+    } finally {
+      rehearsal.close();
+    }
   });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+  // A Hono router builds its matcher on its first request: this app's, not the rehearsal's.
+  app.router.match('POST', '/conferences/-/reservations');
 };

@@ -67,6 +67,27 @@ export const takeGroup = <T extends { append: Pick<StreamAppend, 'streamId' | 'e
   return { group, rest };
 };
 
+/** Appends a group in one statement and settles each of its appends with its own outcome. */
+const commitGroup = async (
+  group: Waiting[],
+  appendStreams: EventStore['appendStreams'],
+  metrics: GroupCommitMetrics,
+): Promise<void> => {
+  metrics.appendConferences.observe(group.length);
+  metrics.appendEvents.observe(group.reduce((sum, { append }) => sum + append.events.length, 0));
+  try {
+    const outcomes = await appendStreams(group.map(({ append }) => append));
+    group.forEach(({ resolve, reject }, i) => {
+      const outcome = outcomes[i];
+      if (outcome === undefined || outcome instanceof Error) reject(outcome ?? new Error('no outcome for an append'));
+      else resolve(outcome);
+    });
+  } catch (error) {
+    // The statement failed as a whole (e.g. the database went away): nothing was appended.
+    for (const { reject } of group) reject(error);
+  }
+};
+
 /**
  * Group commit across conferences: the conference writers' decided batches go to PostgreSQL
  * together, in one statement and one transaction (`appendStreams`), so many quiet conferences
@@ -89,21 +110,7 @@ export const createGroupCommit = (
   let inFlight = 0;
   let scheduled = false;
 
-  const commit = async (group: Waiting[]) => {
-    metrics.appendConferences.observe(group.length);
-    metrics.appendEvents.observe(group.reduce((sum, { append }) => sum + append.events.length, 0));
-    try {
-      const outcomes = await appendStreams(group.map(({ append }) => append));
-      group.forEach(({ resolve, reject }, i) => {
-        const outcome = outcomes[i];
-        if (outcome === undefined || outcome instanceof Error) reject(outcome ?? new Error('no outcome for an append'));
-        else resolve(outcome);
-      });
-    } catch (error) {
-      // The statement failed as a whole (e.g. the database went away): nothing was appended.
-      for (const { reject } of group) reject(error);
-    }
-  };
+  const commit = (group: Waiting[]) => commitGroup(group, appendStreams, metrics);
 
   const send = () => {
     scheduled = false;

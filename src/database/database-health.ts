@@ -1,4 +1,5 @@
 import type { Logger } from '../logger.js';
+import type { Sql } from './connect.js';
 
 /** The database cannot be reached right now: the caller may retry shortly; nothing was decided. */
 export class DatabaseUnavailableError extends Error {
@@ -8,6 +9,19 @@ export class DatabaseUnavailableError extends Error {
     super('The database cannot be reached.');
   }
 }
+
+/**
+ * One cheap statement that fails unless the database answers within `timeoutMs`: an unreachable
+ * host never refuses, so waiting longer than that counts as a failure.
+ */
+export const probeDatabase = (sql: Sql, timeoutMs: number): Promise<void> => {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${timeoutMs} ms`)), timeoutMs);
+    timer.unref();
+  });
+  return Promise.race([sql`select 1`.then(() => undefined), timeout]).finally(() => clearTimeout(timer));
+};
 
 /** postgres.js's own codes for a connection that could not be made or was lost. */
 const DRIVER_CODES = new Set(['CONNECTION_CLOSED', 'CONNECTION_DESTROYED', 'CONNECTION_ENDED', 'CONNECT_TIMEOUT']);

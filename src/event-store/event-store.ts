@@ -1,12 +1,11 @@
 import type { Queryable } from '../database/connect.js';
 import { append, appendStreams, type NewEvent, type StreamAppend } from './append-streams.js';
-import type { Checkpoint } from '../projections/checkpoint.js';
-import { readAll, readSettled, settledBatch } from './read-all.js';
+import { readAll, readSettled, settledBatch, type Checkpoint } from './read-all.js';
 import { readByKeys } from './read-keys.js';
 import { readStream, readStreamPage, streamVersion, versionAt } from './read-stream.js';
 
 export type { AppendResult, NewEvent, StreamAppend, StreamAppendOutcome } from './append-streams.js';
-export type { SettledEvent } from './read-all.js';
+export { compareCheckpoints, inRange, START, type Checkpoint, type SettledEvent } from './read-all.js';
 export type { RecordedEvent } from './recorded-event.js';
 
 export type EventStore = ReturnType<typeof createEventStore>;

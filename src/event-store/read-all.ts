@@ -1,8 +1,44 @@
 import type { Queryable } from '../database/connect.js';
-import type { Checkpoint } from '../projections/checkpoint.js';
 import { RECORDED_EVENT_COLUMNS, type RecordedEvent } from './recorded-event.js';
 
-/** The statements that read every stream in global order: what projectors follow. */
+/** The statements that read every stream in global order (what projectors follow), and the positions in that order. */
+
+/**
+ * A place in the order in which every stream is read (see readSettled): the last event read, as
+ * (transaction id, position). A projection keeps one as its checkpoint, advanced in the same
+ * transaction as its views, so each projection resumes from where it alone has got to.
+ */
+export type Checkpoint = { transactionId: string; position: number };
+
+/** Before the first event. */
+export const START: Checkpoint = { transactionId: '0', position: 0 };
+
+/** Orders checkpoints as projections read: by transaction id, then position. */
+export const compareCheckpoints = (a: Checkpoint, b: Checkpoint): number => {
+  const byTransaction = BigInt(a.transactionId) - BigInt(b.transactionId);
+  return byTransaction !== 0n ? (byTransaction > 0n ? 1 : -1) : a.position - b.position;
+};
+
+/** Events past `checkpoint`, as a condition on the `events` table. */
+export const after = (sql: Queryable, checkpoint: Checkpoint) =>
+  sql`(transaction_id, position) > (${checkpoint.transactionId}::xid8, ${checkpoint.position})`;
+
+/** Events up to `last` (inclusive), as a condition on the `events` table. */
+const upTo = (sql: Queryable, last: Checkpoint) =>
+  sql`(transaction_id, position) <= (${last.transactionId}::xid8, ${last.position})`;
+
+/**
+ * The events after `from` up to `last` (inclusive), as a condition on the `events` table: the
+ * range of one batch. Every transaction in that range had ended when the batch was chosen (see
+ * readSettled), so the range holds the same events however often it is read within the batch.
+ */
+export const inRange = (sql: Queryable, from: Checkpoint, last: Checkpoint) =>
+  sql`${after(sql, from)} and ${upTo(sql, last)}`;
+
+/** Events past `from` whose transactions have all ended, up to `last` if given: what readSettled may return. */
+const settled = (sql: Queryable, from: Checkpoint, last?: Checkpoint) => sql`
+  ${after(sql, from)} and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+  ${last ? sql`and ${upTo(sql, last)}` : sql``}`;
 
 /** An event with the id of the transaction that wrote it (xid8, as text). */
 export type SettledEvent = RecordedEvent & { transactionId: string };
@@ -29,18 +65,16 @@ export const readAll = async (sql: Queryable, afterPosition: number, limit: numb
  * event. Within one stream this order is the version order: an append waits for the
  * stream-row lock held by the previous append, whose transaction id is therefore smaller.
  * The price: a long-running transaction anywhere holds the horizon back and delays readers.
- * `upTo` bounds the read (inclusive), for catching up to another reader's checkpoint.
+ * `last` bounds the read (inclusive), for catching up to another reader's checkpoint.
  */
 export const readSettled = async (
   sql: Queryable,
-  after: Checkpoint,
+  from: Checkpoint,
   limit: number,
-  upTo?: Checkpoint,
+  last?: Checkpoint,
 ): Promise<SettledEvent[]> => sql<SettledEvent[]>`
   select ${sql.unsafe(RECORDED_EVENT_COLUMNS)}, transaction_id::text as "transactionId" from events
-  where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
-    and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-    ${upTo ? sql`and (transaction_id, position) <= (${upTo.transactionId}::xid8, ${upTo.position})` : sql``}
+  where ${settled(sql, from, last)}
   order by transaction_id, position
   limit ${limit}`;
 
@@ -52,22 +86,20 @@ export const readSettled = async (
  */
 export const settledBatch = async (
   sql: Queryable,
-  after: Checkpoint,
+  from: Checkpoint,
   limit: number,
-  upTo?: Checkpoint,
+  last?: Checkpoint,
 ): Promise<{ last: Checkpoint; count: number; streamIds: string[] } | undefined> => {
   const [row] = await sql<
     { transactionId: string | null; position: number | null; count: number; streamIds: string[] }[]
   >`
     with batch as (
       select transaction_id, position, stream_id from events
-      where (transaction_id, position) > (${after.transactionId}::xid8, ${after.position})
-        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-        ${upTo ? sql`and (transaction_id, position) <= (${upTo.transactionId}::xid8, ${upTo.position})` : sql``}
+      where ${settled(sql, from, last)}
       order by transaction_id, position
       limit ${limit}
-    ), last as (select transaction_id, position from batch order by transaction_id desc, position desc limit 1)
-    select (select transaction_id::text from last) as "transactionId", (select position from last) as position,
+    ), final as (select transaction_id, position from batch order by transaction_id desc, position desc limit 1)
+    select (select transaction_id::text from final) as "transactionId", (select position from final) as position,
       (select count(*)::int from batch) as count,
       (select coalesce(array_agg(distinct stream_id), '{}') from batch) as "streamIds"`;
   if (!row || row.transactionId === null || row.position === null) return undefined;

@@ -1,34 +1,7 @@
 import type { Queryable } from '../database/connect.js';
+import { after, START, type Checkpoint } from '../event-store/read-all.js';
 
-/**
- * How far a projection has read: the last event it applied, as (transaction id, position), the
- * order in which projections read the events (see readSettled in the event store). A checkpoint
- * is advanced in the same transaction as its projection's views, so each projection resumes from
- * where it alone has got to.
- */
-export type Checkpoint = { transactionId: string; position: number };
-
-/** Before the first event. */
-export const START: Checkpoint = { transactionId: '0', position: 0 };
-
-/** Orders checkpoints as projections read: by transaction id, then position. */
-export const compareCheckpoints = (a: Checkpoint, b: Checkpoint): number => {
-  const byTransaction = BigInt(a.transactionId) - BigInt(b.transactionId);
-  return byTransaction !== 0n ? (byTransaction > 0n ? 1 : -1) : a.position - b.position;
-};
-
-/** Events past `checkpoint`, as a condition on the `events` table. */
-const after = (sql: Queryable, checkpoint: Checkpoint) =>
-  sql`(transaction_id, position) > (${checkpoint.transactionId}::xid8, ${checkpoint.position})`;
-
-/**
- * The events after `from` up to `last` (inclusive), as a condition on the `events` table: the
- * range of one batch. Every transaction in that range had ended when the batch was chosen (see
- * readSettled), so the range holds the same events however often it is read within the batch.
- */
-export const inRange = (sql: Queryable, from: Checkpoint, last: Checkpoint) => sql`
-  ${after(sql, from)} and (transaction_id, position) <= (${last.transactionId}::xid8, ${last.position})`;
-
+/** A projection's checkpoint (see Checkpoint in the event store): read, written, and how far behind it is. */
 export const readCheckpoint = async (sql: Queryable, projection: string): Promise<Checkpoint> => {
   const [row] = await sql<Checkpoint[]>`
     select transaction_id::text as "transactionId", position from projection_checkpoints where name = ${projection}`;

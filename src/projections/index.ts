@@ -1,6 +1,7 @@
 export { Projector, type ProjectorOptions } from './projector-loop.js';
 export {
   createProjectors,
+  projectionLags,
   type Projectors,
   type ProjectorsOptions,
   type ProjectionLags,

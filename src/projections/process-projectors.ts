@@ -1,6 +1,6 @@
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
-import type { ProjectionLag } from './checkpoint.js';
+import { projectionLag, type ProjectionLag } from './checkpoint.js';
 import { Projector } from './projector-loop.js';
 import { remainingSeats, reservations } from './all-projections.js';
 import type { ViewsChanged } from './views-changed.js';
@@ -31,6 +31,15 @@ const RESERVATIONS_MIN_BATCH_INTERVAL_MS = 250;
 
 /** Lag of each projection, by its name. */
 export type ProjectionLags = Record<string, ProjectionLag>;
+
+/** How far each projection trails the events, read from the checkpoints: any process can ask, leader or not. */
+export const projectionLags = async (sql: Sql): Promise<ProjectionLags> => {
+  const [seatsLag, reservationsLag] = await Promise.all([
+    projectionLag(sql, remainingSeats),
+    projectionLag(sql, reservations),
+  ]);
+  return { [remainingSeats.name]: seatsLag, [reservations.name]: reservationsLag };
+};
 
 /**
  * The projectors of one process, one per projection, each with its own leader lock and
@@ -78,10 +87,7 @@ export const createProjectors = (options: ProjectorsOptions) => {
       for (const projector of all) applied += await projector.applyNextBatch();
       return applied;
     },
-    async lag(): Promise<ProjectionLags> {
-      const [seatsLag, reservationsLag] = await Promise.all(all.map((projector) => projector.lag()));
-      return { [remainingSeats.name]: seatsLag!, [reservations.name]: reservationsLag! };
-    },
+    lag: () => projectionLags(sql),
   };
 };
 

@@ -1,5 +1,5 @@
 import type { Queryable } from '../database/connect.js';
-import type { Checkpoint } from './checkpoint.js';
+import type { Checkpoint } from '../event-store/event-store.js';
 import type { ViewTables } from './apply-events.js';
 
 /** What one batch of a projection applied: how many events, up to where, and which streams. */

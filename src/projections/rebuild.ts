@@ -1,7 +1,8 @@
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS, VIEW_COLUMNS, type ViewTables } from './apply-events.js';
-import { compareCheckpoints, readCheckpoint, START, writeCheckpoint, type Checkpoint } from './checkpoint.js';
+import { compareCheckpoints, START, type Checkpoint } from '../event-store/event-store.js';
+import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Projection } from './projection-contract.js';
 
 const FRESH_VIEWS: ViewTables = {

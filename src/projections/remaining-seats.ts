@@ -1,7 +1,6 @@
 import type { Queryable } from '../database/connect.js';
-import { createEventStore } from '../event-store/event-store.js';
+import { createEventStore, inRange, type Checkpoint } from '../event-store/event-store.js';
 import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
-import { inRange, type Checkpoint } from './checkpoint.js';
 import type { ViewTables } from './apply-events.js';
 import type { Projection } from './projection-contract.js';
 

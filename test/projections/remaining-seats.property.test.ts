@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventStore } from '../../src/event-store/event-store.js';
 import { createReadModel, LIVE_VIEWS, remainingSeats } from '../../src/projections/index.js';
-import { START, type Checkpoint } from '../../src/projections/checkpoint.js';
+import { START, type Checkpoint } from '../../src/event-store/event-store.js';
 import {
   availability,
   decide,

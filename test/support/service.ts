@@ -1,24 +1,35 @@
-import { BATCH_DEFAULTS } from '../../src/command-handlers/index.js';
+import { loadConfig } from '../../src/config.js';
+import type { Sql } from '../../src/database/connect.js';
 import { createLogger } from '../../src/logger.js';
 import { createService, type ServiceOptions } from '../../src/service.js';
-import type { Sql } from '../../src/database/connect.js';
 
 export const quietLog = createLogger('silent');
 
+/** The configuration's defaults, as a service started with no environment would have them. */
+const DEFAULTS = loadConfig({});
+
+/** What a test may change; `projector` part by part. */
+export type TestServiceOverrides = Partial<Omit<ServiceOptions, 'projector'>> & {
+  projector?: Partial<ServiceOptions['projector']>;
+};
+
 /**
- * The real service wired to a test database, with settings tests can override. Admission by wait
- * is off (only the queue's length bounds it): a race of hundreds of commands on a slow machine
- * would otherwise be partly refused busy, which decides nothing and so proves nothing. The tests
- * of admission by wait, and the tests that start the real server, set it themselves.
+ * The real service wired to a test database, with the configuration's defaults except where a
+ * test says otherwise, and these: snapshots every 100 events; retries enough for a race of
+ * hundreds of commands; admission by wait off (only the queue's length bounds it): such a race on
+ * a slow machine would otherwise be partly refused busy, which decides nothing and so proves
+ * nothing. The tests of admission by wait, and the tests that start the real server, set it
+ * themselves.
  */
-export const createTestService = (sql: Sql, overrides: Partial<ServiceOptions> = {}) =>
+export const createTestService = (sql: Sql, { projector, ...overrides }: TestServiceOverrides = {}) =>
   createService(sql, {
+    ...DEFAULTS,
     snapshotInterval: 100,
-    batch: { ...BATCH_DEFAULTS, maxQueueWaitMs: 0 },
+    batch: { ...DEFAULTS.batch, maxQueueWaitMs: 0 },
     retry: { maxRetries: 50, baseDelayMs: 1, maxDelayMs: 20 },
-    bodyLimitBytes: 16_384,
     log: quietLog,
     ...overrides,
+    projector: { ...DEFAULTS.projector, ...projector },
   });
 
 /** Applies every committed event to the views, batch by batch, so a test can read them deterministically. */
