@@ -1,5 +1,6 @@
 import type postgres from 'postgres';
 import type { Sql } from '../database/connect.js';
+import { LeaderLock } from '../database/leader-lock.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './apply-events.js';
 import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
@@ -36,7 +37,7 @@ export type ProjectorOptions = {
  */
 export class Projector {
   #stopped = true;
-  #leader: postgres.ReservedSql | undefined;
+  readonly #leader: LeaderLock;
   #loop: Promise<void> | undefined;
   #wake: () => void = () => {};
   /** A notification came while no one was waiting for it. */
@@ -44,10 +45,12 @@ export class Projector {
   #listening: postgres.ListenMeta | undefined;
   #subscribing: Promise<void> = Promise.resolve();
 
-  constructor(private readonly options: ProjectorOptions) {}
+  constructor(private readonly options: ProjectorOptions) {
+    this.#leader = new LeaderLock(options.sql, options.projection.locks.leader);
+  }
 
   get isLeader(): boolean {
-    return this.#leader !== undefined;
+    return this.#leader.held;
   }
 
   start(): this {
@@ -130,21 +133,8 @@ export class Projector {
 
   /** True when this instance holds the leader lock (taking it if free); checks a held lock's connection is alive. */
   async #lead(): Promise<boolean> {
-    if (this.#leader) {
-      await this.#leader`select 1`;
-      return true;
-    }
-    const connection = await reserveWithin(this.options.sql, RESERVE_TIMEOUT_MS);
-    let locked = false;
-    try {
-      const [row] = await connection<{ locked: boolean }[]>`
-        select pg_try_advisory_lock(${this.options.projection.locks.leader}) as locked`;
-      locked = row?.locked === true;
-    } finally {
-      if (!locked) connection.release();
-    }
-    if (!locked) return false;
-    this.#leader = connection;
+    if (this.#leader.held) return this.#leader.take();
+    if (!(await this.#leader.take())) return false;
     // Not awaited: the subscription may wait for the driver's reconnect; the poll covers that time.
     // One subscription at a time: a new leadership waits for the previous one's to settle.
     this.#subscribing = this.#subscribing.then(() => this.#listen());
@@ -175,11 +165,7 @@ export class Projector {
   }
 
   async #resign(): Promise<void> {
-    const leader = this.#leader;
-    this.#leader = undefined;
-    if (!leader) return;
-    await leader`select pg_advisory_unlock(${this.options.projection.locks.leader})`.catch(() => {});
-    leader.release();
+    await this.#leader.release();
   }
 
   /** Waits for a notification (unless `untilNotified` is false), the interval, or `stop()`. */
@@ -201,31 +187,3 @@ export class Projector {
     });
   }
 }
-
-/** How long taking a connection for the leader lock may wait before the attempt is given up. */
-const RESERVE_TIMEOUT_MS = 5000;
-
-/**
- * A reserved connection, or an error after `ms`: the driver can lose a reserve when connection
- * attempts fail around it (a database restart), and the projector must not wait on it for ever.
- * A connection granted after the deadline is given back at once.
- */
-const reserveWithin = (sql: Sql, ms: number): Promise<postgres.ReservedSql> =>
-  new Promise((resolve, reject) => {
-    let late = false;
-    const timer = setTimeout(() => {
-      late = true;
-      reject(new Error(`no connection for the leader lock within ${ms} ms`));
-    }, ms);
-    sql.reserve().then(
-      (connection) => {
-        clearTimeout(timer);
-        if (late) connection.release();
-        else resolve(connection);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error instanceof Error ? error : new Error(String(error)));
-      },
-    );
-  });
