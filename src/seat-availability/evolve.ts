@@ -14,7 +14,7 @@ export const evolve = (state: SeatAvailability, event: SeatAvailabilityEvent): S
         status: 'open',
         conferenceId: event.data.conferenceId,
         name: event.data.name,
-        seatTypes: new Map(event.data.seatTypes.map((s) => [s.type, { capacity: s.capacity, reserved: 0 }])),
+        seatTypes: new Map(event.data.seatTypes.map((s) => [s.type, { capacity: s.capacity, reserved: 0, held: 0 }])),
       };
     case 'SeatsReserved':
       if (state.status !== 'open') return state;

@@ -55,12 +55,18 @@ export type SeatAvailabilityEvent = ConferenceCreated | SeatsReserved | Reservat
 /** What was asked of one seat type and what remains of it, reported when a reservation cannot be met. */
 export type RequestedSeats = { seatType: string; requested: number; remaining: number };
 
+/**
+ * Why a reservation id cannot be used for the command: it was used with other seats, or it
+ * stands at a status the command cannot act on (the status is the reason).
+ */
+export type ConflictReason = 'different_seats' | KnownReservation['status'];
+
 export type Rejection =
   | { kind: 'conference_exists'; conferenceId: string }
   | { kind: 'conference_not_found'; conferenceId: string }
   | { kind: 'unknown_seat_type'; seatTypes: string[] }
   | { kind: 'insufficient_seats'; remaining: RequestedSeats[] }
-  | { kind: 'reservation_conflict'; reservationId: string; reason: 'different_seats' | 'cancelled' }
+  | { kind: 'reservation_conflict'; reservationId: string; reason: ConflictReason }
   | { kind: 'reservation_not_found'; reservationId: string };
 
 /**
@@ -70,8 +76,11 @@ export type Rejection =
 export type Decision =
   { kind: 'accepted'; events: SeatAvailabilityEvent[] } | { kind: 'rejected'; rejection: Rejection };
 
-/** Seats of one type: `remaining` is always `capacity - reserved`, so it is derived, not stored. */
-export type SeatCount = { capacity: number; reserved: number };
+/**
+ * Seats of one type: reserved (sold) and held (in a checkout). `remaining` is always
+ * `capacity - reserved - held`, so it is derived, not stored.
+ */
+export type SeatCount = { capacity: number; reserved: number; held: number };
 
 /**
  * What a reservation's own earlier events say of it: nothing yet, or reserved (or cancelled)
