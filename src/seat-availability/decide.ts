@@ -1,4 +1,5 @@
-import { accepted, rejected, repeatOrConflict, seatsOf } from './decision.js';
+import { accepted, conflict, rejected, repeatOrConflict, seatsOf } from './decision.js';
+import { confirmReservation, expireHold, holdSeats, releaseHold } from './holds.js';
 import { ABSENT } from './reservation.js';
 import { unavailableSeats } from './remaining.js';
 import type {
@@ -30,6 +31,15 @@ export const decide = (
       return state.status === 'open' ? reserveSeats(state, command, reservation) : notFound(command.conferenceId);
     case 'CancelReservation':
       return state.status === 'open' ? cancelReservation(state, command, reservation) : notFound(command.conferenceId);
+    case 'HoldSeats':
+      return state.status === 'open' ? holdSeats(state, command, reservation) : notFound(command.conferenceId);
+    case 'ConfirmReservation':
+      return state.status === 'open' ? confirmReservation(state, command, reservation) : notFound(command.conferenceId);
+    case 'ReleaseHold':
+      return state.status === 'open' ? releaseHold(state, command, reservation) : notFound(command.conferenceId);
+    case 'ExpireHold':
+      // At a conference that does not exist it changes nothing, like every expiry that cannot apply.
+      return state.status === 'open' ? expireHold(state, command, reservation) : accepted([]);
     default: {
       const unknown: never = command;
       throw new Error(`Unknown command ${JSON.stringify(unknown)}`);
@@ -54,7 +64,7 @@ const createConference = (state: SeatAvailability, command: CreateConference): D
   ]);
 };
 
-/** A one-step reservation: repeated only as itself, never over a cancelled id. */
+/** A one-step reservation: repeated only as itself, never over a hold or a cancelled id. */
 const reserveSeats = (state: OpenConference, command: ReserveSeats, existing: Reservation): Decision => {
   if (existing.status !== 'absent') return repeatOrConflict(existing, command, ['reserved']);
   const unavailable = unavailableSeats(state, command.seats);
@@ -72,7 +82,11 @@ const reserveSeats = (state: OpenConference, command: ReserveSeats, existing: Re
   ]);
 };
 
-/** Gives up a reservation, returning its seats. Cancelling twice changes nothing and succeeds. */
+/**
+ * Gives up a reservation, one-step or a confirmed hold, returning its seats. Cancelling twice
+ * changes nothing and succeeds. A hold still pending is released (ReleaseHold), not cancelled,
+ * and one released or expired has no seats left to give back: both conflict.
+ */
 const cancelReservation = (state: OpenConference, command: CancelReservation, reservation: Reservation): Decision => {
   const { reservationId } = command;
   switch (reservation.status) {
@@ -81,12 +95,17 @@ const cancelReservation = (state: OpenConference, command: CancelReservation, re
     case 'cancelled':
       return accepted([]);
     case 'reserved':
+    case 'confirmed':
       return accepted([
         {
           type: 'ReservationCancelled',
           data: { conferenceId: state.conferenceId, reservationId, seats: reservation.seats, cancelledAt: command.now },
         },
       ]);
+    case 'held':
+    case 'released':
+    case 'expired':
+      return conflict(reservationId, reservation.status);
     default: {
       const unknown: never = reservation;
       throw new Error(`Unknown reservation ${JSON.stringify(unknown)}`);
