@@ -54,8 +54,19 @@ export type Reservation = {
   cancelledAt?: string;
 };
 
-/** One row per seat type, in order, with the conference's name: what both read sides select. */
-export type SeatRow = { name: string; type: string; capacity: number; reserved: number; remaining?: number };
+/**
+ * One row per seat type, in order, with the conference's name: what both read sides select.
+ * Neither selects `held` yet (the CRUD baseline has no holds; the remaining-seats view does not
+ * fold them), so it counts as 0 where it is missing.
+ */
+export type SeatRow = {
+  name: string;
+  type: string;
+  capacity: number;
+  reserved: number;
+  held?: number;
+  remaining?: number;
+};
 
 /** Seat rows as an availability; no rows means no such conference. */
 export const availabilityFromRows = (
@@ -68,11 +79,12 @@ export const availabilityFromRows = (
   return {
     conferenceId,
     name: first.name,
-    seatTypes: rows.map(({ type, capacity, reserved, remaining }) => ({
+    seatTypes: rows.map(({ type, capacity, reserved, held = 0, remaining }) => ({
       type,
       capacity,
       reserved,
-      remaining: remaining ?? capacity - reserved,
+      held,
+      remaining: remaining ?? capacity - reserved - held,
     })),
     position,
   };

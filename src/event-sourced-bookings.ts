@@ -70,7 +70,10 @@ const toReservationResult = (
 ): BookingResult<Reservation> => {
   if (outcome.kind === 'rejected') return outcome;
   const { reservation } = outcome;
-  if (reservation.status === 'absent') throw new Error(`accepted reservation ${input.reservationId} names nothing`);
+  // An accepted reserve leaves its id reserved, an accepted cancel leaves it cancelled.
+  if (reservation.status !== 'reserved' && reservation.status !== 'cancelled') {
+    throw new Error(`accepted reservation ${input.reservationId} is ${reservation.status}`);
+  }
   return {
     kind: 'ok',
     created: outcome.appended > 0,

@@ -229,7 +229,7 @@ describe('snapshots', () => {
       status: 'open',
       conferenceId,
       name: 'Many reservations',
-      seatTypes: new Map([['standard', { capacity: 10_000, reserved: 499 }]]),
+      seatTypes: new Map([['standard', { capacity: 10_000, reserved: 499, held: 0 }]]),
     });
     expect(late!.bytes).toBeLessThan(120);
     expect(late!.bytes - early!.bytes).toBeLessThanOrEqual(1); // "49" became "499"

@@ -93,7 +93,7 @@ const stateOf = (conferenceId: string, facts: Facts): OpenConference | { status:
         conferenceId,
         name: '',
         seatTypes: new Map<string, SeatCount>(
-          (facts.counters ?? []).map((c) => [c.seatType, { capacity: c.capacity, reserved: c.reserved }]),
+          (facts.counters ?? []).map((c) => [c.seatType, { capacity: c.capacity, reserved: c.reserved, held: 0 }]),
         ),
       }
     : { status: 'absent' };

@@ -41,7 +41,7 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
     status: 'open',
     conferenceId,
     name: '',
-    seatTypes: new Map(counters.map((c) => [c.seatType, { capacity: c.capacity, reserved: c.reserved }])),
+    seatTypes: new Map(counters.map((c) => [c.seatType, { capacity: c.capacity, reserved: c.reserved, held: 0 }])),
   });
 
   const reserveSeats = async ({

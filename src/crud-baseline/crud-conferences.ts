@@ -38,7 +38,13 @@ export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, 're
         value: {
           conferenceId,
           name,
-          seatTypes: seatTypes.map(({ type, capacity }) => ({ type, capacity, reserved: 0, remaining: capacity })),
+          seatTypes: seatTypes.map(({ type, capacity }) => ({
+            type,
+            capacity,
+            reserved: 0,
+            held: 0,
+            remaining: capacity,
+          })),
           position: 0,
         },
       };

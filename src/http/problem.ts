@@ -63,6 +63,8 @@ const titles = {
   insufficient_seats: 'Not enough seats',
   reservation_conflict: 'Reservation id already used',
   reservation_not_found: 'Reservation not found',
+  hold_not_found: 'Hold not found',
+  hold_expired: 'Hold expired',
   invalid_request: 'Invalid request',
   malformed_json: 'Malformed JSON',
   payload_too_large: 'Request body too large',
@@ -110,6 +112,15 @@ export const rejectionProblem = (rejection: Rejection): Problem => {
     case 'reservation_not_found':
       return new Problem(404, rejection.kind, `There is no reservation ${rejection.reservationId}.`, {
         reservationId: rejection.reservationId,
+      });
+    case 'hold_not_found':
+      return new Problem(404, rejection.kind, `There is no hold ${rejection.reservationId}.`, {
+        reservationId: rejection.reservationId,
+      });
+    case 'hold_expired':
+      return new Problem(409, rejection.kind, `Hold ${rejection.reservationId} expired at ${rejection.expiresAt}.`, {
+        reservationId: rejection.reservationId,
+        expiresAt: rejection.expiresAt,
       });
     default: {
       const unknown: never = rejection;

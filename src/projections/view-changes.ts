@@ -66,6 +66,13 @@ export const viewChanges = (events: RecordedEvent[]): ViewChanges => {
         }
         break;
       }
+      // The reservations view does not show holds yet. How it should (a pending hold, a confirmed
+      // one, the cancel of a confirmed one, which now finds no row) is read-side work still to do.
+      case 'SeatsHeld':
+      case 'HoldConfirmed':
+      case 'HoldReleased':
+      case 'HoldExpired':
+        break;
       default: {
         const unknown: never = event;
         throw new Error(`Unknown event ${JSON.stringify(unknown)}`);

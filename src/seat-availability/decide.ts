@@ -1,16 +1,16 @@
+import { accepted, conflict, rejected, repeatOrConflict, seatsOf } from './decision.js';
+import { confirmReservation, expireHold, holdSeats, releaseHold } from './holds.js';
 import { ABSENT } from './reservation.js';
+import { unavailableSeats } from './remaining.js';
 import type {
   CancelReservation,
   CreateConference,
   Decision,
   OpenConference,
-  Rejection,
   Reservation,
   ReserveSeats,
   SeatAvailability,
   SeatAvailabilityCommand,
-  SeatAvailabilityEvent,
-  SeatQuantity,
 } from './types.js';
 
 /**
@@ -31,6 +31,15 @@ export const decide = (
       return state.status === 'open' ? reserveSeats(state, command, reservation) : notFound(command.conferenceId);
     case 'CancelReservation':
       return state.status === 'open' ? cancelReservation(state, command, reservation) : notFound(command.conferenceId);
+    case 'HoldSeats':
+      return state.status === 'open' ? holdSeats(state, command, reservation) : notFound(command.conferenceId);
+    case 'ConfirmReservation':
+      return state.status === 'open' ? confirmReservation(state, command, reservation) : notFound(command.conferenceId);
+    case 'ReleaseHold':
+      return state.status === 'open' ? releaseHold(state, command, reservation) : notFound(command.conferenceId);
+    case 'ExpireHold':
+      // At a conference that does not exist it changes nothing, like every expiry that cannot apply.
+      return state.status === 'open' ? expireHold(state, command, reservation) : accepted([]);
     default: {
       const unknown: never = command;
       throw new Error(`Unknown command ${JSON.stringify(unknown)}`);
@@ -38,8 +47,6 @@ export const decide = (
   }
 };
 
-const accepted = (events: SeatAvailabilityEvent[]): Decision => ({ kind: 'accepted', events });
-const rejected = (rejection: Rejection): Decision => ({ kind: 'rejected', rejection });
 const notFound = (conferenceId: string): Decision => rejected({ kind: 'conference_not_found', conferenceId });
 
 const createConference = (state: SeatAvailability, command: CreateConference): Decision => {
@@ -57,60 +64,51 @@ const createConference = (state: SeatAvailability, command: CreateConference): D
   ]);
 };
 
+/** A one-step reservation: repeated only as itself, never over a hold or a cancelled id. */
 const reserveSeats = (state: OpenConference, command: ReserveSeats, existing: Reservation): Decision => {
-  const { reservationId, seats } = command;
-  if (existing.status === 'cancelled') {
-    return rejected({ kind: 'reservation_conflict', reservationId, reason: 'cancelled' });
-  }
-  if (existing.status === 'reserved') {
-    // The reservation id is the idempotency key: a repeat changes nothing and succeeds.
-    return sameSeats(existing.seats, seats)
-      ? accepted([])
-      : rejected({ kind: 'reservation_conflict', reservationId, reason: 'different_seats' });
-  }
-
-  const unknown = seats.filter((s) => !state.seatTypes.has(s.seatType)).map((s) => s.seatType);
-  if (unknown.length > 0) return rejected({ kind: 'unknown_seat_type', seatTypes: unknown });
-
-  // All or nothing: every requested type must have enough remaining seats.
-  const remaining = seats.map(({ seatType, quantity }) => {
-    const count = state.seatTypes.get(seatType) ?? { capacity: 0, reserved: 0 };
-    return { seatType, requested: quantity, remaining: count.capacity - count.reserved };
-  });
-  if (remaining.some((r) => r.requested > r.remaining)) return rejected({ kind: 'insufficient_seats', remaining });
-
+  if (existing.status !== 'absent') return repeatOrConflict(existing, command, ['reserved']);
+  const unavailable = unavailableSeats(state, command.seats);
+  if (unavailable) return rejected(unavailable);
   return accepted([
     {
       type: 'SeatsReserved',
       data: {
         conferenceId: state.conferenceId,
-        reservationId,
-        seats: seats.map(({ seatType, quantity }) => ({ seatType, quantity })),
+        reservationId: command.reservationId,
+        seats: seatsOf(command.seats),
         reservedAt: command.now,
       },
     },
   ]);
 };
 
+/**
+ * Gives up a reservation, one-step or a confirmed hold, returning its seats. Cancelling twice
+ * changes nothing and succeeds. A hold still pending is released (ReleaseHold), not cancelled,
+ * and one released or expired has no seats left to give back: both conflict.
+ */
 const cancelReservation = (state: OpenConference, command: CancelReservation, reservation: Reservation): Decision => {
-  if (reservation.status === 'absent') {
-    return rejected({ kind: 'reservation_not_found', reservationId: command.reservationId });
+  const { reservationId } = command;
+  switch (reservation.status) {
+    case 'absent':
+      return rejected({ kind: 'reservation_not_found', reservationId });
+    case 'cancelled':
+      return accepted([]);
+    case 'reserved':
+    case 'confirmed':
+      return accepted([
+        {
+          type: 'ReservationCancelled',
+          data: { conferenceId: state.conferenceId, reservationId, seats: reservation.seats, cancelledAt: command.now },
+        },
+      ]);
+    case 'held':
+    case 'released':
+    case 'expired':
+      return conflict(reservationId, reservation.status);
+    default: {
+      const unknown: never = reservation;
+      throw new Error(`Unknown reservation ${JSON.stringify(unknown)}`);
+    }
   }
-  // Cancelling twice changes nothing and succeeds.
-  if (reservation.status === 'cancelled') return accepted([]);
-  return accepted([
-    {
-      type: 'ReservationCancelled',
-      data: {
-        conferenceId: state.conferenceId,
-        reservationId: command.reservationId,
-        seats: reservation.seats,
-        cancelledAt: command.now,
-      },
-    },
-  ]);
 };
-
-/** Two seat requests are the same when they ask for the same quantity of the same types, in any order. */
-const sameSeats = (a: SeatQuantity[], b: SeatQuantity[]): boolean =>
-  a.length === b.length && a.every((x) => b.some((y) => y.seatType === x.seatType && y.quantity === x.quantity));

@@ -3,7 +3,7 @@ import type { Reservation, SeatAvailabilityCommand, SeatAvailabilityEvent } from
 /** A reservation id no event has named yet. */
 export const ABSENT: Reservation = { status: 'absent' };
 
-/** The reservation id a command is about; undefined for CreateConference. */
+/** The reservation id a command is about (every command but CreateConference names one). */
 export const reservationIdOfCommand = (command: SeatAvailabilityCommand): string | undefined =>
   command.type === 'CreateConference' ? undefined : command.reservationId;
 
@@ -14,6 +14,10 @@ export const reservationIdOf = (event: SeatAvailabilityEvent): string | undefine
       return undefined;
     case 'SeatsReserved':
     case 'ReservationCancelled':
+    case 'SeatsHeld':
+    case 'HoldConfirmed':
+    case 'HoldReleased':
+    case 'HoldExpired':
       return event.data.reservationId;
     default: {
       const unknown: never = event;
@@ -31,6 +35,14 @@ export const evolveReservation = (reservation: Reservation, event: SeatAvailabil
       return { status: 'reserved', seats: event.data.seats };
     case 'ReservationCancelled':
       return { status: 'cancelled', seats: event.data.seats };
+    case 'SeatsHeld':
+      return { status: 'held', seats: event.data.seats, expiresAt: event.data.expiresAt };
+    case 'HoldConfirmed':
+      return { status: 'confirmed', seats: event.data.seats };
+    case 'HoldReleased':
+      return { status: 'released', seats: event.data.seats };
+    case 'HoldExpired':
+      return { status: 'expired', seats: event.data.seats, expiresAt: event.data.expiresAt };
     default: {
       const unknown: never = event;
       throw new Error(`Unknown event ${JSON.stringify(unknown)}`);

@@ -1,8 +1,12 @@
 import type {
   ConferenceCreated,
+  HoldConfirmed,
+  HoldExpired,
+  HoldReleased,
   ReservationCancelled,
   SeatAvailabilityEvent,
   SeatQuantity,
+  SeatsHeld,
   SeatsReserved,
   SeatTypeCapacity,
 } from './types.js';
@@ -22,6 +26,10 @@ export const STORED_EVENT_NAMES = {
     ConferenceCreated: 'ConferenceCreated',
     SeatsReserved: 'SeatsReserved',
     ReservationCancelled: 'ReservationCancelled',
+    SeatsHeld: 'SeatsHeld',
+    HoldConfirmed: 'HoldConfirmed',
+    HoldReleased: 'HoldReleased',
+    HoldExpired: 'HoldExpired',
   },
   anyEvent: { conferenceId: 'conferenceId' },
   conferenceCreated: { conferenceId: 'conferenceId', name: 'name', seatTypes: 'seatTypes', createdAt: 'createdAt' },
@@ -33,13 +41,19 @@ export const STORED_EVENT_NAMES = {
   /** The data fields every event has. */
   anyEvent: Names<keyof SeatAvailabilityEvent['data']>;
   conferenceCreated: Names<keyof ConferenceCreated['data']>;
-  /** The data fields both events that move seats have: a reservation takes them, a cancel gives them back. */
-  seatsChanged: Names<keyof (SeatsReserved | ReservationCancelled)['data']>;
+  /**
+   * The data fields every event that moves seats has: a reservation or a hold takes them, a
+   * confirm moves them from held to reserved, a cancel, a release or an expiry gives them back.
+   */
+  seatsChanged: Names<keyof (SeatsReserved | ReservationCancelled | SeatMovedByHold)['data']>;
   /** An element of ConferenceCreated's `seatTypes`. */
   seatTypeCapacity: Names<keyof SeatTypeCapacity>;
-  /** An element of the `seats` of a reservation or a cancel. */
+  /** An element of the `seats` of any event that moves seats. */
   seatQuantity: Names<keyof SeatQuantity>;
 };
+
+/** The events of the checkout flow, all of which move seats. */
+type SeatMovedByHold = SeatsHeld | HoldConfirmed | HoldReleased | HoldExpired;
 
 const isEventType = (type: string): type is SeatAvailabilityEvent['type'] =>
   Object.hasOwn(STORED_EVENT_NAMES.eventType, type);

@@ -11,5 +11,5 @@ export {
   SNAPSHOT_SCHEMA_VERSION,
   fromSnapshot,
   toSnapshot,
-  type SeatAvailabilitySnapshotV2,
+  type SeatAvailabilitySnapshotV3,
 } from './seat-availability-snapshot.js';

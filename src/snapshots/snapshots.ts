@@ -5,7 +5,7 @@ import {
   fromSnapshot,
   SNAPSHOT_SCHEMA_VERSION,
   toSnapshot,
-  type SeatAvailabilitySnapshotV2,
+  type SeatAvailabilitySnapshotV3,
 } from './seat-availability-snapshot.js';
 import { snapshotDue } from './snapshot-policy.js';
 
@@ -13,7 +13,7 @@ import { snapshotDue } from './snapshot-policy.js';
 export type VersionedState = { state: SeatAvailability; version: number; position: number };
 
 /** A snapshot ready to store: the state in its stored shape, and the version and position it reflects. */
-export type StoredSnapshot = { state: SeatAvailabilitySnapshotV2; version: number; position: number };
+export type StoredSnapshot = { state: SeatAvailabilitySnapshotV3; version: number; position: number };
 
 export type Snapshots = ReturnType<typeof createSnapshots>;
 
@@ -26,7 +26,7 @@ export type SnapshotOptions = {
   write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot) => Promise<void>;
 };
 
-type SnapshotRow = { version: number; position: number; state: SeatAvailabilitySnapshotV2 };
+type SnapshotRow = { version: number; position: number; state: SeatAvailabilitySnapshotV3 };
 
 /**
  * Snapshots of SeatAvailability streams: loading the latest usable one (or the latest at or

@@ -1,64 +1,17 @@
 import { describe, expect, it } from 'vitest';
+import { decide, evolveAll } from '../../src/seat-availability/index.js';
 import {
-  decide,
-  evolveAll,
-  reservationIdOf,
-  reservationIdOfCommand,
-  reservationOf,
-  type Decision,
-  type SeatAvailabilityCommand,
-  type SeatAvailabilityEvent,
-} from '../../src/seat-availability/index.js';
-
-const now = '2026-11-21T10:00:00.000Z';
-const conferenceId = 'devconf';
-
-const created: SeatAvailabilityEvent = {
-  type: 'ConferenceCreated',
-  data: {
-    conferenceId,
-    name: 'DevConf',
-    seatTypes: [
-      { type: 'standard', capacity: 10 },
-      { type: 'vip', capacity: 2 },
-    ],
-    createdAt: now,
-  },
-};
-const reserved = (reservationId: string, seats: { seatType: string; quantity: number }[]): SeatAvailabilityEvent => ({
-  type: 'SeatsReserved',
-  data: { conferenceId, reservationId, seats, reservedAt: now },
-});
-const cancelled = (reservationId: string, seats: { seatType: string; quantity: number }[]): SeatAvailabilityEvent => ({
-  type: 'ReservationCancelled',
-  data: { conferenceId, reservationId, seats, cancelledAt: now },
-});
-const reserve = (reservationId: string, seats: { seatType: string; quantity: number }[]): SeatAvailabilityCommand => ({
-  type: 'ReserveSeats',
+  accepted,
+  cancel,
+  cancelled,
   conferenceId,
-  reservationId,
-  seats,
-  now,
-});
-const cancel = (reservationId: string): SeatAvailabilityCommand => ({
-  type: 'CancelReservation',
-  conferenceId,
-  reservationId,
-  now,
-});
-const create: SeatAvailabilityCommand = {
-  type: 'CreateConference',
-  conferenceId,
-  name: 'DevConf',
-  seatTypes: [
-    { type: 'standard', capacity: 10 },
-    { type: 'vip', capacity: 2 },
-  ],
-  now,
-};
-const accepted = (...events: SeatAvailabilityEvent[]): Decision => ({ kind: 'accepted', events });
-
-type Case = { rule: string; given: SeatAvailabilityEvent[]; when: SeatAvailabilityCommand; then: Decision };
+  create,
+  created,
+  decideOn,
+  reserve,
+  reserved,
+  type Case,
+} from './given-when-then.js';
 
 const cases: Case[] = [
   { rule: 'creates a conference that does not exist', given: [], when: create, then: accepted(created) },
@@ -207,16 +160,6 @@ const cases: Case[] = [
   },
 ];
 
-/**
- * As the handlers do: the state is the fold of every event, the reservation the fold of the
- * events that name the command's reservation id.
- */
-const decideOn = (given: SeatAvailabilityEvent[], when: SeatAvailabilityCommand): Decision => {
-  const reservationId = reservationIdOfCommand(when);
-  const own = given.filter((event) => reservationId !== undefined && reservationIdOf(event) === reservationId);
-  return decide(evolveAll(given), when, reservationOf(own));
-};
-
 describe('SeatAvailability decide', () => {
   it.each(cases)('$rule', ({ given, when, then }) => {
     expect(decideOn(given, when)).toEqual(then);
@@ -233,8 +176,8 @@ describe('SeatAvailability decide', () => {
       conferenceId,
       name: 'DevConf',
       seatTypes: new Map([
-        ['standard', { capacity: 10, reserved: 0 }],
-        ['vip', { capacity: 2, reserved: 0 }],
+        ['standard', { capacity: 10, reserved: 0, held: 0 }],
+        ['vip', { capacity: 2, reserved: 0, held: 0 }],
       ]),
     });
   });
