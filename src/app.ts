@@ -7,7 +7,7 @@ import { DatabaseUnavailableError } from './database/database-health.js';
 import type { EventStore } from './event-store/event-store.js';
 import type { AppEnv } from './http/app-env.js';
 import { limitBody } from './http/body-limit.js';
-import { bookingRoutes, routeNotFound } from './http/booking-routes.js';
+import { bookingRoutes, routeNotFound, type BookingRoutesOptions } from './http/booking-routes.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { nodeRequest, toProblem } from './http/error-problem.js';
 import { eventRoutes } from './http/event-routes.js';
@@ -31,6 +31,7 @@ export type AppDeps = HealthDeps & {
   sql: Sql;
   log: Logger;
   bodyLimitBytes: number;
+  holds: BookingRoutesOptions['holds'];
   newReservationId?: () => string;
 };
 
@@ -69,8 +70,11 @@ export const createApp = (deps: AppDeps) => {
     app.use(`${path}/*`, needsDatabase);
   }
 
-  for (const [path, bookings] of Object.entries(designs))
-    app.route(path, bookingRoutes(bookings, deps.newReservationId));
+  const routesOptions = {
+    holds: deps.holds,
+    ...(deps.newReservationId ? { newReservationId: deps.newReservationId } : {}),
+  };
+  for (const [path, bookings] of Object.entries(designs)) app.route(path, bookingRoutes(bookings, routesOptions));
   app.route('/conferences', eventRoutes(eventStore));
   app.route('/conferences', liveRoutes({ ...deps.live, eventStore, log }));
   app.route('/loadtest', loadtestRoutes(deps.sql));

@@ -1,4 +1,10 @@
-import type { Rejection, SeatQuantity, SeatTypeAvailability, SeatTypeCapacity } from './seat-availability/index.js';
+import type {
+  KnownReservation,
+  Rejection,
+  SeatQuantity,
+  SeatTypeAvailability,
+  SeatTypeCapacity,
+} from './seat-availability/index.js';
 
 /**
  * What the HTTP routes need of a booking design. The event-sourced path implements it, and so
@@ -7,10 +13,13 @@ import type { Rejection, SeatQuantity, SeatTypeAvailability, SeatTypeCapacity } 
 export type Bookings = {
   createConference: (input: NewConference, metadata: RequestMetadata) => Promise<BookingResult<Availability>>;
   reserveSeats: (input: ReservationRequest, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
-  cancelReservation: (
-    input: { conferenceId: string; reservationId: string },
-    metadata: RequestMetadata,
-  ) => Promise<BookingResult<Reservation>>;
+  cancelReservation: (input: ReservationKey, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
+  /** Takes seats from sale for `holdSeconds` (the checkout): confirmed, released, or expired when due. */
+  holdSeats: (input: HoldRequest, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
+  /** Makes a pending hold's seats reserved; `hold_expired` once its due time has passed. */
+  confirmReservation: (input: ReservationKey, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
+  /** Gives a pending hold's seats back (the visitor gave up). */
+  releaseHold: (input: ReservationKey, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
   /** `strong` reads the authoritative state; `eventual` may answer from a read model. */
   availability: (conferenceId: string, consistency: Consistency) => Promise<Availability | undefined>;
   /** The availability as it was at a past time; only designs that keep their history offer it. */
@@ -27,7 +36,11 @@ export type Consistency = 'eventual' | 'strong';
 
 export type NewConference = { conferenceId: string; name: string; seatTypes: SeatTypeCapacity[] };
 
-export type ReservationRequest = { conferenceId: string; reservationId: string; seats: SeatQuantity[] };
+export type ReservationKey = { conferenceId: string; reservationId: string };
+
+export type ReservationRequest = ReservationKey & { seats: SeatQuantity[] };
+
+export type HoldRequest = ReservationRequest & { holdSeconds: number };
 
 export type RequestMetadata = { requestId?: string };
 
@@ -44,15 +57,27 @@ export type Availability = {
   version?: number;
 };
 
+/**
+ * A reservation as the API shows it. `reserved` is a one-step reservation; a hold is `held`
+ * until it is `confirmed`, `released` or `expired`; `cancelled` is a reserved or confirmed one
+ * given up.
+ */
 export type Reservation = {
   reservationId: string;
   conferenceId: string;
   seats: SeatQuantity[];
-  status: 'reserved' | 'cancelled';
-  /** Present where the design records them (the read side does). */
+  status: ReservationStatus;
+  /** A hold's due time: while it is held, and after it expired. */
+  expiresAt?: string;
+  /** Present where the design records them (the read side does): when the seats were taken, and when the status changed. */
   reservedAt?: string;
+  confirmedAt?: string;
   cancelledAt?: string;
+  releasedAt?: string;
+  expiredAt?: string;
 };
+
+export type ReservationStatus = KnownReservation['status'];
 
 /**
  * One row per seat type, in order, with the conference's name: what both read sides select.

@@ -94,6 +94,12 @@ const configSchema = z
     PROJECTOR_SEATS_BATCH_SIZE: integer(5000, 1, 100_000),
     /** How often the projector looks for events without a notification, and tries to take over leadership. */
     PROJECTOR_POLL_INTERVAL_MS: integer(1000, 10, 600_000),
+    /** How long a hold keeps its seats when the request names no holdSeconds (15 minutes, as the CQRS Journey's checkout). */
+    HOLD_DEFAULT_SECONDS: integer(900, 1, 86_400),
+    /** The longest hold a request may ask for; longer is answered 400. */
+    HOLD_MAX_SECONDS: integer(3600, 1, 86_400),
+    /** How often the hold expirer looks for holds that are due (its leader also takes over within this). */
+    HOLD_EXPIRY_POLL_INTERVAL_MS: integer(200, 10, 60_000),
     /** Request bodies larger than this are answered 413. */
     BODY_LIMIT_BYTES: integer(16_384, 256, 10_485_760),
     /**
@@ -110,6 +116,10 @@ const configSchema = z
     EMBEDDED_POSTGRES_DIR: z.string().trim().min(1).default('.data/postgres'),
     /** Port of the embedded PostgreSQL; not 5432, so it never clashes with a system server. */
     EMBEDDED_POSTGRES_PORT: integer(54_329, 1, 65_535),
+  })
+  .refine((env) => env.HOLD_DEFAULT_SECONDS <= env.HOLD_MAX_SECONDS, {
+    message: 'must not be longer than HOLD_MAX_SECONDS',
+    path: ['HOLD_DEFAULT_SECONDS'],
   })
   .transform((env) => ({
     databaseUrl: env.DATABASE_URL,
@@ -142,6 +152,11 @@ const configSchema = z
       batchSize: env.PROJECTOR_BATCH_SIZE,
       seatsBatchSize: env.PROJECTOR_SEATS_BATCH_SIZE,
       pollIntervalMs: env.PROJECTOR_POLL_INTERVAL_MS,
+    },
+    holds: {
+      defaultSeconds: env.HOLD_DEFAULT_SECONDS,
+      maxSeconds: env.HOLD_MAX_SECONDS,
+      expiryPollIntervalMs: env.HOLD_EXPIRY_POLL_INTERVAL_MS,
     },
     bodyLimitBytes: env.BODY_LIMIT_BYTES,
     stopTimeoutMs: env.STOP_TIMEOUT_MS,

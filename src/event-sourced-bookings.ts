@@ -1,4 +1,4 @@
-import type { Availability, Bookings, BookingResult, Reservation } from './bookings.js';
+import type { Availability, Bookings, BookingResult, Reservation, ReservationKey } from './bookings.js';
 import {
   loadSeatAvailability,
   loadSeatAvailabilityAsOf,
@@ -27,6 +27,13 @@ export const eventSourcedBookings = (
 
   cancelReservation: async (input, metadata) =>
     toReservationResult(await handlers.cancelReservation(input, metadata), input),
+
+  holdSeats: async (input, metadata) => toReservationResult(await handlers.holdSeats(input, metadata), input),
+
+  confirmReservation: async (input, metadata) =>
+    toReservationResult(await handlers.confirmReservation(input, metadata), input),
+
+  releaseHold: async (input, metadata) => toReservationResult(await handlers.releaseHold(input, metadata), input),
 
   availability: async (conferenceId, consistency) =>
     consistency === 'strong'
@@ -63,17 +70,11 @@ const toAvailability = ({ state, version, position }: OpenState): Availability =
   version,
 });
 
-/** An accepted reserve or cancel, answered with its reservation as it stands after the command. */
-const toReservationResult = (
-  outcome: CommandOutcome,
-  input: { conferenceId: string; reservationId: string },
-): BookingResult<Reservation> => {
+/** An accepted command, answered with its reservation as it stands after the command. */
+const toReservationResult = (outcome: CommandOutcome, input: ReservationKey): BookingResult<Reservation> => {
   if (outcome.kind === 'rejected') return outcome;
   const { reservation } = outcome;
-  // An accepted reserve leaves its id reserved, an accepted cancel leaves it cancelled.
-  if (reservation.status !== 'reserved' && reservation.status !== 'cancelled') {
-    throw new Error(`accepted reservation ${input.reservationId} is ${reservation.status}`);
-  }
+  if (reservation.status === 'absent') throw new Error(`accepted reservation ${input.reservationId} names nothing`);
   return {
     kind: 'ok',
     created: outcome.appended > 0,
@@ -82,6 +83,7 @@ const toReservationResult = (
       conferenceId: input.conferenceId,
       seats: reservation.seats,
       status: reservation.status,
+      ...('expiresAt' in reservation ? { expiresAt: reservation.expiresAt } : {}),
     },
   };
 };

@@ -16,7 +16,7 @@ import { createWriteSide } from './write-side.js';
 /** What the service is built from: the validated configuration's settings (config.ts has every default). */
 export type ServiceSettings = Pick<
   Config,
-  'snapshotInterval' | 'writePath' | 'batch' | 'groupCommit' | 'projector' | 'retry' | 'bodyLimitBytes'
+  'snapshotInterval' | 'writePath' | 'batch' | 'groupCommit' | 'projector' | 'retry' | 'bodyLimitBytes' | 'holds'
 >;
 
 /** Seams for tests; the service runs with none of them. */
@@ -83,6 +83,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     projectionLag: () => projectionLags(sql),
     log,
     bodyLimitBytes: options.bodyLimitBytes,
+    holds: options.holds,
   });
   return {
     ...write,

@@ -1,4 +1,4 @@
-import type { SeatAvailabilityCommand, SeatQuantity, SeatTypeCapacity } from '../seat-availability/index.js';
+import type { SeatAvailabilityCommand } from '../seat-availability/index.js';
 import type { CommandMetadata, CommandOutcome } from './command-outcome.js';
 
 export { BusyError } from './busy-error.js';
@@ -28,23 +28,27 @@ export type SeatAvailabilityHandlers = ReturnType<typeof createCommandHandlers>;
 /** How a command is carried out: directly (`handleCommand`) or through a conference's writer. */
 export type HandleCommand = (command: SeatAvailabilityCommand, metadata: CommandMetadata) => Promise<CommandOutcome>;
 
-/** The three commands of the event-sourced write path, stamped with the clock's time. */
+/** A command's input: what a caller says, without its type and time. */
+type Input<Type extends SeatAvailabilityCommand['type']> = Omit<
+  Extract<SeatAvailabilityCommand, { type: Type }>,
+  'type' | 'now'
+>;
+
+/** The commands of the event-sourced write path, stamped with the clock's time. */
 export const createCommandHandlers = ({ clock, handle }: { clock: () => Date; handle: HandleCommand }) => {
   const now = () => clock().toISOString();
+  const command =
+    <Type extends SeatAvailabilityCommand['type']>(type: Type) =>
+    (input: Input<Type>, metadata: CommandMetadata = {}): Promise<CommandOutcome> =>
+      handle({ type, ...input, now: now() } as Extract<SeatAvailabilityCommand, { type: Type }>, metadata);
   return {
-    createConference: (
-      input: { conferenceId: string; name: string; seatTypes: SeatTypeCapacity[] },
-      metadata: CommandMetadata = {},
-    ): Promise<CommandOutcome> => handle({ type: 'CreateConference', ...input, now: now() }, metadata),
-
-    reserveSeats: (
-      input: { conferenceId: string; reservationId: string; seats: SeatQuantity[] },
-      metadata: CommandMetadata = {},
-    ): Promise<CommandOutcome> => handle({ type: 'ReserveSeats', ...input, now: now() }, metadata),
-
-    cancelReservation: (
-      input: { conferenceId: string; reservationId: string },
-      metadata: CommandMetadata = {},
-    ): Promise<CommandOutcome> => handle({ type: 'CancelReservation', ...input, now: now() }, metadata),
+    createConference: command('CreateConference'),
+    reserveSeats: command('ReserveSeats'),
+    cancelReservation: command('CancelReservation'),
+    holdSeats: command('HoldSeats'),
+    confirmReservation: command('ConfirmReservation'),
+    releaseHold: command('ReleaseHold'),
+    /** Sent by the hold expirer when a hold is due; an early or stale one changes nothing. */
+    expireHold: command('ExpireHold'),
   };
 };

@@ -9,7 +9,7 @@ import {
   type SeatCount,
   type SeatQuantity,
 } from '../seat-availability/index.js';
-import { crudConferences, type ReservationRow } from './crud-conferences.js';
+import { crudConferences, NO_HOLDS_YET, type ReservationRow } from './crud-conferences.js';
 
 /** What `crud_atomic_reserve` and `crud_atomic_cancel` report when they changed nothing. */
 type Facts = {
@@ -62,6 +62,7 @@ export const crudAtomicBookings = (sql: Sql, options: { clock?: () => Date } = {
 
   return {
     ...crudConferences(sql, clock),
+    ...NO_HOLDS_YET,
 
     reserveSeats: (request) => reserveSeats(request),
 

@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import type { Bookings, BookingResult, Reservation, ReservationRequest } from '../bookings.js';
 import type { Sql } from '../database/connect.js';
-import { crudConferences, type ReservationRow } from './crud-conferences.js';
+import { crudConferences, NO_HOLDS_YET, type ReservationRow } from './crud-conferences.js';
 import { ABSENT, decide, type OpenConference, type Rejection } from '../seat-availability/index.js';
 
 export type CrudOptions = {
@@ -108,6 +108,7 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): Bookings => {
 
   return {
     ...crudConferences(sql, clock),
+    ...NO_HOLDS_YET,
 
     reserveSeats,
 

@@ -12,12 +12,22 @@ import type { SeatQuantity } from '../seat-availability/index.js';
 /** A row of crud_reservations as both CRUD designs read it. */
 export type ReservationRow = { seats: SeatQuantity[]; status: 'reserved' | 'cancelled' };
 
+/** What each CRUD design writes in its own way. */
+export type CrudWrites = 'reserveSeats' | 'cancelReservation' | 'holdSeats' | 'confirmReservation' | 'releaseHold';
+
+/** Until the CRUD designs learn holds (issue 25): a branch-only placeholder. */
+export const NO_HOLDS_YET: Pick<Bookings, 'holdSeats' | 'confirmReservation' | 'releaseHold'> = {
+  holdSeats: () => Promise.reject(new Error('holds are not built for this design yet')),
+  confirmReservation: () => Promise.reject(new Error('holds are not built for this design yet')),
+  releaseHold: () => Promise.reject(new Error('holds are not built for this design yet')),
+};
+
 /**
  * What both CRUD designs share: the tables (a conference row, one counter row per seat type, a
  * reservations table), creating a conference, and every read. They differ only in how a
  * reservation and a cancel are written: see crud-bookings.ts and crud-atomic-bookings.ts.
  */
-export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, 'reserveSeats' | 'cancelReservation'> => ({
+export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, CrudWrites> => ({
   async createConference({ conferenceId, name, seatTypes }) {
     return sql.begin(async (tx): Promise<BookingResult<Availability>> => {
       const created = await tx`

@@ -8,6 +8,7 @@ import {
   availabilityQuerySchema,
   conferenceIdSchema,
   createConferenceSchema,
+  holdSeatsSchema,
   reservationIdSchema,
   reservationsQuerySchema,
   reserveSeatsSchema,
@@ -17,8 +18,9 @@ import {
  * The booking routes of SPEC section 4, for any booking design: mounted at /conferences for the
  * event-sourced path and at /crud/conferences and /crud-atomic/conferences for the baselines.
  */
-export const bookingRoutes = (bookings: Bookings, newReservationId: () => string = randomUUID) =>
-  new Hono<AppEnv>()
+export const bookingRoutes = (bookings: Bookings, { holds, newReservationId = randomUUID }: BookingRoutesOptions) => {
+  const holdSchema = holdSeatsSchema(holds);
+  return new Hono<AppEnv>()
     .post('/', async (c) => {
       const body = await validBody(c, createConferenceSchema);
       const result = await bookings.createConference(
@@ -91,7 +93,49 @@ export const bookingRoutes = (bookings: Bookings, newReservationId: () => string
       const result = await bookings.cancelReservation({ conferenceId, reservationId }, requestMetadata(c));
       if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
       return c.json(result.value, 200);
+    })
+
+    .post('/:id/holds', async (c) => {
+      const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
+      const body = await validBody(c, holdSchema);
+      const reservationId = body.reservationId ?? newReservationId();
+      const result = await bookings.holdSeats(
+        { conferenceId, reservationId, seats: body.seats, holdSeconds: body.holdSeconds },
+        requestMetadata(c),
+      );
+      if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
+      // The hold is a reservation in the making: it is read, and cancelled once confirmed, there.
+      c.header('Location', `${c.req.path.replace(/\/holds$/, '/reservations')}/${reservationId}`);
+      return c.json(result.value, result.created ? 201 : 200);
+    })
+
+    .post('/:id/holds/:reservationId/confirm', async (c) => {
+      const key = reservationKey(c.req.param('id'), c.req.param('reservationId'));
+      const result = await bookings.confirmReservation(key, requestMetadata(c));
+      if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
+      return c.json(result.value, 200);
+    })
+
+    .delete('/:id/holds/:reservationId', async (c) => {
+      const key = reservationKey(c.req.param('id'), c.req.param('reservationId'));
+      const result = await bookings.releaseHold(key, requestMetadata(c));
+      if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
+      return c.json(result.value, 200);
     });
+};
+
+export type BookingRoutesOptions = {
+  /** How long a hold lasts when the request does not say, and the longest it may ask for. */
+  holds: { defaultSeconds: number; maxSeconds: number };
+  /** The id of a reservation or hold whose request names none. */
+  newReservationId?: () => string;
+};
+
+/** A conference id and a reservation id from the path, validated. */
+const reservationKey = (conferenceId: string, reservationId: string) => ({
+  conferenceId: valid(conferenceIdSchema, conferenceId, 'conference id'),
+  reservationId: valid(reservationIdSchema, reservationId, 'reservation id'),
+});
 
 /** A problem for a route that does not exist. */
 export const routeNotFound = (method: string, path: string) =>

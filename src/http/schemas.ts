@@ -54,6 +54,12 @@ export const reserveSeatsSchema = z.strictObject({
     ),
 });
 
+/** A hold is a reservation's request plus how long to hold, from 1 s to the configured maximum. */
+export const holdSeatsSchema = ({ defaultSeconds, maxSeconds }: { defaultSeconds: number; maxSeconds: number }) =>
+  reserveSeatsSchema.extend({
+    holdSeconds: z.number().int().min(1).max(maxSeconds).default(defaultSeconds),
+  });
+
 /**
  * An ISO-8601 date or date-time, offset optional: 2026-11-21, 2026-11-21T10:00, 2026-11-21 10:00:00.5Z,
  * 2026-11-21T10:00:00+01:00 (or +0100). Captures year, month, day, hour, minute, second, offset hours

@@ -1,5 +1,6 @@
 import { sql } from 'drizzle-orm';
-import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { bigint, index, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'drizzle-orm/pg-core';
+import { RESERVATION_STATUSES } from '../seat-availability/index.js';
 import { xid8 } from '../event-store/schema.js';
 
 /**
@@ -16,7 +17,7 @@ export const conferenceList = pgTable('conference_list', {
   lastPosition: bigint('last_position', { mode: 'number' }).notNull(),
 });
 
-/** Remaining seats per conference and seat type. */
+/** Remaining seats per conference and seat type: capacity - reserved - held. */
 export const seatAvailabilityView = pgTable(
   'seat_availability_view',
   {
@@ -26,27 +27,40 @@ export const seatAvailabilityView = pgTable(
     ordinal: integer('ordinal').notNull(),
     capacity: integer('capacity').notNull(),
     reserved: integer('reserved').notNull(),
+    /** Seats in a checkout: held until confirmed, released or expired. */
+    held: integer('held').notNull().default(0),
     remaining: integer('remaining')
       .notNull()
-      .generatedAlwaysAs(sql`capacity - reserved`),
+      .generatedAlwaysAs(sql`capacity - reserved - held`),
     lastPosition: bigint('last_position', { mode: 'number' }).notNull(),
   },
   (table) => [primaryKey({ columns: [table.conferenceId, table.seatType] })],
 );
 
-/** Every reservation and its status. */
+/**
+ * Every reservation and hold, its status and when it changed. `reserved_at` is when its seats
+ * were taken (reserved, or held); `expires_at` a hold's due time. Pending holds by due time are
+ * what the hold expirer reads.
+ */
 export const reservationsView = pgTable(
   'reservations_view',
   {
     conferenceId: text('conference_id').notNull(),
     reservationId: text('reservation_id').notNull(),
     seats: jsonb('seats').notNull(),
-    status: text('status', { enum: ['reserved', 'cancelled'] }).notNull(),
+    status: text('status', { enum: RESERVATION_STATUSES }).notNull(),
     reservedAt: timestamp('reserved_at', { withTimezone: true, mode: 'date' }).notNull(),
     cancelledAt: timestamp('cancelled_at', { withTimezone: true, mode: 'date' }),
+    expiresAt: timestamp('expires_at', { withTimezone: true, mode: 'date' }),
+    confirmedAt: timestamp('confirmed_at', { withTimezone: true, mode: 'date' }),
+    releasedAt: timestamp('released_at', { withTimezone: true, mode: 'date' }),
+    expiredAt: timestamp('expired_at', { withTimezone: true, mode: 'date' }),
     lastPosition: bigint('last_position', { mode: 'number' }).notNull(),
   },
-  (table) => [primaryKey({ columns: [table.conferenceId, table.reservationId] })],
+  (table) => [
+    primaryKey({ columns: [table.conferenceId, table.reservationId] }),
+    index('reservations_view_pending_holds').on(table.expiresAt).where(sql`status = 'held'`),
+  ],
 );
 
 /**

@@ -4,6 +4,7 @@ export { decide } from './decide.js';
 export { evolve, evolveAll, initialState } from './evolve.js';
 export {
   ABSENT,
+  RESERVATION_STATUSES,
   evolveReservation,
   reservationIdOf,
   reservationIdOfCommand,

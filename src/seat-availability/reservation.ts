@@ -1,4 +1,15 @@
-import type { Reservation, SeatAvailabilityCommand, SeatAvailabilityEvent } from './types.js';
+import type { KnownReservation, Reservation, SeatAvailabilityCommand, SeatAvailabilityEvent } from './types.js';
+
+/** Every status a reservation can stand at, as stored by the views (see `Reservation`). */
+export const RESERVATION_STATUSES = ['reserved', 'cancelled', 'held', 'confirmed', 'released', 'expired'] as const;
+
+/** Fails to compile while RESERVATION_STATUSES misses a status or names one that does not exist. */
+type _EveryStatus = [KnownReservation['status']] extends [(typeof RESERVATION_STATUSES)[number]]
+  ? [(typeof RESERVATION_STATUSES)[number]] extends [KnownReservation['status']]
+    ? true
+    : never
+  : never;
+const _everyStatus: _EveryStatus = true;
 
 /** A reservation id no event has named yet. */
 export const ABSENT: Reservation = { status: 'absent' };
