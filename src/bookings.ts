@@ -1,6 +1,6 @@
 import type {
-  KnownReservation,
   Rejection,
+  ReservationStatus,
   SeatQuantity,
   SeatTypeAvailability,
   SeatTypeCapacity,
@@ -77,8 +77,6 @@ export type Reservation = {
   expiredAt?: string;
 };
 
-export type ReservationStatus = KnownReservation['status'];
-
 /**
  * One row per seat type, in order, with the conference's name: what both read sides select.
  * Neither selects `held` yet (the CRUD baseline has no holds; the remaining-seats view does not
@@ -128,16 +126,30 @@ export const reservationPage = async (
   return rows.map((row) => ({ ...row, conferenceId }));
 };
 
-/** A stored reservation, with its times, as the API shows it. */
+/** A reservation as both read sides store it (the reservations view, the CRUD reservations table). */
+export type StoredReservation = Pick<Reservation, 'seats' | 'status'> & {
+  reservedAt: Date;
+  expiresAt: Date | null;
+  confirmedAt: Date | null;
+  cancelledAt: Date | null;
+  releasedAt: Date | null;
+  expiredAt: Date | null;
+};
+
+/** The columns of a `StoredReservation`, selected by name from either table (same column names in both). */
+export const STORED_RESERVATION_COLUMNS = `seats, status, reserved_at as "reservedAt", expires_at as "expiresAt",
+  confirmed_at as "confirmedAt", cancelled_at as "cancelledAt", released_at as "releasedAt", expired_at as "expiredAt"`;
+
+/** A stored reservation, with its times, as the API shows it: the times it has, and a hold's due time. */
 export const reservationFromRow = (
   conferenceId: string,
   reservationId: string,
-  row: Pick<Reservation, 'seats' | 'status'> & { reservedAt: Date; cancelledAt: Date | null },
-): Reservation => ({
-  reservationId,
-  conferenceId,
-  seats: row.seats,
-  status: row.status,
-  reservedAt: row.reservedAt.toISOString(),
-  ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
-});
+  row: StoredReservation,
+): Reservation => {
+  const { seats, status, ...times } = row;
+  const reservation: Reservation = { reservationId, conferenceId, seats, status };
+  for (const [name, time] of Object.entries(times) as [keyof typeof times, Date | null][]) {
+    if (time) reservation[name] = time.toISOString();
+  }
+  return reservation;
+};

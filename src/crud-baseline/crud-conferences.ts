@@ -2,9 +2,11 @@ import {
   availabilityFromRows,
   reservationFromRow,
   reservationPage,
+  STORED_RESERVATION_COLUMNS,
   type Availability,
   type Bookings,
   type BookingResult,
+  type StoredReservation,
 } from '../bookings.js';
 import type { Sql } from '../database/connect.js';
 import type { SeatQuantity } from '../seat-availability/index.js';
@@ -90,8 +92,8 @@ export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, Cru
   },
 
   async reservation(conferenceId, reservationId) {
-    const [row] = await sql<(ReservationRow & { reservedAt: Date; cancelledAt: Date | null })[]>`
-      select seats, status, reserved_at as "reservedAt", cancelled_at as "cancelledAt"
+    const [row] = await sql<StoredReservation[]>`
+      select ${sql.unsafe(STORED_RESERVATION_COLUMNS)}
       from crud_reservations where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
     return row && reservationFromRow(conferenceId, reservationId, row);
   },

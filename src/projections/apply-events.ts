@@ -40,31 +40,39 @@ export const applyReservationChanges = async (
   tables: ViewTables,
   events: RecordedEvent[],
 ): Promise<void> => {
-  const changes = viewChanges(events);
+  const { reservations: rows, statusChanges } = viewChanges(events);
   const reservations = sql(tables.reservations);
-  // Both sent at once: they touch different rows (a cancellation here is of an earlier batch's reservation).
+  // Both sent at once: they touch different rows (a status change here is of an earlier batch's row).
   const writes: Promise<unknown>[] = [];
-  if (changes.reservations.length > 0) {
+  if (rows.length > 0) {
     writes.push(sql`
-      insert into ${reservations} as v (conference_id, reservation_id, seats, status, reserved_at, cancelled_at, last_position)
-      select conference_id, reservation_id, seats, status, reserved_at, cancelled_at, last_position
-      from jsonb_to_recordset(${sql.json(changes.reservations)})
+      insert into ${reservations} as v (${sql(RESERVATION_ROW_COLUMNS)})
+      select ${sql(RESERVATION_ROW_COLUMNS)}
+      from jsonb_to_recordset(${sql.json(rows)})
         as x(conference_id text, reservation_id text, seats jsonb, status text, reserved_at timestamptz,
-             cancelled_at timestamptz, last_position bigint)
+             expires_at timestamptz, cancelled_at timestamptz, confirmed_at timestamptz, released_at timestamptz,
+             expired_at timestamptz, last_position bigint)
       on conflict (conference_id, reservation_id) do update
         set seats = excluded.seats, status = excluded.status, reserved_at = excluded.reserved_at,
-            cancelled_at = excluded.cancelled_at, last_position = excluded.last_position
+            expires_at = excluded.expires_at, cancelled_at = excluded.cancelled_at,
+            confirmed_at = excluded.confirmed_at, released_at = excluded.released_at,
+            expired_at = excluded.expired_at, last_position = excluded.last_position
         where v.last_position < excluded.last_position`);
   }
-
-  if (changes.cancellations.length > 0) {
+  if (statusChanges.length > 0) {
     writes.push(sql`
       update ${reservations} as v
-      set status = 'cancelled', cancelled_at = x.cancelled_at, last_position = x.last_position
-      from jsonb_to_recordset(${sql.json(changes.cancellations)})
-        as x(conference_id text, reservation_id text, cancelled_at timestamptz, last_position bigint)
+      set status = x.status, cancelled_at = coalesce(x.cancelled_at, v.cancelled_at),
+          confirmed_at = coalesce(x.confirmed_at, v.confirmed_at), released_at = coalesce(x.released_at, v.released_at),
+          expired_at = coalesce(x.expired_at, v.expired_at), last_position = x.last_position
+      from jsonb_to_recordset(${sql.json(statusChanges)})
+        as x(conference_id text, reservation_id text, status text, cancelled_at timestamptz,
+             confirmed_at timestamptz, released_at timestamptz, expired_at timestamptz, last_position bigint)
       where v.conference_id = x.conference_id and v.reservation_id = x.reservation_id
         and v.last_position < x.last_position`);
   }
   await Promise.all(writes);
 };
+
+/** The reservations view's columns, as a batch's new rows carry them. */
+const RESERVATION_ROW_COLUMNS = VIEW_COLUMNS.reservations;

@@ -4,10 +4,13 @@ import {
   reservationPage,
   type Availability,
   type ConferenceSummary,
+  STORED_RESERVATION_COLUMNS,
   type Reservation,
+  type SeatRow,
+  type StoredReservation,
 } from '../bookings.js';
 import type { Queryable } from '../database/connect.js';
-import type { SeatQuantity } from '../seat-availability/index.js';
+import type { ReservationStatus, SeatQuantity } from '../seat-availability/index.js';
 
 /** Queries of the views: what eventually consistent reads answer from. */
 export const createReadModel = (sql: Queryable) => ({
@@ -19,10 +22,8 @@ export const createReadModel = (sql: Queryable) => ({
   },
 
   async availability(conferenceId: string): Promise<Availability | undefined> {
-    const rows = await sql<
-      { name: string; position: number; type: string; capacity: number; reserved: number; remaining: number }[]
-    >`
-      select c.name, c.last_position as position, s.seat_type as type, s.capacity, s.reserved, s.remaining
+    const rows = await sql<(SeatRow & { position: number })[]>`
+      select c.name, c.last_position as position, s.seat_type as type, s.capacity, s.reserved, s.held, s.remaining
       from conference_list c join seat_availability_view s using (conference_id)
       where c.conference_id = ${conferenceId}
       order by s.ordinal`;
@@ -30,22 +31,22 @@ export const createReadModel = (sql: Queryable) => ({
   },
 
   async reservations(conferenceId: string, { after, limit }: { after: string; limit: number }) {
-    const rows = await sql<{ reservationId: string; seats: SeatQuantity[]; status: 'reserved' | 'cancelled' }[]>`
-      select reservation_id as "reservationId", seats, status from reservations_view
+    const rows = await sql<
+      { reservationId: string; seats: SeatQuantity[]; status: ReservationStatus; expiresAt: Date | null }[]
+    >`
+      select reservation_id as "reservationId", seats, status, expires_at as "expiresAt" from reservations_view
       where conference_id = ${conferenceId} and reservation_id > ${after}
       order by reservation_id limit ${limit}`;
     return reservationPage(
       conferenceId,
-      rows,
+      rows.map(({ expiresAt, ...row }) => ({ ...row, ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) })),
       async () => (await sql`select 1 from conference_list where conference_id = ${conferenceId}`).length > 0,
     );
   },
 
   async reservation(conferenceId: string, reservationId: string): Promise<Reservation | undefined> {
-    const [row] = await sql<
-      { seats: SeatQuantity[]; status: 'reserved' | 'cancelled'; reservedAt: Date; cancelledAt: Date | null }[]
-    >`
-      select seats, status, reserved_at as "reservedAt", cancelled_at as "cancelledAt"
+    const [row] = await sql<StoredReservation[]>`
+      select ${sql.unsafe(STORED_RESERVATION_COLUMNS)}
       from reservations_view where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
     return row && reservationFromRow(conferenceId, reservationId, row);
   },

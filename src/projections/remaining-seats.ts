@@ -54,9 +54,27 @@ const applyConferencesCreated = async (sql: Queryable, tables: ViewTables, after
 };
 
 /**
- * The sum of the seat deltas per conference and seat type (a reservation takes seats, a cancel
- * gives them back), and each conference's last position. A separate statement from the
- * creations, so it sees the seat rows a creation in the same batch inserted.
+ * How each event that moves seats changes the two counts, per seat it names: a reservation takes
+ * reserved seats, a hold takes held ones, a confirm moves them from held to reserved, a cancel
+ * gives reserved seats back, a release or an expiry gives held ones back.
+ */
+const SEAT_MOVES = [
+  { type: eventType.SeatsReserved, reserved: 1, held: 0 },
+  { type: eventType.ReservationCancelled, reserved: -1, held: 0 },
+  { type: eventType.SeatsHeld, reserved: 0, held: 1 },
+  { type: eventType.HoldConfirmed, reserved: 1, held: -1 },
+  { type: eventType.HoldReleased, reserved: 0, held: -1 },
+  { type: eventType.HoldExpired, reserved: 0, held: -1 },
+] as const satisfies { type: SeatMovingEvent; reserved: -1 | 0 | 1; held: -1 | 0 | 1 }[];
+
+/** Every event type that moves seats must say how: this fails to compile while one is left out. */
+type SeatMovingEvent = Exclude<keyof typeof eventType, 'ConferenceCreated'>;
+const _everyMove: Exclude<SeatMovingEvent, (typeof SEAT_MOVES)[number]['type']> extends never ? true : never = true;
+
+/**
+ * The sum of the seat deltas per conference and seat type, and each conference's last
+ * position. A separate statement from the creations, so it sees the seat rows a creation in the
+ * same batch inserted.
  */
 const applySeatDeltas = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
   const seats = sql(tables.seats);
@@ -64,19 +82,22 @@ const applySeatDeltas = async (sql: Queryable, tables: ViewTables, after: Checkp
   await sql`
     with batch as (
       select position, type, data from events where ${inRange(sql, after, last)}
+    ), moves as (
+      select * from jsonb_to_recordset(${sql.json(SEAT_MOVES)}) as m(type text, reserved int, held int)
     ), deltas as (
       select b.data->>${seatsChanged.conferenceId} as conference_id, s->>${seatQuantity.seatType} as seat_type,
-        b.position,
-        (case when b.type = ${eventType.SeatsReserved} then 1 else -1 end) * (s->>${seatQuantity.quantity})::int as delta
-      from batch b, jsonb_array_elements(b.data->${seatsChanged.seats}) s
-      where b.type in (${eventType.SeatsReserved}, ${eventType.ReservationCancelled})
+        b.position, m.reserved * (s->>${seatQuantity.quantity})::int as reserved,
+        m.held * (s->>${seatQuantity.quantity})::int as held
+      from batch b join moves m on m.type = b.type, jsonb_array_elements(b.data->${seatsChanged.seats}) s
     ), summed as (
-      select d.conference_id, d.seat_type, sum(d.delta)::int as delta, max(d.position) as last_position
+      select d.conference_id, d.seat_type, sum(d.reserved)::int as reserved, sum(d.held)::int as held,
+        max(d.position) as last_position
       from deltas d join ${seats} v on v.conference_id = d.conference_id and v.seat_type = d.seat_type
       where d.position > v.last_position
       group by d.conference_id, d.seat_type
     ), seats_changed as (
-      update ${seats} as v set reserved = v.reserved + s.delta, last_position = s.last_position
+      update ${seats} as v
+      set reserved = v.reserved + s.reserved, held = v.held + s.held, last_position = s.last_position
       from summed s where v.conference_id = s.conference_id and v.seat_type = s.seat_type
     )
     update ${conferences} as v set last_position = x.last_position

@@ -160,6 +160,9 @@ export type Reservation =
 /** A reservation that exists, at any status. */
 export type KnownReservation = Exclude<Reservation, { status: 'absent' }>;
 
+/** The statuses a reservation that exists can stand at. */
+export type ReservationStatus = KnownReservation['status'];
+
 export type OpenConference = {
   status: 'open';
   conferenceId: string;

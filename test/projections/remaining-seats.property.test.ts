@@ -27,9 +27,15 @@ afterAll(() => db?.drop());
 const seatTypeNames = ['standard', 'vip', 'student'];
 
 type Conference = { name: string; createdAt: Date; seatTypes: SeatTypeCapacity[] };
+/** The commands a step may send; a hold is due 60 s after it was taken. */
+const STEP_KINDS = ['reserve', 'cancel', 'hold', 'confirm', 'release', 'expire'] as const;
+const HOLD_SECONDS = 60;
+
 type Step = {
   conference: number;
-  cancel: boolean;
+  kind: (typeof STEP_KINDS)[number];
+  /** Seconds into the run: a confirm or an expiry may come before or after a hold's due time. */
+  at: number;
   reservationId: string;
   seats: { seatType: number; quantity: number }[];
 };
@@ -49,12 +55,14 @@ const conferenceArb: fc.Arbitrary<Conference> = fc.record({
 });
 
 /**
- * A reserve or a cancel at one of the run's conferences. Seats name the conference's seat types
- * by index (an index past its last type names an unknown type), so most reserves can be met.
+ * A command of any kind that moves seats at one of the run's conferences. Seats name the
+ * conference's seat types by index (an index past its last type names an unknown type), so most
+ * reserves and holds can be met.
  */
 const stepArb: fc.Arbitrary<Step> = fc.record({
   conference: fc.nat({ max: 2 }),
-  cancel: fc.integer({ min: 0, max: 3 }).map((n) => n === 0),
+  kind: fc.constantFrom(...STEP_KINDS),
+  at: fc.integer({ min: 0, max: 3 * HOLD_SECONDS }),
   reservationId: fc.integer({ min: 1, max: 20 }).map((n) => `r${n}`),
   seats: fc.uniqueArray(
     fc.record({ seatType: fc.nat({ max: seatTypeNames.length }), quantity: fc.integer({ min: 1, max: 5 }) }),
@@ -89,17 +97,29 @@ const decideEvents = (conferenceIds: string[], conferences: Conference[], steps:
       seatTypes,
       now: createdAt.toISOString(),
     })),
-    ...steps.map(({ conference, cancel, reservationId, seats }) => {
+    ...steps.map(({ conference, kind, at, reservationId, seats }): SeatAvailabilityCommand => {
       const { seatTypes } = conferences[conference % conferences.length]!;
       const conferenceId = conferenceIds[conference % conferenceIds.length]!;
-      const now = '2026-11-21T10:00:00.000Z';
+      const now = new Date(Date.UTC(2026, 10, 21, 10) + at * 1000).toISOString();
       const named = seats.map(({ seatType, quantity }) => ({
         seatType: seatTypes[seatType]?.type ?? 'unknown',
         quantity,
       }));
-      return cancel
-        ? { type: 'CancelReservation' as const, conferenceId, reservationId, now }
-        : { type: 'ReserveSeats' as const, conferenceId, reservationId, seats: named, now };
+      const key = { conferenceId, reservationId, now };
+      switch (kind) {
+        case 'reserve':
+          return { type: 'ReserveSeats', ...key, seats: named };
+        case 'cancel':
+          return { type: 'CancelReservation', ...key };
+        case 'hold':
+          return { type: 'HoldSeats', ...key, seats: named, holdSeconds: HOLD_SECONDS };
+        case 'confirm':
+          return { type: 'ConfirmReservation', ...key };
+        case 'release':
+          return { type: 'ReleaseHold', ...key };
+        case 'expire':
+          return { type: 'ExpireHold', ...key };
+      }
     }),
   ];
   const inOrder: SeatAvailabilityEvent[] = [];
