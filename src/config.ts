@@ -8,6 +8,9 @@ import { GROUP_COMMIT_DEFAULTS } from './command-handlers/group-commit.js';
  */
 export type Config = z.output<typeof configSchema>;
 
+/** How long a hold lasts unless asked otherwise, and the longest one may ask for (HOLD_* below; the API docs quote them). */
+export const HOLD_DEFAULTS = { defaultSeconds: 900, maxSeconds: 3600 };
+
 const integer = (fallback: number, min: number, max: number) =>
   z
     .string()
@@ -95,9 +98,9 @@ const configSchema = z
     /** How often the projector looks for events without a notification, and tries to take over leadership. */
     PROJECTOR_POLL_INTERVAL_MS: integer(1000, 10, 600_000),
     /** How long a hold keeps its seats when the request names no holdSeconds (15 minutes, as the CQRS Journey's checkout). */
-    HOLD_DEFAULT_SECONDS: integer(900, 1, 86_400),
+    HOLD_DEFAULT_SECONDS: integer(HOLD_DEFAULTS.defaultSeconds, 1, 86_400),
     /** The longest hold a request may ask for; longer is answered 400. */
-    HOLD_MAX_SECONDS: integer(3600, 1, 86_400),
+    HOLD_MAX_SECONDS: integer(HOLD_DEFAULTS.maxSeconds, 1, 86_400),
     /** How often the hold expirer looks for holds that are due (its leader also takes over within this). */
     HOLD_EXPIRY_POLL_INTERVAL_MS: integer(200, 10, 60_000),
     /** Request bodies larger than this are answered 413. */

@@ -37,6 +37,10 @@ run('seat-surge', async (config, log, releases) => {
     releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.projector.stop()));
   }
 
+  // In every API process: one of them leads (a lock), the others stand by to take over.
+  service.expirer.start();
+  releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.expirer.stop()));
+
   // Before listening: the first requests after a start would otherwise connect and prepare.
   const warmUpStarted = Date.now();
   await service.warmUp(config.databasePoolSize);

@@ -98,6 +98,12 @@ export const createMetrics = (projectionLag: () => Promise<ProjectionLags>) => {
       labelNames: ['projection'] as const,
       registers: [registry],
     }),
+    holdExpiryLateness: new Histogram({
+      name: 'seat_surge_hold_expiry_lateness_seconds',
+      help: "Holds expired by this process's expirer, by how long after their due time the expirer saw them due",
+      buckets: [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60],
+      registers: [registry],
+    }),
     snapshots: new Counter({
       name: 'seat_surge_snapshots_total',
       help: 'Snapshots due, by outcome (written, failed, skipped while the previous one was still being written)',

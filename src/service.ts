@@ -6,6 +6,7 @@ import type { Sql } from './database/connect.js';
 import { probeDatabase, watchDatabase } from './database/database-health.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
 import type { Logger } from './logger.js';
+import { HoldExpirer } from './hold-expiry/hold-expirer.js';
 import { createMetrics } from './metrics.js';
 import { createProjectors, createReadModel, createViewsChanged, projectionLags } from './projections/index.js';
 import type { SeatAvailabilityEvent } from './seat-availability/index.js';
@@ -71,6 +72,14 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     '/crud/conferences': crudBookings(sql, { clock, ...hooks.crud }),
     '/crud-atomic/conferences': crudAtomicBookings(sql, { clock }),
   };
+  const expirer = new HoldExpirer({
+    sql,
+    log,
+    expireHold: (hold) => write.handlers.expireHold(hold),
+    clock,
+    pollIntervalMs: options.holds.expiryPollIntervalMs,
+    onExpired: (lateMs) => metrics.holdExpiryLateness.observe(lateMs / 1000),
+  });
   // Aborted by closeLiveStreams(): open event streams would otherwise keep the server from closing.
   const liveStreams = new AbortController();
   const app = createApp({
@@ -93,6 +102,8 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     crudAtomicBookings: designs['/crud-atomic/conferences'],
     metrics,
     projector,
+    /** Not started: the process (main.ts) or the test decides. */
+    expirer,
     readModel,
     viewsChanged,
     health,

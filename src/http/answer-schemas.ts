@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RESERVATION_STATUSES, STORED_EVENT_NAMES, type SeatAvailabilityEvent } from '../seat-availability/index.js';
 import { PROBLEM_CODES } from './problem.js';
 
 /**
@@ -17,7 +18,8 @@ export const availabilityAnswer = z.strictObject({
       type: z.string(),
       capacity: z.number().int(),
       reserved: z.number().int(),
-      remaining: z.number().int(),
+      held: z.number().int().meta({ description: 'Seats in a checkout: held until confirmed, released or expired' }),
+      remaining: z.number().int().meta({ description: 'capacity - reserved - held' }),
     }),
   ),
   position: z.number().int().meta({
@@ -45,9 +47,19 @@ export const reservationAnswer = z.strictObject({
   reservationId: z.string(),
   conferenceId: z.string(),
   seats: z.array(seatQuantity),
-  status: z.enum(['reserved', 'cancelled']),
-  reservedAt: z.string().optional().meta({ format: 'date-time' }),
+  status: z.enum(RESERVATION_STATUSES).meta({
+    description:
+      '`reserved` (one step), or a hold: `held` until `confirmed`, `released` or `expired`; `cancelled`: a reserved or confirmed one given up',
+  }),
+  expiresAt: z.string().optional().meta({ format: 'date-time', description: "A hold's due time" }),
+  reservedAt: z
+    .string()
+    .optional()
+    .meta({ format: 'date-time', description: 'When the seats were taken (reserved or held)' }),
+  confirmedAt: z.string().optional().meta({ format: 'date-time' }),
   cancelledAt: z.string().optional().meta({ format: 'date-time' }),
+  releasedAt: z.string().optional().meta({ format: 'date-time' }),
+  expiredAt: z.string().optional().meta({ format: 'date-time' }),
 });
 
 export const reservationPageAnswer = z.strictObject({
@@ -62,7 +74,7 @@ export const eventPageAnswer = z.strictObject({
     z.strictObject({
       position: z.number().int(),
       version: z.number().int(),
-      type: z.enum(['ConferenceCreated', 'SeatsReserved', 'ReservationCancelled']),
+      type: z.enum(Object.keys(STORED_EVENT_NAMES.eventType) as [SeatAvailabilityEvent['type']]),
       data: z.record(z.string(), z.unknown()),
       metadata: z.record(z.string(), z.unknown()).meta({ description: 'Includes the requestId that appended it' }),
       recordedAt: z.string().meta({ format: 'date-time' }),

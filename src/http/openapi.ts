@@ -10,6 +10,7 @@ import {
   reservationAnswer,
   reservationPageAnswer,
 } from './answer-schemas.js';
+import { HOLD_DEFAULTS } from '../config.js';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './client-errors.js';
 import {
   availabilityQuerySchema,
@@ -17,6 +18,7 @@ import {
   conferenceIdSchema,
   createConferenceSchema,
   eventsQuerySchema,
+  holdSeatsSchema,
   reservationIdSchema,
   reservationsQuerySchema,
   reserveSeatsSchema,
@@ -142,6 +144,56 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
         409: problem('`insufficient_seats` (with `remaining` per requested type) or `reservation_conflict`'),
         413: tooLarge,
         415: notJson,
+        503: busy,
+      },
+    },
+    {
+      method: 'post',
+      path: `${prefix}/{id}/holds`,
+      tag,
+      summary: 'Hold seats (the checkout)',
+      description: `Takes the seats from sale until \`expiresAt\` (\`holdSeconds\` from now; by default ${HOLD_DEFAULTS.defaultSeconds}, at most ${HOLD_DEFAULTS.maxSeconds}: the server's HOLD_DEFAULT_SECONDS and HOLD_MAX_SECONDS). Confirm it before then, or release it; a hold left alone expires and its seats return to sale. Idempotent by \`reservationId\` (generated when absent).`,
+      params: conference,
+      body: holdSeatsSchema(HOLD_DEFAULTS),
+      answers: {
+        201: { description: 'Held', schema: reservationAnswer, headers: { Location: 'The reservation it becomes' } },
+        200: { description: 'Already held (or confirmed) with these seats (a repeat)', schema: reservationAnswer },
+        400: invalid,
+        404: notFound,
+        409: problem('`insufficient_seats` (with `remaining` per requested type) or `reservation_conflict`'),
+        413: tooLarge,
+        415: notJson,
+        503: busy,
+      },
+    },
+    {
+      method: 'post',
+      path: `${prefix}/{id}/holds/{reservationId}/confirm`,
+      tag,
+      summary: 'Confirm a hold: its seats become reserved',
+      description: 'Idempotent: confirming a confirmed hold answers 200 again. At or after `expiresAt` it is too late.',
+      params: reservation,
+      answers: {
+        200: { description: 'Confirmed', schema: reservationAnswer },
+        400: invalid,
+        404: problem('`hold_not_found` (or `conference_not_found`)'),
+        409: problem('`hold_expired` (with `expiresAt`), or `reservation_conflict` (it was released)'),
+        503: busy,
+      },
+    },
+    {
+      method: 'delete',
+      path: `${prefix}/{id}/holds/{reservationId}`,
+      tag,
+      summary: 'Release a hold: its seats return to sale',
+      description:
+        'Idempotent: releasing a released or expired hold answers 200. A confirmed one is cancelled instead (DELETE the reservation).',
+      params: reservation,
+      answers: {
+        200: { description: 'Released (or expired already)', schema: reservationAnswer },
+        400: invalid,
+        404: problem('`hold_not_found` (or `conference_not_found`)'),
+        409: problem('`reservation_conflict` (it was confirmed)'),
         503: busy,
       },
     },

@@ -1,4 +1,4 @@
-import type { Rejection } from '../seat-availability/index.js';
+import type { ConflictReason, Rejection } from '../seat-availability/index.js';
 
 /** The stable machine codes of every error answer. */
 export type ProblemCode =
@@ -80,6 +80,17 @@ const titles = {
 /** Every error code an answer can carry. */
 export const PROBLEM_CODES = Object.keys(titles) as [ProblemCode, ...ProblemCode[]];
 
+/** Why a reservation id cannot serve the command, in words, by the reason the domain gives. */
+const CONFLICTS: Record<ConflictReason, string> = {
+  different_seats: 'already exists with other seats.',
+  reserved: 'is already a reservation; its id cannot be used for another one.',
+  cancelled: 'was cancelled; its id cannot be used again.',
+  held: 'is a pending hold: confirm it or release it.',
+  confirmed: 'is confirmed: to give it up, cancel the reservation.',
+  released: 'was released; its id cannot be used again.',
+  expired: 'expired; its id cannot be used again.',
+};
+
 /** The one table from a domain rejection to its HTTP status and words. */
 export const rejectionProblem = (rejection: Rejection): Problem => {
   switch (rejection.kind) {
@@ -104,9 +115,7 @@ export const rejectionProblem = (rejection: Rejection): Problem => {
       return new Problem(
         409,
         rejection.kind,
-        rejection.reason === 'cancelled'
-          ? `Reservation ${rejection.reservationId} was cancelled; its id cannot be used again.`
-          : `Reservation ${rejection.reservationId} already exists with other seats.`,
+        `Reservation ${rejection.reservationId} ${CONFLICTS[rejection.reason]}`,
         { reservationId: rejection.reservationId, reason: rejection.reason },
       );
     case 'reservation_not_found':
