@@ -119,11 +119,11 @@ export const availabilityFromRows = (
  */
 export const reservationPage = async (
   conferenceId: string,
-  rows: Omit<Reservation, 'conferenceId'>[],
+  rows: (StoredReservation & { reservationId: string })[],
   conferenceExists: () => Promise<boolean>,
 ): Promise<Reservation[] | undefined> => {
   if (rows.length === 0 && !(await conferenceExists())) return undefined;
-  return rows.map((row) => ({ ...row, conferenceId }));
+  return rows.map(({ reservationId, ...row }) => reservationFromRow(conferenceId, reservationId, row));
 };
 
 /** A reservation as both read sides store it (the reservations view, the CRUD reservations table). */

@@ -80,8 +80,8 @@ export const crudConferences = (sql: Sql, clock: () => Date): Omit<Bookings, Cru
   },
 
   async reservations(conferenceId, { after, limit }) {
-    const rows = await sql<(ReservationRow & { reservationId: string })[]>`
-      select reservation_id as "reservationId", seats, status from crud_reservations
+    const rows = await sql<(StoredReservation & { reservationId: string })[]>`
+      select reservation_id as "reservationId", ${sql.unsafe(STORED_RESERVATION_COLUMNS)} from crud_reservations
       where conference_id = ${conferenceId} and reservation_id > ${after}
       order by reservation_id limit ${limit}`;
     return reservationPage(

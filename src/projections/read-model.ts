@@ -10,7 +10,6 @@ import {
   type StoredReservation,
 } from '../bookings.js';
 import type { Queryable } from '../database/connect.js';
-import type { ReservationStatus, SeatQuantity } from '../seat-availability/index.js';
 
 /** Queries of the views: what eventually consistent reads answer from. */
 export const createReadModel = (sql: Queryable) => ({
@@ -31,15 +30,13 @@ export const createReadModel = (sql: Queryable) => ({
   },
 
   async reservations(conferenceId: string, { after, limit }: { after: string; limit: number }) {
-    const rows = await sql<
-      { reservationId: string; seats: SeatQuantity[]; status: ReservationStatus; expiresAt: Date | null }[]
-    >`
-      select reservation_id as "reservationId", seats, status, expires_at as "expiresAt" from reservations_view
+    const rows = await sql<(StoredReservation & { reservationId: string })[]>`
+      select reservation_id as "reservationId", ${sql.unsafe(STORED_RESERVATION_COLUMNS)} from reservations_view
       where conference_id = ${conferenceId} and reservation_id > ${after}
       order by reservation_id limit ${limit}`;
     return reservationPage(
       conferenceId,
-      rows.map(({ expiresAt, ...row }) => ({ ...row, ...(expiresAt ? { expiresAt: expiresAt.toISOString() } : {}) })),
+      rows,
       async () => (await sql`select 1 from conference_list where conference_id = ${conferenceId}`).length > 0,
     );
   },
