@@ -31,20 +31,22 @@ run('seat-surge', async (config, log, releases) => {
     });
     // Stopped before the pool and the embedded database: its batch in progress commits first.
     releases.push((deadline) => projectorProcess.stop(deadline - CLOSE_RESERVE_MS));
-  } else if (config.projector.runs === 'in-api') {
+  }
+
+  // Before listening: the first requests after a start would otherwise connect and prepare. Before
+  // the loops that lead by a lock, too: each holds a connection of the pool for as long as it
+  // leads, and the warm-up waits for every connection of the pool at once.
+  const warmUpStarted = Date.now();
+  await service.warmUp(config.databasePoolSize);
+  const warmUpMs = Date.now() - warmUpStarted;
+  if (config.projector.runs === 'in-api') {
     service.projector.start();
     // Its batch in progress commits or rolls back by itself; the stop does not wait past the deadline.
     releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.projector.stop()));
   }
-
   // In every API process: one of them leads (a lock), the others stand by to take over.
   service.expirer.start();
   releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.expirer.stop()));
-
-  // Before listening: the first requests after a start would otherwise connect and prepare.
-  const warmUpStarted = Date.now();
-  await service.warmUp(config.databasePoolSize);
-  const warmUpMs = Date.now() - warmUpStarted;
 
   const server = serve({
     fetch: service.app.fetch,
