@@ -60,8 +60,8 @@ describe('POST /conferences', () => {
       conferenceId: 'http-create',
       name: 'Conference http-create',
       seatTypes: [
-        { type: 'standard', capacity: 5, reserved: 0, remaining: 5 },
-        { type: 'vip', capacity: 1, reserved: 0, remaining: 1 },
+        { type: 'standard', capacity: 5, reserved: 0, held: 0, remaining: 5 },
+        { type: 'vip', capacity: 1, reserved: 0, held: 0, remaining: 1 },
       ],
       position: expect.any(Number),
     });
@@ -189,6 +189,7 @@ describe('reservations', () => {
       type: 'vip',
       capacity: 1,
       reserved: 0,
+      held: 0,
       remaining: 1,
     });
   });
@@ -530,10 +531,17 @@ describe.each([
 
     await catchUp(service.projector);
     const availability = await json(send('GET', `${prefix}/${id}/availability`));
-    expect(availability.seatTypes).toEqual([{ type: 'standard', capacity: 3, reserved: 0, remaining: 3 }]);
+    expect(availability.seatTypes).toEqual([{ type: 'standard', capacity: 3, reserved: 0, held: 0, remaining: 3 }]);
     const listed = await json(send('GET', `${prefix}/${id}/reservations?limit=10`));
     expect(listed.reservations).toEqual([
-      { reservationId: 'c-1', conferenceId: id, seats: [{ seatType: 'standard', quantity: 2 }], status: 'cancelled' },
+      {
+        reservationId: 'c-1',
+        conferenceId: id,
+        seats: [{ seatType: 'standard', quantity: 2 }],
+        status: 'cancelled',
+        reservedAt: expect.any(String),
+        cancelledAt: expect.any(String),
+      },
     ]);
     expect(await json(send('GET', `${prefix}/${id}/reservations/c-1`))).toMatchObject({ status: 'cancelled' });
     await expectProblem(await send('GET', `${prefix}/ghost/reservations`), 404, 'conference_not_found');

@@ -113,8 +113,8 @@ describe('GET /conferences/:id/stream', () => {
       expect(expected).toMatchObject({
         conferenceId: 'live-first',
         seatTypes: [
-          { type: 'standard', capacity: 10, reserved: 0, remaining: 10 },
-          { type: 'vip', capacity: 2, reserved: 0, remaining: 2 },
+          { type: 'standard', capacity: 10, reserved: 0, held: 0, remaining: 10 },
+          { type: 'vip', capacity: 2, reserved: 0, held: 0, remaining: 2 },
         ],
         position: expect.any(Number),
       });
@@ -145,7 +145,7 @@ describe('GET /conferences/:id/stream', () => {
       await catchUp(service.projector);
       const second = await stream.nextAvailability();
       expect(second.position).toBeGreaterThan(first.position);
-      expect(second.seatTypes[0]).toEqual({ type: 'standard', capacity: 10, reserved: 3, remaining: 7 });
+      expect(second.seatTypes[0]).toEqual({ type: 'standard', capacity: 10, reserved: 3, held: 0, remaining: 7 });
 
       const cancelled = await send('DELETE', '/conferences/live-update/reservations/r1');
       expect(cancelled.status).toBe(200);
