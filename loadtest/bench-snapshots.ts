@@ -29,12 +29,16 @@ export type BenchOptions = {
   lengths: number[];
   samples: number;
   commands: number;
+  /** Holds still pending at the end of every stream (its last events): a checkout in full swing. */
+  holds: number;
   outDir: string;
 };
 
 /** One measured (stream length, snapshot interval) pair; the rows of the report. */
 export type BenchRow = {
   streamLength: number;
+  /** Of its events, holds still pending at the end. */
+  activeHolds: number;
   snapshotInterval: number;
   /** Stream version the latest snapshot reflects (0 = none) and events replayed after it. */
   snapshotVersion: number;
@@ -74,6 +78,7 @@ export const parseBenchOptions = (argv: string[], now = new Date()): BenchOption
       intervals: { type: 'string' },
       lengths: { type: 'string' },
       samples: { type: 'string' },
+      holds: { type: 'string' },
       quick: { type: 'boolean', default: false },
       out: { type: 'string' },
     },
@@ -85,15 +90,17 @@ export const parseBenchOptions = (argv: string[], now = new Date()): BenchOption
     lengths: numbers(values.lengths ?? (quick ? '300,1000' : '1000,10000,100000'), 'lengths'),
     samples: Number(values.samples ?? (quick ? 3 : 7)),
     commands: quick ? 5 : 20,
+    holds: numbers(values.holds ?? '0', 'holds')[0] ?? 0,
     outDir: values.out ?? `loadtest/results/${now.toISOString().replace(/[:.]/g, '-')}-snapshots`,
   };
 };
 
 /**
  * A realistic history: the conference, then 85% new reservations of 1-4 seats and 15% cancels
- * of a live one. The state stays a few counts whatever the length; only the stream grows.
+ * of a live one, and last `activeHolds` holds of a seat each, still pending (due long after).
+ * The state stays a few counts whatever the length and the holds; only the stream grows.
  */
-export const history = (conferenceId: string, length: number, seed = 1): SeatAvailabilityEvent[] => {
+export const history = (conferenceId: string, length: number, seed = 1, activeHolds = 0): SeatAvailabilityEvent[] => {
   const random = seededRandom(seed);
   const at = '2026-11-21T10:00:00.000Z';
   const events: SeatAvailabilityEvent[] = [
@@ -112,6 +119,15 @@ export const history = (conferenceId: string, length: number, seed = 1): SeatAva
   ];
   const live: { id: string; seats: { seatType: string; quantity: number }[] }[] = [];
   for (let i = 1; i < length; i++) {
+    if (i >= length - activeHolds) {
+      const hold = {
+        conferenceId,
+        reservationId: `hold-${i.toString(36)}`,
+        seats: [{ seatType: 'standard', quantity: 1 }],
+      };
+      events.push({ type: 'SeatsHeld', data: { ...hold, heldAt: at, expiresAt: '2026-11-21T10:15:00.000Z' } });
+      continue;
+    }
     if (random() < 0.15 && live.length > 0) {
       const [cancelled] = live.splice(Math.floor(random() * live.length), 1);
       if (cancelled) {
@@ -152,8 +168,8 @@ const summary = (samples: number[]) => {
 };
 
 /** Appends the generated history as one stream, a thousand events per append. */
-const appendHistory = async (sql: Sql, conferenceId: string, length: number) => {
-  const events = history(conferenceId, length);
+const appendHistory = async (sql: Sql, conferenceId: string, length: number, activeHolds: number) => {
+  const events = history(conferenceId, length, 1, activeHolds);
   const eventStore = createEventStore(sql);
   for (let version = 0; version < events.length; version += 1000) {
     const chunk = events.slice(version, version + 1000);
@@ -281,6 +297,7 @@ const measure = async (
   await snapshots.settle();
   return {
     streamLength: length,
+    activeHolds: events.filter((event) => event.type === 'SeatsHeld').length,
     snapshotInterval: interval,
     snapshotVersion,
     tailEvents: length - snapshotVersion,
@@ -297,6 +314,7 @@ const measure = async (
 const tableOf = (rows: BenchRow[]) => ({
   header: [
     'stream length',
+    'active holds',
     'interval',
     'tail events',
     'snapshots kept',
@@ -311,6 +329,7 @@ const tableOf = (rows: BenchRow[]) => ({
   ],
   rows: rows.map((r) => [
     r.streamLength,
+    r.activeHolds,
     r.snapshotInterval === 0 ? 'none' : r.snapshotInterval,
     r.tailEvents,
     r.snapshotsKept,
@@ -393,7 +412,7 @@ export const runBench = async (serverUrl: string, options: BenchOptions, onRow: 
     for (const length of options.lengths) {
       // One stream per length, measured under every interval: only its snapshots change.
       const conferenceId = `bench-${length}-${Date.now().toString(36)}`;
-      const events = await appendHistory(sql, conferenceId, length);
+      const events = await appendHistory(sql, conferenceId, length, Math.min(options.holds, length - 1));
       for (const interval of options.intervals) {
         const row = await measure(sql, conferenceId, events, interval, options);
         rows.push(row);
@@ -427,14 +446,14 @@ if (isMain) {
     const database = await openDatabase(config, createLogger('warn'));
     try {
       console.log(
-        `Snapshot benchmark: intervals ${options.intervals.join(', ')} × lengths ${options.lengths.join(', ')}`,
+        `Snapshot benchmark: intervals ${options.intervals.join(', ')} × lengths ${options.lengths.join(', ')}${options.holds ? `, the last ${options.holds} events of each stream pending holds` : ''}`,
       );
       const total = options.intervals.length * options.lengths.length;
       let done = 0;
       const { files } = await runBench(database.url, options, (r) => {
         done++;
         console.log(
-          `[${done}/${total}] ${r.streamLength} events, interval ${r.snapshotInterval || 'none'}: cold load ${r.coldLoadMs.median} ms, asOf middle ${r.asOfMiddleMs.median} ms, reserve ${r.reserveCommandMs.median} ms, snapshot ${r.snapshotJsonBytes} B`,
+          `[${done}/${total}] ${r.streamLength} events (${r.activeHolds} holds active), interval ${r.snapshotInterval || 'none'}: cold load ${r.coldLoadMs.median} ms, asOf middle ${r.asOfMiddleMs.median} ms, reserve ${r.reserveCommandMs.median} ms, snapshot ${r.snapshotJsonBytes} B`,
         );
       });
       console.log(`\nReports: ${files.join(', ')}`);

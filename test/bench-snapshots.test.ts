@@ -29,6 +29,16 @@ describe('snapshot benchmark', () => {
     expect(reserved).toBe(seatsHeld('SeatsReserved') - seatsHeld('ReservationCancelled'));
   });
 
+  it('ends a history with pending holds when asked, and the state still holds counts only', () => {
+    const events = history('c', 500, 1, 200);
+    expect(events).toHaveLength(500);
+    expect(events.slice(300).every((e) => e.type === 'SeatsHeld')).toBe(true);
+    const state = evolveAll(events);
+    if (state.status !== 'open') throw new Error('the conference is missing');
+    expect(state.seatTypes.get('standard')?.held).toBe(200);
+    expect(Object.keys(state).sort()).toEqual(['conferenceId', 'name', 'seatTypes', 'status']);
+  });
+
   it('places the snapshot about half an interval before the end of the stream', () => {
     expect(snapshotVersionFor(1000, 0)).toBe(0);
     expect(snapshotVersionFor(1000, 10)).toBe(990);
@@ -45,6 +55,7 @@ describe('snapshot benchmark', () => {
       lengths: [120, 400],
       samples: 2,
       commands: 2,
+      holds: 100,
       outDir: join(out, 'bench'),
     };
     const { report, files, database } = await runBench(serverUrl, options);
@@ -59,6 +70,7 @@ describe('snapshot benchmark', () => {
       ]);
       for (const row of report.rows) {
         expect(row.tailEvents).toBe(row.streamLength - row.snapshotVersion);
+        expect(row.activeHolds).toBe(100);
         expect(row.coldLoadMs.median).toBeGreaterThan(0);
         expect(row.reserveCommandMs.median).toBeGreaterThan(0);
         if (row.snapshotInterval === 0) {
@@ -71,7 +83,7 @@ describe('snapshot benchmark', () => {
       }
       for (const row of report.rows.filter((r) => r.snapshotInterval > 0)) {
         // A load replays at most an interval and a half (placed as on average), every interval's snapshot is kept, and a
-        // snapshot is a few counts: its size does not follow the stream's length.
+        // snapshot is a few counts: its size follows neither the stream's length nor the holds pending.
         expect(row.tailEvents).toBeLessThanOrEqual(row.snapshotInterval * 1.5);
         expect(row.snapshotsKept).toBe(row.snapshotVersion / row.snapshotInterval);
         expect(row.snapshotJsonBytes).toBeLessThan(200);
