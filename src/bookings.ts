@@ -128,16 +128,30 @@ export const reservationPage = async (
   return rows.map((row) => ({ ...row, conferenceId }));
 };
 
+/** The times a stored reservation may carry; a design or view that records fewer leaves them out. */
+type ReservationTimes = {
+  reservedAt: Date;
+  cancelledAt: Date | null;
+  expiresAt?: Date | null;
+  confirmedAt?: Date | null;
+  releasedAt?: Date | null;
+  expiredAt?: Date | null;
+};
+
 /** A stored reservation, with its times, as the API shows it. */
 export const reservationFromRow = (
   conferenceId: string,
   reservationId: string,
-  row: Pick<Reservation, 'seats' | 'status'> & { reservedAt: Date; cancelledAt: Date | null },
+  row: Pick<Reservation, 'seats' | 'status'> & ReservationTimes,
 ): Reservation => ({
   reservationId,
   conferenceId,
   seats: row.seats,
   status: row.status,
+  ...(row.expiresAt ? { expiresAt: row.expiresAt.toISOString() } : {}),
   reservedAt: row.reservedAt.toISOString(),
+  ...(row.confirmedAt ? { confirmedAt: row.confirmedAt.toISOString() } : {}),
   ...(row.cancelledAt ? { cancelledAt: row.cancelledAt.toISOString() } : {}),
+  ...(row.releasedAt ? { releasedAt: row.releasedAt.toISOString() } : {}),
+  ...(row.expiredAt ? { expiredAt: row.expiredAt.toISOString() } : {}),
 });

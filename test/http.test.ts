@@ -530,9 +530,10 @@ describe.each([
 
     await catchUp(service.projector);
     const availability = await json(send('GET', `${prefix}/${id}/availability`));
-    expect(availability.seatTypes).toEqual([{ type: 'standard', capacity: 3, reserved: 0, remaining: 3 }]);
+    expect(availability.seatTypes).toEqual([{ type: 'standard', capacity: 3, reserved: 0, held: 0, remaining: 3 }]);
     const listed = await json(send('GET', `${prefix}/${id}/reservations?limit=10`));
-    expect(listed.reservations).toEqual([
+    // A design may add the times it records (the CRUD designs do).
+    expect(listed.reservations).toMatchObject([
       { reservationId: 'c-1', conferenceId: id, seats: [{ seatType: 'standard', quantity: 2 }], status: 'cancelled' },
     ]);
     expect(await json(send('GET', `${prefix}/${id}/reservations/c-1`))).toMatchObject({ status: 'cancelled' });

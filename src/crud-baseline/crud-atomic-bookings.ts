@@ -9,7 +9,7 @@ import {
   type SeatCount,
   type SeatQuantity,
 } from '../seat-availability/index.js';
-import { crudConferences, NO_HOLDS_YET, type ReservationRow } from './crud-conferences.js';
+import { crudConferences, NO_HOLDS_YET, reservationOfRow, type ReservationRow } from './crud-conferences.js';
 
 /** What `crud_atomic_reserve` and `crud_atomic_cancel` report when they changed nothing. */
 type Facts = {
@@ -101,7 +101,9 @@ const stateOf = (conferenceId: string, facts: Facts): OpenConference | { status:
 
 /** The reported reservation row as what the id names so far. */
 const existingOf = (facts: Facts): SeatReservation =>
-  facts.existingSeats && facts.existingStatus ? { status: facts.existingStatus, seats: facts.existingSeats } : ABSENT;
+  facts.existingSeats && facts.existingStatus
+    ? reservationOfRow({ status: facts.existingStatus, seats: facts.existingSeats, expiresAt: null })
+    : ABSENT;
 
 const remainingOf = (seats: SeatQuantity[], facts: Facts) =>
   seats.map(({ seatType, quantity }) => {
