@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookingResult, Reservation } from '../src/bookings.js';
+import { crudAtomicBookings } from '../src/crud-baseline/crud-atomic-bookings.js';
 import { crudBookings } from '../src/crud-baseline/crud-bookings.js';
 import type { CrudBookings } from '../src/crud-baseline/crud-conferences.js';
 import { connect, type Sql } from '../src/database/connect.js';
 import type { SeatQuantity } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestService } from './support/service.js';
 
 let db: TestDatabase;
 /** A second pool: the commands and sweeps of another process. */
@@ -25,11 +27,16 @@ const at = (seconds: number) => new Date(T0.getTime() + seconds * 1000);
 
 const designs: { design: string; bookings: (sql: Sql, clock: () => Date) => CrudBookings }[] = [
   { design: 'crud', bookings: (sql, clock) => crudBookings(sql, { clock }) },
+  { design: 'crud-atomic', bookings: (sql, clock) => crudAtomicBookings(sql, { clock }) },
 ];
 
 const slug = (design: string) => design.replace(/[^a-z]+/g, '-');
 
 const standard = (quantity: number): SeatQuantity[] => [{ seatType: 'standard', quantity }];
+
+// Test code reads answers loosely; the assertions say what shape they must have.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const json = async (response: Response | Promise<Response>): Promise<any> => (await response).json();
 
 const outcomeOf = (result: BookingResult<unknown>) =>
   result.kind === 'ok' ? (result.created ? 'created' : 'repeated') : result.rejection.kind;
@@ -276,6 +283,7 @@ describe.each(designs)('holds in the $design design', ({ design, bookings }) => 
       'insufficient_seats',
       'reservation_conflict',
       'hold_not_found',
+      'hold_expired',
       'reservation_not_found',
     ];
     expect(outcomes.filter((o) => !expected.includes(o))).toEqual([]);
@@ -294,5 +302,95 @@ describe.each(designs)('holds in the $design design', ({ design, bookings }) => 
     expect(after.rows.filter((r) => r.status === 'held')).toEqual([]);
     expect(after.counters.map((c) => c.held)).toEqual([0, 0]);
     expect(last.length + expiredRows.length).toBe(after.rows.filter((r) => r.status === 'expired').length);
+  });
+});
+
+describe.each([
+  { design: 'crud', prefix: '/crud/conferences' },
+  { design: 'crud-atomic', prefix: '/crud-atomic/conferences' },
+])('the hold routes of the $design design', ({ design, prefix }) => {
+  it('holds 201, confirms and releases 200, and answers 409 past the due time or the capacity', async () => {
+    let now = T0;
+    const service = createTestService(db.sql, { clock: () => now });
+    const send = (method: string, path: string, body?: unknown) =>
+      service.app.request(`${prefix}${path}`, {
+        method,
+        headers: { 'content-type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+    const id = `http-${slug(design)}`;
+    const hold = (reservationId: string, quantity: number) =>
+      send('POST', `/${id}/holds`, { reservationId, seats: standard(quantity), holdSeconds: 60 });
+    const problem = async (response: Response, status: number, error: string) => {
+      expect(response.status).toBe(status);
+      expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+      const body = await json(response);
+      expect(body.error).toBe(error);
+      return body;
+    };
+    const seatCounts = async () => {
+      const { seatTypes } = await json(send('GET', `/${id}/availability`));
+      return seatTypes;
+    };
+    expect(
+      (await send('POST', '', { id, name: 'Checkout', seatTypes: [{ type: 'standard', capacity: 4 }] })).status,
+    ).toBe(201);
+
+    const held = await hold('h-1', 2);
+    expect(held.status).toBe(201);
+    expect(held.headers.get('location')).toBe(`${prefix}/${id}/reservations/h-1`);
+    expect(await json(held)).toEqual({
+      reservationId: 'h-1',
+      conferenceId: id,
+      seats: standard(2),
+      status: 'held',
+      expiresAt: at(60).toISOString(),
+    });
+    expect((await hold('h-1', 2)).status).toBe(200);
+    await problem(await hold('h-1', 1), 409, 'reservation_conflict');
+    const short = await problem(await hold('h-2', 3), 409, 'insufficient_seats');
+    expect(short.remaining).toEqual([{ seatType: 'standard', requested: 3, remaining: 2 }]);
+    expect(await seatCounts()).toEqual([{ type: 'standard', capacity: 4, reserved: 0, held: 2, remaining: 2 }]);
+
+    const confirmed = await send('POST', `/${id}/holds/h-1/confirm`);
+    expect(confirmed.status).toBe(200);
+    expect(await json(confirmed)).toEqual({
+      reservationId: 'h-1',
+      conferenceId: id,
+      seats: standard(2),
+      status: 'confirmed',
+    });
+    expect((await send('POST', `/${id}/holds/h-1/confirm`)).status).toBe(200);
+
+    expect((await hold('h-3', 1)).status).toBe(201);
+    const released = await send('DELETE', `/${id}/holds/h-3`);
+    expect(released.status).toBe(200);
+    expect(await json(released)).toMatchObject({ reservationId: 'h-3', status: 'released' });
+    await problem(await send('DELETE', `/${id}/holds/ghost`), 404, 'hold_not_found');
+
+    expect((await hold('h-4', 1)).status).toBe(201);
+    now = at(60);
+    const late = await problem(await send('POST', `/${id}/holds/h-4/confirm`), 409, 'hold_expired');
+    expect(late.expiresAt).toBe(at(60).toISOString());
+    expect(await seatCounts()).toEqual([{ type: 'standard', capacity: 4, reserved: 2, held: 1, remaining: 1 }]);
+
+    const bookings = design === 'crud' ? service.crudBookings : service.crudAtomicBookings;
+    expect(await bookings.expireDueHolds(at(60))).toContainEqual({ conferenceId: id, reservationId: 'h-4' });
+    expect(await seatCounts()).toEqual([{ type: 'standard', capacity: 4, reserved: 2, held: 0, remaining: 2 }]);
+    expect(await json(send('GET', `/${id}/reservations/h-4`))).toEqual({
+      reservationId: 'h-4',
+      conferenceId: id,
+      seats: standard(1),
+      status: 'expired',
+      expiresAt: at(60).toISOString(),
+      reservedAt: T0.toISOString(),
+      expiredAt: at(60).toISOString(),
+    });
+    const { reservations } = await json(send('GET', `/${id}/reservations`));
+    expect(reservations.map((r: Reservation) => [r.reservationId, r.status])).toEqual([
+      ['h-1', 'confirmed'],
+      ['h-3', 'released'],
+      ['h-4', 'expired'],
+    ]);
   });
 });

@@ -28,13 +28,6 @@ export type CounterRow = { seatType: string; capacity: number; reserved: number;
 /** What each CRUD design writes in its own way. */
 export type CrudWrites = 'reserveSeats' | 'cancelReservation' | 'holdSeats' | 'confirmReservation' | 'releaseHold';
 
-/** Until the CRUD designs learn holds (issue 25): a branch-only placeholder. */
-export const NO_HOLDS_YET: Pick<Bookings, 'holdSeats' | 'confirmReservation' | 'releaseHold'> = {
-  holdSeats: () => Promise.reject(new Error('holds are not built for this design yet')),
-  confirmReservation: () => Promise.reject(new Error('holds are not built for this design yet')),
-  releaseHold: () => Promise.reject(new Error('holds are not built for this design yet')),
-};
-
 /** A hold the sweep expired. */
 export type ExpiredHold = ReservationKey;
 
@@ -58,29 +51,34 @@ export const reservationOfRow = (row: ReservationRow | undefined): SeatReservati
   return { status, seats, expiresAt: expiresAt.toISOString() };
 };
 
-/**
- * An accepted command answered as the event-sourced path answers it: with the reservation as it
- * stands after the command's events (the domain's own fold), created when there were any.
- */
-export const acceptedResult = (
+/** A reservation as a command answers it, as the event-sourced path does: seats, status and a hold's due time. */
+export const reservationAnswer = (
   { conferenceId, reservationId }: ReservationKey,
-  before: SeatReservation,
-  events: SeatAvailabilityEvent[],
-): BookingResult<Reservation> => {
-  const after = reservationOf(events, before);
-  if (after.status === 'absent') throw new Error(`accepted reservation ${reservationId} names nothing`);
+  reservation: SeatReservation,
+): Reservation => {
+  if (reservation.status === 'absent') throw new Error(`accepted reservation ${reservationId} names nothing`);
   return {
-    kind: 'ok',
-    created: events.length > 0,
-    value: {
-      reservationId,
-      conferenceId,
-      seats: after.seats,
-      status: after.status,
-      ...('expiresAt' in after ? { expiresAt: after.expiresAt } : {}),
-    },
+    reservationId,
+    conferenceId,
+    seats: reservation.seats,
+    status: reservation.status,
+    ...('expiresAt' in reservation ? { expiresAt: reservation.expiresAt } : {}),
   };
 };
+
+/**
+ * An accepted command's answer: the reservation as it stands after the command's events (the
+ * domain's own fold), created when there were any.
+ */
+export const acceptedResult = (
+  key: ReservationKey,
+  before: SeatReservation,
+  events: SeatAvailabilityEvent[],
+): BookingResult<Reservation> => ({
+  kind: 'ok',
+  created: events.length > 0,
+  value: reservationAnswer(key, reservationOf(events, before)),
+});
 
 /**
  * What both CRUD designs share: the tables (a conference row, one counter row per seat type, a
