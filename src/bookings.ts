@@ -81,8 +81,7 @@ export type ReservationStatus = KnownReservation['status'];
 
 /**
  * One row per seat type, in order, with the conference's name: what both read sides select.
- * Neither selects `held` yet (the CRUD baseline has no holds; the remaining-seats view does not
- * fold them), so it counts as 0 where it is missing.
+ * The CRUD reads select `held`; the views' read does not yet, so it counts as 0 where it is missing.
  */
 export type SeatRow = {
   name: string;

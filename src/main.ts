@@ -37,6 +37,9 @@ run('seat-surge', async (config, log, releases) => {
     releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.projector.stop()));
   }
 
+  // The CRUD designs' holds expire by their own sweeps; service.close() stops them.
+  service.crudHoldSweeps.start();
+
   // Before listening: the first requests after a start would otherwise connect and prepare.
   const warmUpStarted = Date.now();
   await service.warmUp(config.databasePoolSize);

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BookingResult, Reservation } from '../src/bookings.js';
+import { loadConfig } from '../src/config.js';
 import { crudAtomicBookings } from '../src/crud-baseline/crud-atomic-bookings.js';
 import { crudBookings } from '../src/crud-baseline/crud-bookings.js';
 import type { CrudBookings } from '../src/crud-baseline/crud-conferences.js';
@@ -392,5 +393,36 @@ describe.each([
       ['h-3', 'released'],
       ['h-4', 'expired'],
     ]);
+  });
+});
+
+describe('the service', () => {
+  it('sweeps the due holds of both CRUD designs on its own once started, at its clock’s time, until closed', async () => {
+    let now = T0;
+    const service = createTestService(db.sql, {
+      clock: () => now,
+      holds: { ...loadConfig({}).holds, expiryPollIntervalMs: 10 },
+    });
+    const conferenceId = 'swept-by-the-service';
+    const seatTypes = [{ type: 'standard', capacity: 4 }];
+    await service.crudBookings.createConference({ conferenceId, name: conferenceId, seatTypes }, {});
+    for (const [reservationId, bookings] of [
+      ['by-crud', service.crudBookings],
+      ['by-crud-atomic', service.crudAtomicBookings],
+    ] as const) {
+      await bookings.holdSeats({ conferenceId, reservationId, seats: standard(1), holdSeconds: 60 }, {});
+    }
+    const statuses = async () =>
+      (await service.crudBookings.reservations(conferenceId, { after: '', limit: 10 }))?.map((r) => r.status);
+
+    service.crudHoldSweeps.start();
+    try {
+      expect(await statuses()).toEqual(['held', 'held']);
+      now = at(60);
+      await expect.poll(statuses, { timeout: 10_000 }).toEqual(['expired', 'expired']);
+    } finally {
+      service.close();
+    }
+    await expectCountersMatchRows(conferenceId);
   });
 });
