@@ -57,6 +57,8 @@ export type Availability = {
   version?: number;
 };
 
+export type { ReservationStatus };
+
 /**
  * A reservation as the API shows it. `reserved` is a one-step reservation; a hold is `held`
  * until it is `confirmed`, `released` or `expired`; `cancelled` is a reserved or confirmed one
@@ -77,17 +79,13 @@ export type Reservation = {
   expiredAt?: string;
 };
 
-/**
- * One row per seat type, in order, with the conference's name: what both read sides select.
- * Neither selects `held` yet (the CRUD baseline has no holds; the remaining-seats view does not
- * fold them), so it counts as 0 where it is missing.
- */
+/** One row per seat type, in order, with the conference's name: what both read sides select. */
 export type SeatRow = {
   name: string;
   type: string;
   capacity: number;
   reserved: number;
-  held?: number;
+  held: number;
   remaining?: number;
 };
 
@@ -102,7 +100,7 @@ export const availabilityFromRows = (
   return {
     conferenceId,
     name: first.name,
-    seatTypes: rows.map(({ type, capacity, reserved, held = 0, remaining }) => ({
+    seatTypes: rows.map(({ type, capacity, reserved, held, remaining }) => ({
       type,
       capacity,
       reserved,

@@ -47,6 +47,8 @@ run('seat-surge', async (config, log, releases) => {
   // In every API process: one of them leads (a lock), the others stand by to take over.
   service.expirer.start();
   releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.expirer.stop()));
+  // The CRUD designs' holds expire by their own sweeps; service.close() stops them.
+  service.crudHoldSweeps.start();
 
   const server = serve({
     fetch: service.app.fetch,

@@ -2,6 +2,7 @@ import { createApp } from './app.js';
 import type { Config } from './config.js';
 import { crudAtomicBookings } from './crud-baseline/crud-atomic-bookings.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
+import { HoldSweeper } from './crud-baseline/hold-sweeper.js';
 import type { Sql } from './database/connect.js';
 import { probeDatabase, watchDatabase } from './database/database-health.js';
 import { eventSourcedBookings } from './event-sourced-bookings.js';
@@ -65,12 +66,14 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   });
   const eventSourced = (handlers: typeof write.handlers) => eventSourcedBookings(handlers, write, readModel);
   const clock = hooks.clock ?? (() => new Date());
+  const crud = crudBookings(sql, { clock, ...hooks.crud });
+  const crudAtomic = crudAtomicBookings(sql, { clock });
   const designs = {
     '/conferences': eventSourced(write.handlers),
     '/batched/conferences': eventSourced(write.batchedHandlers),
     '/direct/conferences': eventSourced(write.directHandlers),
-    '/crud/conferences': crudBookings(sql, { clock, ...hooks.crud }),
-    '/crud-atomic/conferences': crudAtomicBookings(sql, { clock }),
+    '/crud/conferences': crud,
+    '/crud-atomic/conferences': crudAtomic,
   };
   const expirer = new HoldExpirer({
     sql,
@@ -80,6 +83,11 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     pollIntervalMs: options.holds.expiryPollIntervalMs,
     onExpired: (lateMs) => metrics.holdExpiryLateness.observe(lateMs / 1000),
   });
+  // Each CRUD design expires its holds by a sweep of its own, as often as the event-sourced expirer looks.
+  const crudHoldSweepers = Object.entries({ crud, 'crud-atomic': crudAtomic }).map(
+    ([design, { expireDueHolds }]) =>
+      new HoldSweeper({ design, expireDueHolds, clock, intervalMs: options.holds.expiryPollIntervalMs, log }),
+  );
   // Aborted by closeLiveStreams(): open event streams would otherwise keep the server from closing.
   const liveStreams = new AbortController();
   const app = createApp({
@@ -107,14 +115,20 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     readModel,
     viewsChanged,
     health,
+    /** The CRUD designs' sweeps of due holds, built but not started: the process (main.ts) or the test decides. */
+    crudHoldSweeps: {
+      start: () => crudHoldSweepers.forEach((sweeper) => sweeper.start()),
+      stop: () => crudHoldSweepers.forEach((sweeper) => sweeper.stop()),
+    },
     /** Before the service says it is ready; see warmUpService. */
     warmUp: (connections: number) => warmUpService(sql, options, app, connections),
     /** Ends every open GET /conferences/:id/stream, so the HTTP server can close. */
     closeLiveStreams: () => liveStreams.abort(),
-    /** Stops the service's own timers (database probe, cache sweeper); the pool is the caller's. */
+    /** Stops the service's own timers (database probe, cache sweeper, hold sweeps); the pool is the caller's. */
     close: () => {
       health.stop();
       write.writers.close();
+      crudHoldSweepers.forEach((sweeper) => sweeper.stop());
     },
   };
 };

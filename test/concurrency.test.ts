@@ -56,13 +56,14 @@ const designs = [
     design,
     bookings,
     stored: async (conferenceId: string) => {
-      const counters = await db.sql<{ seat_type: string; capacity: number; reserved: number }[]>`
-        select seat_type, capacity, reserved from crud_seat_counters where conference_id = ${conferenceId} order by ordinal`;
+      const counters = await db.sql<{ seat_type: string; capacity: number; reserved: number; held: number }[]>`
+        select seat_type, capacity, reserved, held from crud_seat_counters where conference_id = ${conferenceId} order by ordinal`;
       const rows = await db.sql<(StoredReservation & { reservation_id: string })[]>`
         select reservation_id, seats, status from crud_reservations where conference_id = ${conferenceId}`;
       return {
-        // The CRUD designs have no holds.
-        counters: new Map(counters.map((c) => [c.seat_type, { capacity: c.capacity, reserved: c.reserved, held: 0 }])),
+        counters: new Map(
+          counters.map((c) => [c.seat_type, { capacity: c.capacity, reserved: c.reserved, held: c.held }]),
+        ),
         reservations: new Map(rows.map((r) => [r.reservation_id, { seats: r.seats, status: r.status }])),
       };
     },

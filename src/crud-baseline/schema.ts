@@ -52,6 +52,8 @@ export const crudReservations = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.conferenceId, table.reservationId] }),
-    index('crud_reservations_pending_holds').on(table.expiresAt).where(sql`status = 'held'`),
+    index('crud_reservations_pending_holds')
+      .on(table.expiresAt)
+      .where(sql`status = 'held'`),
   ],
 );

@@ -131,5 +131,6 @@ export const expireHold = (state: OpenConference, command: ExpireHold, hold: Res
 /** Instants are compared, not strings, so ISO times with other offsets or precision compare right. */
 const isDue = (now: string, expiresAt: string): boolean => Date.parse(now) >= Date.parse(expiresAt);
 
-const expiresAtOf = (now: string, holdSeconds: number): string =>
+/** A hold's due time: `holdSeconds` after the command's `now`. */
+export const expiresAtOf = (now: string, holdSeconds: number): string =>
   new Date(Date.parse(now) + holdSeconds * 1000).toISOString();

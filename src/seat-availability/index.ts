@@ -1,6 +1,7 @@
 export * from './types.js';
 export * from './limits.js';
 export { decide } from './decide.js';
+export { expiresAtOf } from './holds.js';
 export { evolve, evolveAll, initialState } from './evolve.js';
 export {
   ABSENT,
