@@ -1,6 +1,7 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
 import { Ledger, noteAnswer } from '../ledger.js';
+import { isCommit } from '../recorder.js';
 import { round } from '../stats.js';
 import { workloadOf, type PlannedRequest } from '../workloads.js';
 import { createLoadRecorder } from './load-recorder.js';
@@ -130,7 +131,7 @@ export const driveOpenLoad = async (options: OpenLoadOptions, kept?: Dispatcher)
       else {
         noteAnswer(ledger, planned, status);
         const latency = performance.now() - startedAt - intended;
-        recorder.answered(arrival, status, latency, planned.kind === 'reserve' && status === 201);
+        recorder.answered(arrival, status, latency, isCommit(planned.kind, status));
       }
       if (outstanding === 0) allAnswered?.();
     });
