@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkoutPhase } from './checkout/checkout-phase.js';
 import { readCpuTimes } from './cpu.js';
 import { faultRun, faultTable, type FaultRun } from './faults.js';
 import { DESIGNS, parseOptions, USAGE, UsageRequested, type LoadtestOptions } from './options.js';
@@ -17,9 +18,22 @@ import { buildReport, reportTables, writeLoadtestReport } from './report/loadtes
 import { markdownTable } from './report/markdown.js';
 import { startServer } from './server.js';
 
+/** A checkout phase's line: its rates, the latencies of holds and confirms, expiry lag and what stayed held. */
+const checkoutLine = (r: PhaseResult, audit: string): string => {
+  const c = r.checkout;
+  if (!c) return '';
+  const lag = c.expiryLagMs;
+  return (
+    `${r.design} checkout c=${r.connections}: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
+    `hold p50/p99 ${c.holds.latencyMs.p50}/${c.holds.latencyMs.p99} ms, confirm p50/p99 ${c.confirms.latencyMs.p50}/${c.confirms.latencyMs.p99} ms, ` +
+    `expiry lag p50/p99/max ${lag.p50}/${lag.p99}/${lag.max} ms (${lag.count} expired), held at end ${c.seatsHeldAtEnd}, ${audit}`
+  );
+};
+
 /** One line per phase as it finishes. */
 const summaryLine = (r: PhaseResult): string => {
   const audit = r.audit ? (r.audit.passed ? 'audit ok' : 'AUDIT FAILED') : '';
+  if (r.checkout) return checkoutLine(r, audit);
   const main =
     r.phase === 'sellout'
       ? `sold ${r.sellout?.seatsSold}/${r.sellout?.capacity} in ${r.sellout?.timeToSellOutSeconds ?? '-'} s, ${r.attemptsPerSecond} attempts/s`
@@ -84,6 +98,8 @@ const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) =
         if (scenario === 'surge') {
           record(await throughputPhase(ctx, design, 'surge', connections));
           record(await selloutPhase(ctx, design, connections));
+        } else if (scenario === 'checkout') {
+          record(await checkoutPhase(ctx, design, connections));
         } else if (scenario === 'spread' || scenario === 'hotspot') {
           record(await throughputPhase(ctx, design, scenario, connections));
         } else {

@@ -92,7 +92,7 @@ export const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResul
   await warmUpGenerator(ctx);
   const capacity: CapacityResult[] = [];
   for (const scenario of options.scenarios) {
-    if (scenario === 'spike') continue;
+    if (scenario === 'spike' || scenario === 'checkout') continue;
     for (const design of options.designs) {
       const closed =
         scenario === 'mixed'
