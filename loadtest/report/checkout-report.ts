@@ -18,7 +18,8 @@ const statuses = (counts: Record<string, number>, codes: string[]) =>
 /**
  * The checkout's table, one row per design and connection count: confirms and holds per second,
  * the latencies of holds and of confirms, the expiry lag of the holds that expired, the seats
- * still held once every hold was due, and the answers by kind.
+ * still held once every hold was due, the answers by kind, and the server's version conflicts
+ * and retries exhausted (a 503 busy each) over the load.
  */
 export const checkoutTable = (rows: PhaseResult[]) => ({
   title: 'checkout',
@@ -39,6 +40,8 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
     'releases 200/409/503',
     'follow-up late p99 ms',
     'last buyer seats',
+    'conflicts',
+    'exhausted',
     'errors',
     'audit',
   ],
@@ -64,6 +67,8 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
         statuses(c.releases.statusCounts, ['200', '409', '503']),
         c.followUpLateMs.p99,
         c.lastBuyerSeats,
+        r.server.versionConflicts,
+        r.server.retriesExhausted,
         r.errors,
         auditCell(r),
       ],
