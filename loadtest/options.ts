@@ -230,9 +230,6 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
   if (scenarios.includes('spike') && model !== 'open') {
     throw new Error('--scenario spike offers arrivals at a rate: it needs --model open');
   }
-  if (scenarios.includes('checkout') && model === 'open') {
-    throw new Error('--scenario checkout runs in the closed model: leave out --model open');
-  }
   if (model === 'open' && faults.length > 0)
     throw new Error('--fault runs a closed-loop surge: leave out --model open');
   const designs = values.design

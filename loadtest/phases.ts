@@ -7,6 +7,7 @@ import { DESIGNS, type Design, type LoadtestOptions, type Scenario } from './opt
 import { Recorder, type LagSummary, type TimelinePoint } from './recorder.js';
 import { sampleLag, scrapeCounters, waitUntilIdle, type ServerCounters } from './server-metrics.js';
 import type { Percentiles } from './stats.js';
+import { seededRandom } from './random.js';
 import { round } from './stats.js';
 import {
   bookingWorkload,
@@ -14,7 +15,6 @@ import {
   hotspotWorkload,
   mixedWorkload,
   oneSeat,
-  seededRandom,
   SEAT_TYPES,
   type Workload,
 } from './workloads.js';

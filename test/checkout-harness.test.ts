@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Listed } from '../loadtest/audit.js';
 import { checkoutAudit, type CheckoutTold } from '../loadtest/checkout/checkout-audit.js';
@@ -7,6 +9,8 @@ import { closedCheckout } from '../loadtest/checkout/closed-checkout.js';
 import { foldStream } from '../loadtest/checkout/stream-fold.js';
 import { checkoutVisitors, THINK_MS, type CheckoutPlan } from '../loadtest/checkout/visitors.js';
 import type { HoldRecord } from '../loadtest/ledger.js';
+import { driveOpenLoad } from '../loadtest/open/open-drive.js';
+import { GENERATOR_LIMITS } from '../loadtest/open/open-load.js';
 import { parseOptions } from '../loadtest/options.js';
 
 /**
@@ -116,6 +120,71 @@ describe('the closed model’s checkout', () => {
     expect(late).toHaveLength(thinking);
     expect([...late].sort((a, b) => b - a)).toEqual(late);
     expect(checkout.thinking()).toBe(0);
+  });
+});
+
+/** A service that grants every hold, confirm and release at once, and notes when each request came. */
+const startCheckoutServer = async () => {
+  /** When each reservation's hold, and its follow-up, reached the service. */
+  const seen = new Map<string, { holdAt?: number; followUpAt?: number }>();
+  const server = createServer((request, response) => {
+    let body = '';
+    request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+    request.on('end', () => {
+      const path = request.url ?? '';
+      const isHold = request.method === 'POST' && path.endsWith('/holds');
+      const id = isHold ? (JSON.parse(body) as { reservationId: string }).reservationId : path.split('/')[5]!;
+      const times = seen.get(id) ?? {};
+      if (isHold) times.holdAt = performance.now();
+      else times.followUpAt = performance.now();
+      seen.set(id, times);
+      response.writeHead(isHold ? 201 : 200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((listening) => server.listen(0, '127.0.0.1', () => listening()));
+  const close = () =>
+    new Promise<void>((closed) => {
+      server.closeAllConnections();
+      server.close(() => closed());
+    });
+  return { baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, seen, close };
+};
+
+describe('the open model’s checkout', () => {
+  it('offers visitors at the rate and sends each follow-up once its visitor has thought, waiting for the last', async () => {
+    const { baseUrl, seen, close } = await startCheckoutServer();
+    try {
+      const result = await driveOpenLoad({
+        baseUrl,
+        schedule: { segments: [{ rate: 20, seconds: 1 }], spacing: 'constant', seed: 1 },
+        workload: { kind: 'checkout', visitors: plan },
+        connections: 4,
+        maxWaiting: 100,
+        timeoutMs: 10_000,
+        limits: GENERATOR_LIMITS,
+      });
+      // The same visitors, replayed: those who confirm or release send one follow-up each.
+      const replay = checkoutVisitors(plan);
+      const followUps = Array.from({ length: 20 }, () => replay.answered(replay.arrive(), 201)).filter(Boolean);
+      expect(result).toMatchObject({ offered: 20, sent: 20 + followUps.length, dropped: 0, errors: 0 });
+      expect(result.answered).toBe(result.sent);
+      expect(result.byKind.hold?.statusCounts).toEqual({ 201: 20 });
+      const confirms = followUps.filter((f) => f?.request.kind === 'confirm').length;
+      expect(result.byKind.confirm?.statusCounts).toEqual({ 200: confirms });
+      expect(result.committed).toBe(confirms);
+      // No follow-up reached the service before its visitor had thought for the shortest think time.
+      const thought = [...seen.values()].flatMap(({ holdAt = 0, followUpAt }) =>
+        followUpAt === undefined ? [] : [followUpAt - holdAt],
+      );
+      expect(thought).toHaveLength(followUps.length);
+      expect(Math.min(...thought)).toBeGreaterThanOrEqual(THINK_MS.min - 1);
+      expect(result.ledger.holds.map(([, , , told]) => told).filter((told) => told !== 'held')).toHaveLength(
+        followUps.length,
+      );
+      expect(result.ledger.holds).toHaveLength(20);
+    } finally {
+      await close();
+    }
   });
 });
 

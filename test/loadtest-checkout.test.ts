@@ -172,4 +172,37 @@ describe('npm run loadtest -- --scenario checkout', () => {
     expect(markdown).toMatch(/## checkout\n\n\| design \| conns \| confirmed\/s \| holds\/s \|/);
     expect(markdown).toMatch(/\| es-batched \| 8 \| [\d.]+ \| [\d.]+ \|.*\| 0 \|.*\| pass \|/);
   }, 240_000);
+
+  it('--model open: visitors arrive at the rate the closed loop served them, and the same figures and audit follow', async () => {
+    const options = parseOptions([
+      '--quick',
+      '--model',
+      'open',
+      '--generator-priority',
+      'normal',
+      '--design',
+      'es-batched',
+      '--scenario',
+      'checkout',
+      '--out',
+      join(out, 'open'),
+    ]);
+    const { exitCode, files } = await runLoadtest(options, { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+    expect(exitCode).toBe(0);
+    const report = JSON.parse(await readFile(files[0]!, 'utf8')) as LoadtestReport;
+    const closed = report.results.find((r) => r.scenario === 'checkout')!;
+    const [open] = report.open!.checkout;
+    expect(open).toMatchObject({ design: 'es-batched', audit: { passed: true }, checkout: { seatsHeldAtEnd: 0 } });
+    expect(open!.rate).toBe(Math.round(closed.checkout!.holds.latencyMs.count / closed.durationSeconds));
+    // Every visitor offered was sent, dropped or failed; each sent one hold, and some a follow-up.
+    const { load, checkout } = open!;
+    expect(checkout.holds.latencyMs.count + load.dropped + load.errors).toBe(load.offered);
+    expect(load.sent).toBeGreaterThan(checkout.holds.latencyMs.count);
+    expect(checkout.confirms.statusCounts['200']).toBeGreaterThan(0);
+    expect(checkout.confirmedPerSecond).toBeGreaterThan(0);
+    expect(checkout.expiryLagMs.count).toBeGreaterThan(0);
+    const markdown = await readFile(files[1]!, 'utf8');
+    expect(markdown).toContain('## checkout, open model');
+    expect(markdown).toContain('## checkout\n');
+  }, 240_000);
 });

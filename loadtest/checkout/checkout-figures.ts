@@ -23,10 +23,10 @@ export type CheckoutFigures = {
   seatsHeldAtEnd: number;
   /** Seats the last buyer took once the load was over, where demand exceeded capacity (see buyWhatIsLeft). */
   lastBuyerSeats: number;
-  /** Visitors still thinking when the load stopped: their follow-ups were never sent, so their holds expired. */
-  thinkingAtStop: number;
-  /** How late follow-ups went out after their think time, ms (the closed model sends one on the next free connection). */
-  followUpLateMs: Spread;
+  /** Closed model: visitors still thinking when the load stopped (their follow-ups never sent, so their holds expired). */
+  thinkingAtStop?: number;
+  /** Closed model: how late follow-ups went out after their think time, ms (each waits for the next free connection). */
+  followUpLateMs?: Spread;
 };
 
 /** p50, p99 and max of a list of ms (sorted in place), rounded. */

@@ -41,6 +41,22 @@ export const seatsHeldOnceDue = async (baseUrl: string, prefix: string, conferen
 };
 
 /**
+ * After a checkout's load, once the server has finished every request: the seats still held once
+ * every hold is due, the last buyer, then the store read and audited, and the expiry lag of every
+ * expired hold.
+ */
+export const settleCheckout = async (baseUrl: string, design: Design, conferenceId: string, ledger: Ledger) => {
+  const prefix = DESIGNS[design];
+  const seatsHeldAtEnd = await seatsHeldOnceDue(baseUrl, prefix, conferenceId);
+  const lastBuyerSeats = await buyWhatIsLeft(baseUrl, prefix, conferenceId, ledger);
+  const store = await readCheckoutStore(baseUrl, prefix, conferenceId, !isCrud(design));
+  return {
+    figures: { expiryLagMs: expiryLag(store.reservations), seatsHeldAtEnd, lastBuyerSeats },
+    audit: checkoutAudit(store, toldOf(ledger, conferenceId)),
+  };
+};
+
+/**
  * The checkout on one conference of `--capacity` seats, in the closed model (see closedCheckout):
  * visitors for `--duration` seconds, measured from the start (a ramp would sell the seats
  * unmeasured). Then, once every hold is due, the seats still held; the last buyer takes what is
@@ -85,9 +101,7 @@ export const checkoutPhase = async (ctx: PhaseContext, design: Design, connectio
   const seconds = (performance.now() - started) / 1000;
   await waitUntilIdle(baseUrl);
   const server = difference(await scrapeCounters(baseUrl), before);
-  const seatsHeldAtEnd = await seatsHeldOnceDue(baseUrl, prefix, conferenceId);
-  const lastBuyerSeats = await buyWhatIsLeft(baseUrl, prefix, conferenceId, ledger);
-  const store = await readCheckoutStore(baseUrl, prefix, conferenceId, !isCrud(design));
+  const settled = await settleCheckout(baseUrl, design, conferenceId, ledger);
   const result = summarise(
     { design, scenario: 'checkout', phase: 'checkout', connections },
     recorder,
@@ -104,11 +118,9 @@ export const checkoutPhase = async (ctx: PhaseContext, design: Design, connectio
     holds,
     confirms: recorder.ofKind('confirm'),
     releases: recorder.ofKind('release'),
-    expiryLagMs: expiryLag(store.reservations),
-    seatsHeldAtEnd,
-    lastBuyerSeats,
+    ...settled.figures,
     thinkingAtStop: checkout.thinking(),
     followUpLateMs: spreadOf(checkout.lateMs()),
   };
-  return { ...result, checkout: figures, audit: checkoutAudit(store, toldOf(ledger, conferenceId)) };
+  return { ...result, checkout: figures, audit: settled.audit };
 };

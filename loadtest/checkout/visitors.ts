@@ -1,5 +1,6 @@
 import type { SeatQuantity } from '../../src/seat-availability/index.js';
-import { seededRandom, type PlannedRequest } from '../workloads.js';
+import { seededRandom } from '../random.js';
+import type { FollowUp, PlannedRequest } from '../workloads.js';
 
 /** A checkout's visitors, told as data (so a load generator in another process can build them). */
 export type CheckoutPlan = {
@@ -23,9 +24,6 @@ export const INTENT_SHARES: Record<Intent, number> = { confirm: 0.6, abandon: 0.
  * range, and at most half the hold, so a visitor who means to confirm is in time.
  */
 export const THINK_MS = { min: 200, max: 1500 };
-
-/** A visitor's next request, to be sent `thinkMs` after the answer that prompted it. */
-export type FollowUp = { request: PlannedRequest; thinkMs: number };
 
 const holdRequest = (plan: CheckoutPlan, reservationId: string, seats: SeatQuantity[]): PlannedRequest => ({
   kind: 'hold',

@@ -1,3 +1,4 @@
+import type { OpenCheckoutResult } from '../checkout/open-checkout.js';
 import type { PhaseResult } from '../phases.js';
 import { statusCount } from './markdown.js';
 
@@ -65,7 +66,7 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
         statuses(c.holds.statusCounts, ['201', '409', '503']),
         statuses(c.confirms.statusCounts, ['200', '409', '503']),
         statuses(c.releases.statusCounts, ['200', '409', '503']),
-        c.followUpLateMs.p99,
+        c.followUpLateMs?.p99 ?? '-',
         c.lastBuyerSeats,
         r.server.versionConflicts,
         r.server.retriesExhausted,
@@ -74,4 +75,53 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
       ],
     ];
   }),
+});
+
+/**
+ * The checkout in the open model, one row per design: visitors offered per second (the closed
+ * loop's rate) and how the generator kept it, then the same figures as the closed model's table,
+ * every latency from when its request was due.
+ */
+export const openCheckoutTable = (results: OpenCheckoutResult[]) => ({
+  title: 'checkout, open model (visitors at the closed loop’s rate)',
+  header: [
+    'design',
+    'visitors/s offered',
+    'issued/s',
+    'confirmed/s',
+    'holds/s',
+    'hold p50 ms',
+    'hold p99 ms',
+    'confirm p50 ms',
+    'confirm p99 ms',
+    'expiry lag p50/p99/max ms',
+    'expired',
+    'held at end',
+    'holds 201/409/503',
+    'confirms 200/409/503',
+    'dropped',
+    'errors',
+    'send lag p99 ms',
+    'audit',
+  ],
+  rows: results.map(({ design, rate, load, checkout: c, audit }) => [
+    design,
+    rate,
+    load.achievedRate,
+    c.confirmedPerSecond,
+    c.holdsPerSecond,
+    c.holds.latencyMs.p50,
+    c.holds.latencyMs.p99,
+    c.confirms.latencyMs.p50,
+    c.confirms.latencyMs.p99,
+    `${c.expiryLagMs.p50}/${c.expiryLagMs.p99}/${c.expiryLagMs.max}`,
+    c.expiryLagMs.count,
+    c.seatsHeldAtEnd,
+    statuses(c.holds.statusCounts, ['201', '409', '503']),
+    statuses(c.confirms.statusCounts, ['200', '409', '503']),
+    load.dropped,
+    load.errors,
+    load.generator.sendLagMs.p99,
+    audit.passed ? 'pass' : 'FAIL',
+  ]),
 });

@@ -72,7 +72,7 @@ export const buildReport = (
     ...(open ? { open } : {}),
     auditPassed:
       results.every((r) => r.audit?.passed !== false) &&
-      [...(open?.capacity ?? []), ...(open?.spikes ?? [])].every((r) => r.audit.passed),
+      [...(open?.capacity ?? []), ...(open?.spikes ?? []), ...(open?.checkout ?? [])].every((r) => r.audit.passed),
   };
 };
 
