@@ -114,7 +114,9 @@ export const USAGE = `npm run loadtest -- [options]
   --quick                   a small run (a few seconds) for tests and smoke checks
   --fault kill-api,kill-db,restart-db
                             a fault run instead of the scenarios: a surge with these faults
-                            injected (default design es-batched); see docs/load-testing.md
+                            injected (default design es-batched); with --scenario checkout,
+                            the checkout with the API killed (kill-api only); see
+                            docs/load-testing.md
   --fault-repeats 3         times each fault is injected
   --target URL              measure a server you started yourself instead of starting one
   --out DIR                 where reports go (default loadtest/results/<timestamp>)`;
@@ -229,6 +231,9 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
   const scenarios = values.scenario ? list(values.scenario, SCENARIOS, 'scenario') : ['surge' as const];
   if (scenarios.includes('spike') && model !== 'open') {
     throw new Error('--scenario spike offers arrivals at a rate: it needs --model open');
+  }
+  if (faults.length > 0 && scenarios.includes('checkout') && faults.some((f) => f !== 'kill-api')) {
+    throw new Error('--scenario checkout injects kill-api only: leave out the database faults');
   }
   if (model === 'open' && faults.length > 0)
     throw new Error('--fault runs a closed-loop surge: leave out --model open');

@@ -74,7 +74,12 @@ const post = async (url: string, body: unknown) => {
 };
 
 /** Fresh conferences for one phase, so designs and phases never share rows. */
-export const createConferences = async (ctx: PhaseContext, design: Design, ids: string[], capacity: number) => {
+export const createConferences = async (
+  ctx: Pick<PhaseContext, 'baseUrl'>,
+  design: Design,
+  ids: string[],
+  capacity: number,
+) => {
   const queue = [...ids];
   const worker = async () => {
     for (let id = queue.shift(); id; id = queue.shift()) {

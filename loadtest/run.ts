@@ -1,5 +1,6 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkoutFaultRun, checkoutFaultTable, type CheckoutFaultRun } from './checkout/checkout-faults.js';
 import { checkoutPhase } from './checkout/checkout-phase.js';
 import { readCpuTimes } from './cpu.js';
 import { faultRun, faultTable, type FaultRun } from './faults.js';
@@ -46,7 +47,9 @@ const summaryLine = (r: PhaseResult): string => {
 
 /**
  * A fault run: a surge per design with the chosen faults injected into a server this process
- * supervises, then the audit of every fault's reservations. Writes faults.json and faults.md.
+ * supervises, then the audit of every fault's reservations; with `--scenario checkout`, the
+ * checkout with the API killed and restarted instead (see checkoutFaultRun). Writes faults.json
+ * and faults.md.
  */
 export const runFaults = async (
   options: LoadtestOptions,
@@ -56,17 +59,25 @@ export const runFaults = async (
   const runTag = `ft${Date.now().toString(36)}`;
   const supervised = { server: await startServer(join(options.outDir, 'server.log'), serverEnv) };
   const runs: FaultRun[] = [];
+  const checkoutRuns: CheckoutFaultRun[] = [];
+  const steadySeconds = options.quick ? 1 : 3;
   try {
     for (const connections of options.connections) {
       for (const design of options.designs) {
         console.log(`${design} c=${connections}: ${options.faults.join(', ')}, ${options.faultRepeats} times each`);
+        if (options.scenarios.includes('checkout')) {
+          const { capacity, holdSeconds, faultRepeats: repeats } = options;
+          const run = { design, connections, repeats, capacity, holdSeconds, steadySeconds, runTag };
+          checkoutRuns.push(await checkoutFaultRun(supervised, run));
+          continue;
+        }
         const run = await faultRun(supervised, {
           design,
           connections,
           faults: options.faults,
           repeats: options.faultRepeats,
           vipCapacity: Math.max(1, Math.round(options.capacity / 10)),
-          steadySeconds: options.quick ? 1 : 3,
+          steadySeconds,
           runTag,
         });
         runs.push(run);
@@ -75,15 +86,17 @@ export const runFaults = async (
   } finally {
     await supervised.server.stop();
   }
-  const tables = runs.map(faultTable);
+  const tables = [...runs.map(faultTable), ...checkoutRuns.map(checkoutFaultTable)];
   const markdown = tables.map((t) => `## ${t.title}\n\n${markdownTable(t.header, t.rows)}`).join('\n\n');
   const files = [join(options.outDir, 'faults.json'), join(options.outDir, 'faults.md')];
-  await writeFile(files[0]!, JSON.stringify({ options, runs }, null, 2));
+  await writeFile(files[0]!, JSON.stringify({ options, runs, checkoutRuns }, null, 2));
   await writeFile(files[1]!, `# Fault run\n\n${markdown}\n`);
   for (const table of tables) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);
-  const passed = runs.every((r) => r.passed);
+  const passed = runs.every((r) => r.passed) && checkoutRuns.every((r) => r.passed);
   if (!passed)
-    console.error('\n!!! FAULT RUN FAILED: a reservation was lost, seats oversold, or the service did not recover !!!');
+    console.error(
+      '\n!!! FAULT RUN FAILED: a reservation or hold was lost, seats oversold, the service did not recover, or due holds did not expire in time !!!',
+    );
   console.log(`\nReports: ${files.join(', ')}`);
   return { exitCode: passed ? 0 : 2, files };
 };

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import type { Listed } from '../loadtest/audit.js';
 import { checkoutAudit, type CheckoutTold } from '../loadtest/checkout/checkout-audit.js';
+import { expiredAfterRestart } from '../loadtest/checkout/checkout-faults.js';
 import { expiryLag } from '../loadtest/checkout/checkout-figures.js';
 import type { CheckoutStore, StreamEvent } from '../loadtest/checkout/checkout-store.js';
 import { closedCheckout } from '../loadtest/checkout/closed-checkout.js';
@@ -395,5 +396,25 @@ describe('expiry lag', () => {
       reservation('z', 'confirmed', 1, { expiresAt: at(3) }),
     ]);
     expect(lag).toEqual({ p50: 120, p99: 1000, max: 1000, count: 2 });
+  });
+});
+
+describe('expiry after a restart', () => {
+  it('measures the holds the outage kept from expiring, from the later of their due time and the restart', () => {
+    const at = (ms: number) => new Date(Date.UTC(2026, 11, 3, 10) + ms).toISOString();
+    const [killedAt, restartedAt] = [Date.UTC(2026, 11, 3, 10) + 10_000, Date.UTC(2026, 11, 3, 10) + 15_000];
+    const reservations = [
+      // Expired before the kill: not the outage's.
+      reservation('early', 'expired', 1, { expiresAt: at(8000), expiredAt: at(8100) }),
+      // Due before the kill, still pending at it: measured from the restart.
+      reservation('pending', 'expired', 1, { expiresAt: at(9900), expiredAt: at(15_400) }),
+      // Due during the outage.
+      reservation('during', 'expired', 1, { expiresAt: at(12_000), expiredAt: at(16_200) }),
+      // Due after the restart: the ordinary expiry lag, not the outage's.
+      reservation('after', 'expired', 1, { expiresAt: at(17_000), expiredAt: at(17_100) }),
+      reservation('confirmed', 'confirmed', 1, { expiresAt: at(12_000) }),
+    ];
+    expect(expiredAfterRestart(reservations, killedAt, restartedAt)).toEqual({ due: 2, maxMs: 1200 });
+    expect(expiredAfterRestart(reservations.slice(0, 1), killedAt, restartedAt)).toEqual({ due: 0, maxMs: null });
   });
 });

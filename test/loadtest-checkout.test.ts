@@ -12,7 +12,8 @@ import { buyWhatIsLeft } from '../loadtest/checkout/last-buyer.js';
 import { Ledger, noteAnswer } from '../loadtest/ledger.js';
 import { parseOptions } from '../loadtest/options.js';
 import type { LoadtestReport } from '../loadtest/report/loadtest-report.js';
-import { runLoadtest } from '../loadtest/run.js';
+import type { CheckoutFaultRun } from '../loadtest/checkout/checkout-faults.js';
+import { runFaults, runLoadtest } from '../loadtest/run.js';
 import type { PlannedRequest } from '../loadtest/workloads.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { createTestService } from './support/service.js';
@@ -204,5 +205,30 @@ describe('npm run loadtest -- --scenario checkout', () => {
     const markdown = await readFile(files[1]!, 'utf8');
     expect(markdown).toContain('## checkout, open model');
     expect(markdown).toContain('## checkout\n');
+  }, 240_000);
+
+  it('--fault kill-api: loses no acknowledged hold or confirm, oversells nothing, and expires the holds due in the outage soon after the restart', async () => {
+    const options = parseOptions([
+      '--quick',
+      '--fault',
+      'kill-api',
+      '--scenario',
+      'checkout',
+      '--out',
+      join(out, 'faults'),
+    ]);
+    const { exitCode, files } = await runFaults(options, { DATABASE_URL: db.url, LOG_LEVEL: 'warn' });
+    expect(exitCode).toBe(0);
+    const { checkoutRuns } = JSON.parse(await readFile(files[0]!, 'utf8')) as { checkoutRuns: CheckoutFaultRun[] };
+    expect(checkoutRuns.map((r) => [r.design, r.passed])).toEqual([['es-batched', true]]);
+    const [run] = checkoutRuns;
+    expect(run).toMatchObject({ lost: 0, oversold: 0, seatsHeldAtEnd: 0, audit: { passed: true } });
+    expect(run!.holdsAcknowledged).toBeGreaterThan(0);
+    expect(run!.confirmsAcknowledged).toBeGreaterThan(0);
+    const [outage] = run!.outages;
+    // Holds were pending when the API died, and fell due before it was back.
+    expect(outage!.dueDuringOutage).toBeGreaterThan(0);
+    expect(outage!.expiredAfterRestartMaxMs).toBeLessThanOrEqual(5000);
+    expect(await readFile(files[1]!, 'utf8')).toContain('| kill-api #1 |');
   }, 240_000);
 });

@@ -53,6 +53,7 @@ export const settleCheckout = async (baseUrl: string, design: Design, conference
   return {
     figures: { expiryLagMs: expiryLag(store.reservations), seatsHeldAtEnd, lastBuyerSeats },
     audit: checkoutAudit(store, toldOf(ledger, conferenceId)),
+    store,
   };
 };
 
