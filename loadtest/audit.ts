@@ -13,20 +13,32 @@ export type AuditResult = {
   checks: AuditCheck[];
 };
 
-type Availability = {
-  seatTypes: { type: string; capacity: number; reserved: number; remaining: number }[];
+/** An availability as the API answers it (`held` once holds exist). */
+export type Availability = {
+  seatTypes: { type: string; capacity: number; reserved: number; held?: number; remaining: number }[];
   position: number;
 };
-type Listed = { reservationId: string; seats: { seatType: string; quantity: number }[]; status: string };
 
-const getJson = async <T>(url: string): Promise<T> => {
+/** A reservation as the reservations page lists it, with a hold's due time and the times of its changes. */
+export type Listed = {
+  reservationId: string;
+  seats: { seatType: string; quantity: number }[];
+  status: string;
+  expiresAt?: string;
+  reservedAt?: string;
+  confirmedAt?: string;
+  releasedAt?: string;
+  expiredAt?: string;
+};
+
+export const getJson = async <T>(url: string): Promise<T> => {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
   return (await response.json()) as T;
 };
 
 /** Waits until the view reflects what the authoritative state reflects (the event-sourced view is eventually consistent). */
-const settledView = async (baseUrl: string, prefix: string, conferenceId: string, strong: Availability) => {
+export const settledView = async (baseUrl: string, prefix: string, conferenceId: string, strong: Availability) => {
   const deadline = Date.now() + 60_000;
   for (;;) {
     const view = await getJson<Availability>(`${baseUrl}${prefix}/${conferenceId}/availability`).catch(() => undefined);
@@ -41,7 +53,7 @@ const settledView = async (baseUrl: string, prefix: string, conferenceId: string
  * nothing about it. The audit runs after the load, so the lag drains; a server without the
  * details (the CRUD paths need none) is not waited for.
  */
-const settledReservations = async (baseUrl: string) => {
+export const settledReservations = async (baseUrl: string) => {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     const health = await getJson<{ projections?: { reservations?: { events: number } } }>(`${baseUrl}/healthz`).catch(
@@ -53,7 +65,7 @@ const settledReservations = async (baseUrl: string) => {
   }
 };
 
-const listReservations = async (baseUrl: string, prefix: string, conferenceId: string): Promise<Listed[]> => {
+export const listReservations = async (baseUrl: string, prefix: string, conferenceId: string): Promise<Listed[]> => {
   const all: Listed[] = [];
   let after = '';
   for (;;) {

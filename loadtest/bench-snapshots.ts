@@ -21,7 +21,7 @@ import { createSnapshots, SNAPSHOT_SCHEMA_VERSION, toSnapshot, writeSnapshot } f
 import { machine } from './report/loadtest-report.js';
 import { htmlTable, markdownTable } from './report/markdown.js';
 import { escapeHtml, lineChart, page } from './report/svg.js';
-import { seededRandom } from './workloads.js';
+import { seededRandom } from './random.js';
 import { percentiles, round } from './stats.js';
 
 export type BenchOptions = {

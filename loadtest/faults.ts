@@ -6,7 +6,8 @@ import { Recorder } from './recorder.js';
 import type { StartedServer } from './server.js';
 import { round } from './stats.js';
 import type { SeatQuantity } from '../src/seat-availability/index.js';
-import { bookingWorkload, seededRandom } from './workloads.js';
+import { seededRandom } from './random.js';
+import { bookingWorkload } from './workloads.js';
 
 /**
  * One injected fault, and what the store says of the reservations of the conference the fault

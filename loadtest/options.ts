@@ -15,7 +15,7 @@ export type Design = keyof typeof DESIGNS;
 export const CRUD_DESIGNS: readonly Design[] = ['crud', 'crud-atomic'];
 export const isCrud = (design: string): boolean => (CRUD_DESIGNS as readonly string[]).includes(design);
 
-export const SCENARIOS = ['surge', 'spread', 'hotspot', 'mixed', 'spike'] as const;
+export const SCENARIOS = ['surge', 'spread', 'hotspot', 'mixed', 'spike', 'checkout'] as const;
 export type Scenario = (typeof SCENARIOS)[number];
 
 /**
@@ -65,11 +65,13 @@ export type LoadtestOptions = {
   durationSeconds: number;
   /** Instead of a duration: requests per throughput phase. */
   requests: number | undefined;
-  /** Seats in the sell-out phase; attempts are `selloutFactor` times as many. */
+  /** Seats in the sell-out phase (attempts are `selloutFactor` times as many) and in the checkout. */
   capacity: number;
   selloutFactor: number;
   /** Each ramp step (a quarter, then half the connections) lasts this long. */
   rampSeconds: number;
+  /** How long each hold of the checkout scenario lasts. */
+  holdSeconds: number;
   /** Conferences in the spread scenario, and the quiet ones of the hotspot scenario. */
   spreadConferences: number;
   target: string | undefined;
@@ -85,7 +87,10 @@ export type LoadtestOptions = {
 export const USAGE = `npm run loadtest -- [options]
 
   --design es-batched,es-direct,crud,crud-atomic   designs to compare (default: all four)
-  --scenario surge,spread,hotspot,mixed,spike   scenarios to run (default: surge; spike needs --model open)
+  --scenario surge,spread,hotspot,mixed,spike,checkout
+                            scenarios to run (default: surge; spike needs --model open).
+                            checkout: visitors hold 1-2 seats, think, then 60% confirm, 30%
+                            abandon (the hold expires), 10% release, on --capacity seats
   --model closed|open       closed: N connections, each waits for its answer (autocannon, peak
                             throughput; the default). open: arrivals at a rate whatever the
                             service does, latency from each arrival's intended start; per design
@@ -104,11 +109,14 @@ export const USAGE = `npm run loadtest -- [options]
   --connections 64          concurrent connections; a list sweeps them (e.g. 16,64,256)
   --duration 20             seconds of held load per throughput phase (after a short ramp)
   --requests N              instead of --duration: requests per throughput phase
-  --capacity 1000           seats in the sell-out phase (20x as many attempts)
+  --capacity 1000           seats in the sell-out phase (20x as many attempts) and the checkout
+  --hold-seconds 3          checkout: how long each hold lasts (whole seconds)
   --quick                   a small run (a few seconds) for tests and smoke checks
   --fault kill-api,kill-db,restart-db
                             a fault run instead of the scenarios: a surge with these faults
-                            injected (default design es-batched); see docs/load-testing.md
+                            injected (default design es-batched); with --scenario checkout,
+                            the checkout with the API killed (kill-api only); see
+                            docs/load-testing.md
   --fault-repeats 3         times each fault is injected
   --target URL              measure a server you started yourself instead of starting one
   --out DIR                 where reports go (default loadtest/results/<timestamp>)`;
@@ -133,6 +141,12 @@ const positive = (value: string | undefined, name: string): number | undefined =
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name} must be a positive number (got "${value}")`);
+  return n;
+};
+
+const wholeSeconds = (value: string | undefined, name: string): number | undefined => {
+  const n = positive(value, name);
+  if (n !== undefined && !Number.isInteger(n)) throw new Error(`--${name} must be a whole number (got "${value}")`);
   return n;
 };
 
@@ -171,6 +185,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       duration: { type: 'string' },
       requests: { type: 'string' },
       capacity: { type: 'string' },
+      'hold-seconds': { type: 'string' },
       quick: { type: 'boolean', default: false },
       target: { type: 'string' },
       fault: { type: 'string' },
@@ -217,6 +232,9 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
   if (scenarios.includes('spike') && model !== 'open') {
     throw new Error('--scenario spike offers arrivals at a rate: it needs --model open');
   }
+  if (faults.length > 0 && scenarios.includes('checkout') && faults.some((f) => f !== 'kill-api')) {
+    throw new Error('--scenario checkout injects kill-api only: leave out the database faults');
+  }
   if (model === 'open' && faults.length > 0)
     throw new Error('--fault runs a closed-loop surge: leave out --model open');
   const designs = values.design
@@ -240,6 +258,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     requests: positive(values.requests, 'requests'),
     capacity: Math.round(capacity),
     selloutFactor: 20,
+    holdSeconds: wholeSeconds(values['hold-seconds'], 'hold-seconds') ?? 3,
     rampSeconds: quick ? 0.5 : 2,
     spreadConferences: quick ? 20 : 1000,
     target: values.target?.replace(/\/$/, ''),

@@ -1,4 +1,5 @@
 import { audit, type AuditResult } from './audit.js';
+import type { CheckoutFigures } from './checkout/checkout-figures.js';
 import { cpuUse, type CpuTimes, type CpuUse } from './cpu.js';
 import { drive } from './drive.js';
 import { Ledger } from './ledger.js';
@@ -6,6 +7,7 @@ import { DESIGNS, type Design, type LoadtestOptions, type Scenario } from './opt
 import { Recorder, type LagSummary, type TimelinePoint } from './recorder.js';
 import { sampleLag, scrapeCounters, waitUntilIdle, type ServerCounters } from './server-metrics.js';
 import type { Percentiles } from './stats.js';
+import { seededRandom } from './random.js';
 import { round } from './stats.js';
 import {
   bookingWorkload,
@@ -13,12 +15,11 @@ import {
   hotspotWorkload,
   mixedWorkload,
   oneSeat,
-  seededRandom,
   SEAT_TYPES,
   type Workload,
 } from './workloads.js';
 
-export type Phase = 'throughput' | 'sellout' | 'mixed' | 'ceiling';
+export type Phase = 'throughput' | 'sellout' | 'mixed' | 'ceiling' | 'checkout';
 
 /** One measured phase of one design at one connection count: the rows of the report. */
 export type PhaseResult = {
@@ -42,6 +43,8 @@ export type PhaseResult = {
   /** Each projection's lag sampled every second of the held part (ms): p50, p99, max. */
   lag: Record<string, LagSummary>;
   sellout?: { capacity: number; attempts: number; seatsSold: number; timeToSellOutSeconds: number | null };
+  /** The checkout's own figures: rates, latencies by kind, expiry lag, seats held at the end. */
+  checkout?: CheckoutFigures;
   /** The hotspot scenario's hot conference on its own: its committed/s and the latency of its requests. */
   hot?: { conferenceId: string; reservationsPerSecond: number; latencyMs: Percentiles };
   timeline: TimelinePoint[];
@@ -59,7 +62,7 @@ export type PhaseContext = {
 };
 
 /** The CPU times at the start and at the end of a phase's held part. */
-type CpuReadings = { before: CpuTimes | undefined; after: CpuTimes | undefined };
+export type CpuReadings = { before: CpuTimes | undefined; after: CpuTimes | undefined };
 
 const post = async (url: string, body: unknown) => {
   const response = await fetch(url, {
@@ -71,7 +74,12 @@ const post = async (url: string, body: unknown) => {
 };
 
 /** Fresh conferences for one phase, so designs and phases never share rows. */
-export const createConferences = async (ctx: PhaseContext, design: Design, ids: string[], capacity: number) => {
+export const createConferences = async (
+  ctx: Pick<PhaseContext, 'baseUrl'>,
+  design: Design,
+  ids: string[],
+  capacity: number,
+) => {
   const queue = [...ids];
   const worker = async () => {
     for (let id = queue.shift(); id; id = queue.shift()) {
@@ -85,14 +93,14 @@ export const createConferences = async (ctx: PhaseContext, design: Design, ids: 
   await Promise.all(Array.from({ length: 8 }, worker));
 };
 
-const difference = ({ requestsInFlight: _, ...after }: ServerCounters, before: ServerCounters) => ({
+export const difference = ({ requestsInFlight: _, ...after }: ServerCounters, before: ServerCounters) => ({
   versionConflicts: after.versionConflicts - before.versionConflicts,
   retries: after.retries - before.retries,
   retriesExhausted: after.retriesExhausted - before.retriesExhausted,
   projectionLag: after.projectionLag,
 });
 
-const summarise = (
+export const summarise = (
   base: Pick<PhaseResult, 'design' | 'scenario' | 'phase' | 'connections'>,
   recorder: Recorder,
   durationSeconds: number,

@@ -1,8 +1,15 @@
 import type { ProjectionLags } from './server-metrics.js';
 import { percentiles, round, type Percentiles } from './stats.js';
 
-/** What a request was, for classifying its answer. */
-export type RequestKind = 'reserve' | 'cancel' | 'read' | 'ceiling';
+/** What a request was, for classifying its answer; a checkout's visitors send holds, confirms and releases. */
+export type RequestKind = 'reserve' | 'cancel' | 'read' | 'ceiling' | 'hold' | 'confirm' | 'release';
+
+/** Whether an answer made a reservation final: a reservation answered 201, or a hold's confirm answered 200. */
+export const isCommit = (kind: RequestKind, status: number): boolean =>
+  (kind === 'reserve' && status === 201) || (kind === 'confirm' && status === 200);
+
+/** The answers of one kind of request in the held part: their latencies and statuses. */
+export type KindFigures = { latencyMs: Percentiles; statusCounts: Record<string, number> };
 
 export type TimelinePoint = {
   second: number;
@@ -45,6 +52,8 @@ export class Recorder {
   /** Reservations committed to the watched conference in the held part. */
   watchedCommitted = 0;
   errors = 0;
+  /** Latencies and statuses of the held part, by kind of request. */
+  #byKind = new Map<RequestKind, { latencies: number[]; statusCounts: Record<string, number> }>();
   /** Where the held (measured) part of the phase begins, ms since start. */
   heldFrom = 0;
   /** When the last answer came, ms since start. */
@@ -56,7 +65,7 @@ export class Recorder {
   record(kind: RequestKind, status: number, latencyMs: number, conferenceId?: string): void {
     const now = performance.now() - this.startedAt;
     this.#lastAnswerAt = now;
-    const committed = kind === 'reserve' && status === 201;
+    const committed = isCommit(kind, status);
     const second = Math.floor(now / 1000);
     const bucket = this.#seconds.get(second) ?? { requests: 0, committed: 0, latencies: [] };
     bucket.requests++;
@@ -66,6 +75,10 @@ export class Recorder {
     if (now < this.heldFrom) return;
     this.statusCounts[status] = (this.statusCounts[status] ?? 0) + 1;
     this.latencies.push(latencyMs);
+    const ofKind = this.#byKind.get(kind) ?? { latencies: [], statusCounts: {} };
+    ofKind.latencies.push(latencyMs);
+    ofKind.statusCounts[status] = (ofKind.statusCounts[status] ?? 0) + 1;
+    this.#byKind.set(kind, ofKind);
     if (committed) {
       this.committedLatencies.push(latencyMs);
       this.commitTimes.push(now);
@@ -132,6 +145,15 @@ export class Recorder {
 
   latency(): { all: Percentiles; committed: Percentiles } {
     return { all: rounded(percentiles(this.latencies)), committed: rounded(percentiles(this.committedLatencies)) };
+  }
+
+  /** The held part's answers to one kind of request (none: zero latencies, no statuses). */
+  ofKind(kind: RequestKind): KindFigures {
+    const ofKind = this.#byKind.get(kind);
+    return {
+      latencyMs: rounded(percentiles([...(ofKind?.latencies ?? [])])),
+      statusCounts: { ...ofKind?.statusCounts },
+    };
   }
 
   /** The watched conference's figures over the held part, if one is watched. */

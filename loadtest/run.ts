@@ -1,5 +1,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { checkoutFaultRun, checkoutFaultTable, type CheckoutFaultRun } from './checkout/checkout-faults.js';
+import { checkoutPhase } from './checkout/checkout-phase.js';
 import { readCpuTimes } from './cpu.js';
 import { faultRun, faultTable, type FaultRun } from './faults.js';
 import { DESIGNS, parseOptions, USAGE, UsageRequested, type LoadtestOptions } from './options.js';
@@ -17,9 +19,22 @@ import { buildReport, reportTables, writeLoadtestReport } from './report/loadtes
 import { markdownTable } from './report/markdown.js';
 import { startServer } from './server.js';
 
+/** A checkout phase's line: its rates, the latencies of holds and confirms, expiry lag and what stayed held. */
+const checkoutLine = (r: PhaseResult, audit: string): string => {
+  const c = r.checkout;
+  if (!c) return '';
+  const lag = c.expiryLagMs;
+  return (
+    `${r.design} checkout c=${r.connections}: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
+    `hold p50/p99 ${c.holds.latencyMs.p50}/${c.holds.latencyMs.p99} ms, confirm p50/p99 ${c.confirms.latencyMs.p50}/${c.confirms.latencyMs.p99} ms, ` +
+    `expiry lag p50/p99/max ${lag.p50}/${lag.p99}/${lag.max} ms (${lag.count} expired), held at end ${c.seatsHeldAtEnd}, ${audit}`
+  );
+};
+
 /** One line per phase as it finishes. */
 const summaryLine = (r: PhaseResult): string => {
   const audit = r.audit ? (r.audit.passed ? 'audit ok' : 'AUDIT FAILED') : '';
+  if (r.checkout) return checkoutLine(r, audit);
   const main =
     r.phase === 'sellout'
       ? `sold ${r.sellout?.seatsSold}/${r.sellout?.capacity} in ${r.sellout?.timeToSellOutSeconds ?? '-'} s, ${r.attemptsPerSecond} attempts/s`
@@ -32,7 +47,9 @@ const summaryLine = (r: PhaseResult): string => {
 
 /**
  * A fault run: a surge per design with the chosen faults injected into a server this process
- * supervises, then the audit of every fault's reservations. Writes faults.json and faults.md.
+ * supervises, then the audit of every fault's reservations; with `--scenario checkout`, the
+ * checkout with the API killed and restarted instead (see checkoutFaultRun). Writes faults.json
+ * and faults.md.
  */
 export const runFaults = async (
   options: LoadtestOptions,
@@ -42,17 +59,25 @@ export const runFaults = async (
   const runTag = `ft${Date.now().toString(36)}`;
   const supervised = { server: await startServer(join(options.outDir, 'server.log'), serverEnv) };
   const runs: FaultRun[] = [];
+  const checkoutRuns: CheckoutFaultRun[] = [];
+  const steadySeconds = options.quick ? 1 : 3;
   try {
     for (const connections of options.connections) {
       for (const design of options.designs) {
         console.log(`${design} c=${connections}: ${options.faults.join(', ')}, ${options.faultRepeats} times each`);
+        if (options.scenarios.includes('checkout')) {
+          const { capacity, holdSeconds, faultRepeats: repeats } = options;
+          const run = { design, connections, repeats, capacity, holdSeconds, steadySeconds, runTag };
+          checkoutRuns.push(await checkoutFaultRun(supervised, run));
+          continue;
+        }
         const run = await faultRun(supervised, {
           design,
           connections,
           faults: options.faults,
           repeats: options.faultRepeats,
           vipCapacity: Math.max(1, Math.round(options.capacity / 10)),
-          steadySeconds: options.quick ? 1 : 3,
+          steadySeconds,
           runTag,
         });
         runs.push(run);
@@ -61,15 +86,17 @@ export const runFaults = async (
   } finally {
     await supervised.server.stop();
   }
-  const tables = runs.map(faultTable);
+  const tables = [...runs.map(faultTable), ...checkoutRuns.map(checkoutFaultTable)];
   const markdown = tables.map((t) => `## ${t.title}\n\n${markdownTable(t.header, t.rows)}`).join('\n\n');
   const files = [join(options.outDir, 'faults.json'), join(options.outDir, 'faults.md')];
-  await writeFile(files[0]!, JSON.stringify({ options, runs }, null, 2));
+  await writeFile(files[0]!, JSON.stringify({ options, runs, checkoutRuns }, null, 2));
   await writeFile(files[1]!, `# Fault run\n\n${markdown}\n`);
   for (const table of tables) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);
-  const passed = runs.every((r) => r.passed);
+  const passed = runs.every((r) => r.passed) && checkoutRuns.every((r) => r.passed);
   if (!passed)
-    console.error('\n!!! FAULT RUN FAILED: a reservation was lost, seats oversold, or the service did not recover !!!');
+    console.error(
+      '\n!!! FAULT RUN FAILED: a reservation or hold was lost, seats oversold, the service did not recover, or due holds did not expire in time !!!',
+    );
   console.log(`\nReports: ${files.join(', ')}`);
   return { exitCode: passed ? 0 : 2, files };
 };
@@ -84,6 +111,8 @@ const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) =
         if (scenario === 'surge') {
           record(await throughputPhase(ctx, design, 'surge', connections));
           record(await selloutPhase(ctx, design, connections));
+        } else if (scenario === 'checkout') {
+          record(await checkoutPhase(ctx, design, connections));
         } else if (scenario === 'spread' || scenario === 'hotspot') {
           record(await throughputPhase(ctx, design, scenario, connections));
         } else {

@@ -1,5 +1,7 @@
 import type { SeatQuantity } from '../src/seat-availability/index.js';
+import { checkoutVisitors, type CheckoutPlan } from './checkout/visitors.js';
 import type { Ledger } from './ledger.js';
+import { seededRandom } from './random.js';
 import type { RequestKind } from './recorder.js';
 
 /** One request a workload wants sent, and what to remember about it. */
@@ -13,22 +15,19 @@ export type PlannedRequest = {
   seats?: SeatQuantity[];
 };
 
-/** Produces the next request of a load; called once per request. */
-export type Workload = () => PlannedRequest;
+/** A visitor's next request, to be sent `thinkMs` after the answer that prompted it. */
+export type FollowUp = { request: PlannedRequest; thinkMs: number };
+
+/**
+ * Produces the next request of a load; called once per request (per arrival, in the open model).
+ * A workload of visitors also says what each does after an answer: a follow-up, or nothing.
+ */
+export type Workload = (() => PlannedRequest) & {
+  followUp?: (planned: PlannedRequest, status: number) => FollowUp | undefined;
+};
 
 /** Seat types every load-test conference has. */
 export const SEAT_TYPES = ['standard', 'vip'] as const;
-
-/** A small deterministic random source, so a run's request mix can be replayed. */
-export const seededRandom = (seed: number) => {
-  let state = seed >>> 0 || 1;
-  return () => {
-    state ^= state << 13;
-    state ^= state >>> 17;
-    state ^= state << 5;
-    return (state >>> 0) / 4_294_967_296;
-  };
-};
 
 /** Single- and multi-seat bookings: 70% one seat, 20% two to four, 10% one of each type. */
 const bookingSeats = (random: () => number): SeatQuantity[] => {
@@ -136,6 +135,7 @@ export type WorkloadPlan =
   | { kind: 'booking'; prefix: string; conferenceIds: string[]; idPrefix: string; seed: number }
   | { kind: 'hotspot'; prefix: string; hotId: string; quietIds: string[]; idPrefix: string; seed: number }
   | { kind: 'mixed'; prefix: string; conferenceId: string; idPrefix: string; seed: number }
+  | { kind: 'checkout'; visitors: CheckoutPlan }
   | { kind: 'ceiling' };
 
 /** The workload a plan tells; `ledger` is what the mixed workload picks its cancels from. */
@@ -147,6 +147,12 @@ export const workloadOf = (plan: WorkloadPlan, ledger: Ledger): Workload => {
       return hotspotWorkload(plan.prefix, plan.hotId, plan.quietIds, plan.idPrefix, seededRandom(plan.seed));
     case 'mixed':
       return mixedWorkload(plan.prefix, plan.conferenceId, plan.idPrefix, seededRandom(plan.seed), ledger);
+    case 'checkout': {
+      const visitors = checkoutVisitors(plan.visitors);
+      return Object.assign(() => visitors.arrive(), {
+        followUp: (planned: PlannedRequest, status: number) => visitors.answered(planned, status),
+      });
+    }
     case 'ceiling':
       return ceilingWorkload();
     default: {

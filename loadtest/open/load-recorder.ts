@@ -53,6 +53,7 @@ export const createLoadRecorder = (options: {
   const buckets = new Map<number, Recording>();
   const windows = options.windows.map((window) => ({ ...window, recording: newRecording() }));
   const statusCounts: Record<string, number> = {};
+  const byKind = new Map<string, { latencies: RecordableHistogram; statusCounts: Record<string, number> }>();
   let dropped = 0;
   let errors = 0;
   return {
@@ -69,6 +70,10 @@ export const createLoadRecorder = (options: {
       for (const recording of recordings) recording.offered++;
       return recordings;
     },
+    /** A request that is not an arrival (a visitor's follow-up) left `lagMs` after its intended time. */
+    late(lagMs: number): void {
+      recordMs(sendLag, lagMs);
+    },
     dropped(arrival: Arrival): void {
       dropped++;
       for (const recording of arrival) recording.dropped++;
@@ -77,10 +82,14 @@ export const createLoadRecorder = (options: {
       errors++;
       for (const recording of arrival) recording.errors++;
     },
-    answered(arrival: Arrival, status: number, latencyMs: number, isCommit: boolean): void {
+    answered(arrival: Arrival, status: number, latencyMs: number, isCommit: boolean, kind: string): void {
       recordMs(all, latencyMs);
       if (isCommit) recordMs(committed, latencyMs);
       statusCounts[status] = (statusCounts[status] ?? 0) + 1;
+      let ofKind = byKind.get(kind);
+      if (!ofKind) byKind.set(kind, (ofKind = { latencies: newHistogram(), statusCounts: {} }));
+      recordMs(ofKind.latencies, latencyMs);
+      ofKind.statusCounts[status] = (ofKind.statusCounts[status] ?? 0) + 1;
       for (const recording of arrival) {
         recording.statusCounts[status] = (recording.statusCounts[status] ?? 0) + 1;
         recordMs(recording.all, latencyMs);
@@ -90,7 +99,7 @@ export const createLoadRecorder = (options: {
     /** The load's figures, by the answers recorded. */
     figures(): Pick<
       OpenLoadResult,
-      'answered' | 'dropped' | 'errors' | 'statusCounts' | 'committed' | 'latencyMs' | 'timeline' | 'windows'
+      'answered' | 'dropped' | 'errors' | 'statusCounts' | 'committed' | 'latencyMs' | 'byKind' | 'timeline' | 'windows'
     > & { sendLagMs: OpenLoadResult['generator']['sendLagMs'] } {
       const timeline: OpenBucket[] = Array.from(
         { length: Math.ceil((options.seconds * 1000) / options.bucketMs) },
@@ -121,6 +130,12 @@ export const createLoadRecorder = (options: {
         statusCounts,
         committed: committed.count,
         latencyMs: { all: percentilesOf(all), committed: percentilesOf(committed) },
+        byKind: Object.fromEntries(
+          [...byKind].map(([kind, figures]) => [
+            kind,
+            { latencyMs: percentilesOf(figures.latencies), statusCounts: figures.statusCounts },
+          ]),
+        ),
         timeline,
         windows: windowFigures,
         sendLagMs: { p50: msAt(sendLag, 50), p99: msAt(sendLag, 99), max: round(sendLag.max / 1000, 2) },

@@ -1,9 +1,10 @@
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Pool, type Dispatcher } from 'undici';
 import { Ledger, noteAnswer } from '../ledger.js';
+import { isCommit } from '../recorder.js';
 import { round } from '../stats.js';
-import { workloadOf, type PlannedRequest } from '../workloads.js';
-import { createLoadRecorder } from './load-recorder.js';
+import { workloadOf, type FollowUp, type PlannedRequest } from '../workloads.js';
+import { createLoadRecorder, type Arrival } from './load-recorder.js';
 import { generatorProblems, type OpenLoadOptions, type OpenLoadResult } from './open-load.js';
 import { arrivalTimes, scheduleSeconds } from './schedule.js';
 
@@ -112,15 +113,15 @@ export const driveOpenLoad = async (options: OpenLoadOptions, kept?: Dispatcher)
   const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   /** Requests sent and not answered yet: those on a connection and those waiting for one. */
   let outstanding = 0;
+  /** Visitors thinking before a follow-up: not requests yet, but the load is not over without them. */
+  let thinking = 0;
   let sent = 0;
   let allAnswered: (() => void) | undefined;
   /** When the schedule began (`performance.now()`): intended starts count from it. */
   let startedAt = 0;
 
-  const issue = (intended: number, lateBy: number) => {
-    const arrival = recorder.arrival(intended, lateBy);
-    if (outstanding >= options.connections + options.maxWaiting) return recorder.dropped(arrival);
-    const planned = workload();
+  /** Sends one request on the schedule's clock: its latency from `intended`, recorded where `arrival` counts. */
+  const dispatch = (planned: PlannedRequest, intended: number, arrival: Arrival) => {
     ledger.sent(planned);
     outstanding++;
     sent++;
@@ -129,17 +130,42 @@ export const driveOpenLoad = async (options: OpenLoadOptions, kept?: Dispatcher)
       if (status === undefined) recorder.failed(arrival);
       else {
         noteAnswer(ledger, planned, status);
-        const latency = performance.now() - startedAt - intended;
-        recorder.answered(arrival, status, latency, planned.kind === 'reserve' && status === 201);
+        const now = performance.now() - startedAt;
+        recorder.answered(arrival, status, now - intended, isCommit(planned.kind, status), planned.kind);
+        const next = workload.followUp?.(planned, status);
+        if (next) thinkThenSend(next, now + next.thinkMs, arrival);
       }
-      if (outstanding === 0) allAnswered?.();
+      if (outstanding + thinking === 0) allAnswered?.();
     });
+  };
+
+  /**
+   * A visitor's follow-up, sent at `intended` (its answer's time plus its think time) and timed
+   * from then, whatever the service does meanwhile; it counts where its visitor's arrival counts,
+   * and the load waits for it. It is never dropped: its visitor is already in.
+   */
+  const thinkThenSend = ({ request }: FollowUp, intended: number, arrival: Arrival) => {
+    thinking++;
+    setTimeout(
+      () => {
+        thinking--;
+        recorder.late(performance.now() - startedAt - intended);
+        dispatch(request, intended, arrival);
+      },
+      Math.max(0, intended - (performance.now() - startedAt)),
+    );
+  };
+
+  const issue = (intended: number, lateBy: number) => {
+    const arrival = recorder.arrival(intended, lateBy);
+    if (outstanding >= options.connections + options.maxWaiting) return recorder.dropped(arrival);
+    dispatch(workload(), intended, arrival);
   };
 
   loopDelay.enable();
   startedAt = performance.now();
   const issuingMs = await followSchedule(times, startedAt, issue);
-  if (outstanding > 0) await new Promise<void>((done) => (allAnswered = done));
+  if (outstanding + thinking > 0) await new Promise<void>((done) => (allAnswered = done));
   loopDelay.disable();
   if (!kept) await pool.close();
 

@@ -74,6 +74,8 @@ export type OpenLoadResult = {
   statusCounts: Record<string, number>;
   committed: number;
   latencyMs: { all: OpenPercentiles; committed: OpenPercentiles };
+  /** Latencies and statuses by kind of request (hold, confirm, release, reserve, ...). */
+  byKind: Record<string, { latencyMs: OpenPercentiles; statusCounts: Record<string, number> }>;
   generator: GeneratorHealth;
   timeline: OpenBucket[];
   windows: Record<string, OpenWindow>;

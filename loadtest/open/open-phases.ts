@@ -29,8 +29,8 @@ export type OpenStep = Omit<OpenLoadResult, 'ledger'> & {
   cpu?: CpuUse;
 };
 
-/** The scenarios whose capacity the open model searches (a spike is a phase of its own). */
-export type CapacityScenario = Exclude<Scenario, 'spike'>;
+/** The scenarios whose capacity the open model searches (a spike and a checkout are phases of their own). */
+export type CapacityScenario = Exclude<Scenario, 'spike' | 'checkout'>;
 
 /** A design's capacity at the objective in one scenario, with the steps that found it. */
 export type CapacityResult = {

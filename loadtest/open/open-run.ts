@@ -1,3 +1,5 @@
+import { checkoutPhase } from '../checkout/checkout-phase.js';
+import { openCheckoutPhase, visitorRateOf, type OpenCheckoutResult } from '../checkout/open-checkout.js';
 import { Ledger } from '../ledger.js';
 import { isCrud } from '../options.js';
 import { ceilingPhase, mixedPhase, throughputPhase, type PhaseResult } from '../phases.js';
@@ -60,6 +62,8 @@ export type OpenReport = {
   capacity: CapacityResult[];
   generatorCheck?: GeneratorCheck;
   spikes: SpikeResult[];
+  /** The checkout with visitors arriving at the rate its closed-loop phase served them. */
+  checkout: OpenCheckoutResult[];
 };
 
 /**
@@ -80,10 +84,17 @@ const spikeShapeFor = (ctx: OpenContext, capacity: CapacityResult[]): SpikeShape
   };
 };
 
+const openCheckoutLine = ({ design, rate, load, checkout: c, audit }: OpenCheckoutResult) =>
+  `${design} checkout open ${rate} visitors/s: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
+  `hold p50/p99 ${c.holds.latencyMs.p50}/${c.holds.latencyMs.p99} ms, confirm p50/p99 ${c.confirms.latencyMs.p50}/${c.confirms.latencyMs.p99} ms, ` +
+  `expiry lag p50/p99/max ${c.expiryLagMs.p50}/${c.expiryLagMs.p99}/${c.expiryLagMs.max} ms, held at end ${c.seatsHeldAtEnd}, ` +
+  `dropped ${load.dropped}, send lag p99 ${load.generator.sendLagMs.p99} ms, ${audit.passed ? 'audit ok' : 'AUDIT FAILED'}`;
+
 /**
  * The open model: the HTTP ceiling and, per scenario and design, the closed-loop phase (for the
  * same rate measured both ways) and the capacity search; then the generator's check at 1.5× the
- * best capacity found, and the spike for every design.
+ * best capacity found, and the spike for every design; then the checkout for every design, in the
+ * closed loop and with visitors arriving at the rate the closed loop served them.
  */
 export const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResult) => void): Promise<OpenReport> => {
   const { options } = ctx;
@@ -92,7 +103,7 @@ export const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResul
   await warmUpGenerator(ctx);
   const capacity: CapacityResult[] = [];
   for (const scenario of options.scenarios) {
-    if (scenario === 'spike') continue;
+    if (scenario === 'spike' || scenario === 'checkout') continue;
     for (const design of options.designs) {
       const closed =
         scenario === 'mixed'
@@ -118,6 +129,16 @@ export const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResul
     const shape = spikeShapeFor(ctx, capacity);
     for (const design of options.designs) spikes.push(await spikePhase(ctx, design, shape));
   }
+  const checkout: OpenCheckoutResult[] = [];
+  if (options.scenarios.includes('checkout')) {
+    for (const design of options.designs) {
+      const closed = await checkoutPhase(ctx, design, connections);
+      record(closed);
+      const result = await openCheckoutPhase(ctx, design, visitorRateOf(closed));
+      console.log(openCheckoutLine(result));
+      checkout.push(result);
+    }
+  }
   return {
     sloMs: options.open.sloMs,
     spacing: options.open.spacing,
@@ -125,5 +146,6 @@ export const runOpenModel = async (ctx: OpenContext, record: (result: PhaseResul
     capacity,
     ...(check ? { generatorCheck: check } : {}),
     spikes,
+    checkout,
   };
 };

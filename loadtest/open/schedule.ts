@@ -1,4 +1,4 @@
-import { seededRandom } from '../workloads.js';
+import { seededRandom } from '../random.js';
 
 /** A part of a schedule: arrivals at `rate` per second for `seconds`, ramping linearly to `toRate` if given. */
 export type ScheduleSegment = { seconds: number; rate: number; toRate?: number };

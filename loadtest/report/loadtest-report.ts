@@ -6,6 +6,7 @@ import { CRUD_DESIGNS, isCrud, type LoadtestOptions } from '../options.js';
 import type { PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
 import type { OpenReport } from '../open/open-run.js';
+import { checkoutTable } from './checkout-report.js';
 import { htmlTable, markdownTable, otherStatuses, statusCount } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
@@ -71,7 +72,7 @@ export const buildReport = (
     ...(open ? { open } : {}),
     auditPassed:
       results.every((r) => r.audit?.passed !== false) &&
-      [...(open?.capacity ?? []), ...(open?.spikes ?? [])].every((r) => r.audit.passed),
+      [...(open?.capacity ?? []), ...(open?.spikes ?? []), ...(open?.checkout ?? [])].every((r) => r.audit.passed),
   };
 };
 
@@ -111,6 +112,10 @@ export const reportTables = (
   }
   const comparisons = comparisonTable(report);
   for (const [title, rows] of groups) {
+    if (rows.some((r) => r.checkout)) {
+      tables.push(checkoutTable(rows));
+      continue;
+    }
     const sellout = rows.some((r) => r.sellout);
     const header = [
       'design',
@@ -320,11 +325,13 @@ const html = (report: LoadtestReport): string => {
   for (const [title, rows] of byPhase) {
     const connections = [...new Set(rows.map((r) => r.connections))].sort((a, b) => a - b);
     const sellout = rows.some((r) => r.sellout);
+    // A checkout commits a reservation when a confirm is answered 200.
+    const committed = rows.some((r) => r.checkout) ? 'Confirms answered 200' : 'Reservations committed';
     const metric = (r: PhaseResult) => (sellout ? r.attemptsPerSecond : r.reservationsPerSecond);
     sections.push(`<h2>${escapeHtml(title)}</h2>`);
     sections.push(
       barChart({
-        title: sellout ? 'Booking attempts answered per second (201 + 409)' : 'Reservations committed per second',
+        title: sellout ? 'Booking attempts answered per second (201 + 409)' : `${committed} per second`,
         unit: '/s',
         groups: connections.map((c) => ({
           label: `${c} connections`,
@@ -358,7 +365,7 @@ const html = (report: LoadtestReport): string => {
       const atC = rows.filter((r) => r.connections === c);
       sections.push(
         lineChart({
-          title: `Per second at ${c} connections: ${sellout ? 'answers' : 'reservations committed'} (ramp included)`,
+          title: `Per second at ${c} connections: ${sellout ? 'answers' : committed.toLowerCase()} (ramp included)`,
           xLabel: 'second of the phase',
           yLabel: sellout ? 'answers/s' : 'committed/s',
           series: atC.map((r) => ({

@@ -2,6 +2,7 @@ import type { CapacityResult, OpenStep, SpikeResult } from '../open/open-phases.
 import type { OpenReport } from '../open/open-run.js';
 import { round } from '../stats.js';
 import { isCrud } from '../options.js';
+import { openCheckoutTable } from './checkout-report.js';
 import { otherStatuses, statusCount } from './markdown.js';
 import { escapeHtml, lineChart } from './svg.js';
 
@@ -197,9 +198,14 @@ export const generatorTable = (open: OpenReport): Table => {
 
 /** Every table of the open model, the headline's first. */
 export const openTables = (open: OpenReport): Table[] =>
-  [capacityTable(open), spikeTable(open), closedAgainstOpenTable(open), generatorTable(open), stepsTable(open)].filter(
-    (t) => t.rows.length > 0,
-  );
+  [
+    capacityTable(open),
+    spikeTable(open),
+    openCheckoutTable(open.checkout),
+    closedAgainstOpenTable(open),
+    generatorTable(open),
+    stepsTable(open),
+  ].filter((t) => t.rows.length > 0);
 
 /** Charts: p99 against the offered rate per design, and each spike second by second. */
 export const openCharts = (open: OpenReport): string[] => {
