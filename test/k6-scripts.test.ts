@@ -12,14 +12,22 @@ import { MAX_CAPACITY } from '../src/seat-availability/index.js';
  * k6's modules: each load copies the scripts into a fresh temp dir, pointing their `k6`, `k6/http`,
  * `k6/metrics` and `k6/execution` imports at small stubs written beside them. The stubs record
  * requests, checks, metric samples and sleeps, and answer HTTP from an in-memory fake of the
- * service.
+ * service. checkout.js runs on a fake clock (Date only), which its sleeps move on, so holds fall
+ * due and expire as they would in a run, without waiting.
  */
 
 const K6_DIR = fileURLToPath(new URL('../loadtest/k6/', import.meta.url));
-const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'spike.js'] as const;
+const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'spike.js', 'checkout.js'] as const;
 type ScriptName = (typeof SCRIPTS)[number];
 /** The scripts that ramp up to PEAK_RATE and hold it for DURATION (spike.js steps instead). */
-const RAMPED_SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js'] as const;
+const RAMPED_SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'checkout.js'] as const;
+/** The scripts whose iterations reserve seats in one step (checkout.js holds them instead). */
+const RESERVING_SCRIPTS = SCRIPTS.filter((name) => name !== 'checkout.js');
+/** The request kind whose p(99) every script bounds: a reservation, or checkout.js's hold. */
+const MAIN_KIND = (name: ScriptName) => (name === 'checkout.js' ? 'hold' : 'reserve');
+/** Designs other than the default a script can drive: the CRUD ones, or for holds the other event-sourced ones. */
+const OTHER_DESIGNS = (name: ScriptName) =>
+  name === 'checkout.js' ? ['es-batched', 'es-direct'] : ['crud', 'crud-atomic'];
 const BASE_URL = 'http://k6-stub.test:3999';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -55,7 +63,7 @@ type StubState = {
   metrics: Record<string, { type: string; samples: { value: number; tags?: Tags }[] }>;
   /** Every sleep() of the script, in seconds. */
   sleeps: number[];
-  /** Told of every sleep. */
+  /** Told of every sleep (checkout.js: moves the fake clock on). */
   onSleep: (seconds: number) => void;
   respond: (request: StubRequest) => StubResponse;
 };
@@ -470,6 +478,10 @@ const load = async (name: ScriptName, env: Record<string, string> = {}): Promise
   const script = (await import(pathToFileURL(path.join(dir, name)).href)) as K6Script;
   const service = new FakeService(PREFIXES[fullEnv.DESIGN ?? 'es'] ?? '/conferences');
   state.respond = service.respond;
+  if (name === 'checkout.js') {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    state.onSleep = (seconds) => vi.setSystemTime(Date.now() + seconds * 1000);
+  }
   return { script, state, service, foreignImports, stubbedImports };
 };
 
@@ -489,6 +501,7 @@ const ENV: Record<ScriptName, Record<string, string>> = {
   'hotspot.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'mixed.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'spike.js': { BASE_RATE: '20', SPIKE_RATE: '60', BASE_SECONDS: '1', SPIKE_SECONDS: '1', RECOVERY_SECONDS: '2' },
+  'checkout.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
 };
 
 beforeEach(() => {
@@ -525,11 +538,11 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     }
   });
 
-  it('sets thresholds on p(99) reservation latency, unexpected answers and integrity failures', async () => {
+  it('sets thresholds on p(99) reservation (or hold) latency, unexpected answers and integrity failures', async () => {
     const { script } = await load(name, ENV[name]);
     const thresholds = script.options.thresholds;
     expect(Object.keys(thresholds).length).toBeGreaterThan(0);
-    expect(thresholds[`http_req_duration{kind:reserve}`]).toEqual(['p(99)<1000']);
+    expect(thresholds[`http_req_duration{kind:${MAIN_KIND(name)}}`]).toEqual(['p(99)<1000']);
     expect(
       Object.values(thresholds)
         .flat()
@@ -541,7 +554,7 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
 
   it('takes the p(99) bound and the error rate from P99_MS and ERROR_RATE', async () => {
     const { script } = await load(name, { ...ENV[name], P99_MS: '250', ERROR_RATE: '0.05' });
-    expect(script.options.thresholds[`http_req_duration{kind:reserve}`]).toEqual(['p(99)<250']);
+    expect(script.options.thresholds[`http_req_duration{kind:${MAIN_KIND(name)}}`]).toEqual(['p(99)<250']);
     expect(script.options.thresholds.unexpected_status).toEqual(['rate<0.05']);
   });
 
@@ -569,7 +582,7 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(again.conferences[0]?.id).not.toBe(data.conferences[0]?.id);
   });
 
-  it.each(['crud', 'crud-atomic'])("setup uses the design's own path when DESIGN=%s", async (designName) => {
+  it.each(OTHER_DESIGNS(name))("setup uses the design's own path when DESIGN=%s", async (designName) => {
     const { script, state, service } = await load(name, { ...ENV[name], DESIGN: designName });
     const data = script.setup();
     expect(state.requests.length).toBeGreaterThan(0);
@@ -624,7 +637,7 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
   });
 });
 
-describe.each(SCRIPTS)('k6 script %s iteration', (name) => {
+describe.each(RESERVING_SCRIPTS)('k6 script %s iteration', (name) => {
   it.each(Object.keys(PREFIXES))('an iteration POSTs a reservation with seats to the design %s', async (design) => {
     const { script, state } = await load(name, { ...ENV[name], DESIGN: design });
     const prefix = PREFIXES[design] ?? '';
@@ -883,5 +896,194 @@ describe('k6 script spike.js', () => {
     expect(sum(state, 'reservations_accepted')).toBe(1);
     expect(sum(state, 'requests_busy')).toBe(1);
     expect(sum(state, 'request_errors')).toBe(1);
+  });
+});
+
+describe('k6 script checkout.js', () => {
+  const HOLD_DESIGNS = ['es', 'es-batched', 'es-direct'];
+  const requestsOf = (state: StubState, method: string, path: RegExp) =>
+    state.requests.filter((r) => r.method === method && path.test(new URL(r.url).pathname));
+  /** A hold through the fake service, as another client would make it. */
+  const holdDirectly = (service: FakeService, conferenceId: string, reservationId: string, holdSeconds: number) =>
+    service.respond({
+      method: 'POST',
+      url: `${BASE_URL}/conferences/${conferenceId}/holds`,
+      body: JSON.stringify({ reservationId, seats: [{ seatType: 'standard', quantity: 1 }], holdSeconds }),
+      params: {},
+    });
+
+  it.each(['crud', 'crud-atomic'])('refuses DESIGN=%s, which has no holds', async (designName) => {
+    await expect(load('checkout.js', { ...ENV['checkout.js'], DESIGN: designName })).rejects.toThrow(
+      /only es, es-batched, es-direct serve/,
+    );
+  });
+
+  it.each(HOLD_DESIGNS)(
+    'an iteration holds 1-2 standard seats for HOLD_SECONDS at the design %s, then thinks',
+    async (designName) => {
+      const { script, state } = await load('checkout.js', {
+        ...ENV['checkout.js'],
+        DESIGN: designName,
+        HOLD_SECONDS: '5',
+      });
+      const data = script.setup();
+      state.requests.length = 0;
+      script.default(data);
+      const [request] = state.requests;
+      expect(request?.method).toBe('POST');
+      expect(request?.url).toBe(`${BASE_URL}${PREFIXES[designName]}/${data.conferences[0]?.id}/holds`);
+      expect(request?.params.tags?.kind).toBe('hold');
+      const body = JSON.parse(request?.body ?? '{}') as { reservationId: string; seats: Seat[]; holdSeconds: number };
+      expect(body.reservationId).toMatch(RESERVATION_ID);
+      expect(body.holdSeconds).toBe(5);
+      expect(body.seats).toHaveLength(1);
+      expect(body.seats[0]?.seatType).toBe('standard');
+      expect([1, 2]).toContain(body.seats[0]?.quantity);
+      expect(sum(state, 'holds_accepted')).toBe(1);
+      expect(state.sleeps).toHaveLength(1);
+      expect(state.sleeps[0]).toBeGreaterThanOrEqual(0.2);
+      expect(state.sleeps[0]).toBeLessThanOrEqual(1.5);
+      // Then at most one more request, on the same hold: a confirm or a release (or nothing: abandoned).
+      const rest = state.requests.slice(1);
+      expect(rest.length).toBeLessThanOrEqual(1);
+      for (const r of rest) expect(r.url).toContain(`/holds/${body.reservationId}`);
+    },
+  );
+
+  it('splits the visitors 60% confirm, 30% abandon, 10% release', async () => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '100000' });
+    const data = script.setup();
+    const visitors = 2000;
+    for (let i = 0; i < visitors; i++) script.default(data);
+    const confirms = requestsOf(state, 'POST', /\/holds\/[^/]+\/confirm$/).length;
+    const releases = requestsOf(state, 'DELETE', /\/holds\/[^/]+$/).length;
+    const abandons = sum(state, 'holds_abandoned');
+    expect(sum(state, 'holds_accepted')).toBe(visitors);
+    expect(confirms + releases + abandons).toBe(visitors);
+    expect(confirms).toBeGreaterThan(1080);
+    expect(confirms).toBeLessThan(1320);
+    expect(abandons).toBeGreaterThan(510);
+    expect(abandons).toBeLessThan(690);
+    expect(releases).toBeGreaterThan(140);
+    expect(releases).toBeLessThan(260);
+    // Every confirm came well within the 3 s hold: none too late.
+    expect(sum(state, 'confirms_accepted')).toBe(confirms);
+    expect(sum(state, 'holds_released')).toBe(releases);
+    expect(sum(state, 'hold_expired')).toBe(0);
+    expect(sum(state, 'unexpected_status')).toBe(0);
+    // The abandoned holds were expired by the fake's expirer as time went on (the last few not yet).
+    expect(service.expired).toBeGreaterThan(abandons - 10);
+    const { visitorChoice } = script as unknown as { visitorChoice: (roll: number) => string };
+    expect([0, 0.5999, 0.6, 0.8999, 0.9, 0.9999].map(visitorChoice)).toEqual([
+      'confirm',
+      'confirm',
+      'abandon',
+      'abandon',
+      'release',
+      'release',
+    ]);
+  });
+
+  it('counts holds refused for want of seats apart, as expected answers, when demand is above capacity', async () => {
+    const { script, state } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '4' });
+    const data = script.setup();
+    for (let i = 0; i < 40; i++) script.default(data);
+    expect(sum(state, 'holds_accepted') + sum(state, 'holds_sold_out')).toBe(40);
+    expect(sum(state, 'holds_sold_out')).toBeGreaterThan(0);
+    expect(sum(state, 'unexpected_status')).toBe(0);
+    teardownOf(script)(data);
+    expect(failedChecks(state)).toEqual([]);
+  });
+
+  it.each([
+    [409, 'hold_expired', 'hold_expired', 0],
+    [503, 'busy', 'requests_busy', 1],
+    [409, 'reservation_conflict', 'request_errors', 1],
+  ])('counts a confirm answered %i %s in %s (unexpected: %i)', async (status, error, metric, unexpected) => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '1000' });
+    const data = script.setup();
+    service.confirmAnswer = () => reply(status, { error });
+    for (let i = 0; i < 50; i++) script.default(data);
+    const confirms = requestsOf(state, 'POST', /\/confirm$/).length;
+    expect(confirms).toBeGreaterThan(0);
+    expect(sum(state, metric)).toBe(confirms);
+    expect(sum(state, 'confirms_accepted')).toBe(0);
+    const samples = state.metrics.unexpected_status?.samples.filter((s) => s.tags?.kind === 'confirm') ?? [];
+    expect(samples.map((s) => s.value)).toEqual(Array.from({ length: confirms }, () => unexpected));
+  });
+
+  it('teardown waits until every hold is due, finds no seat held, and reports the expiry lag of each expired hold', async () => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], HOLD_SECONDS: '3' });
+    const data = script.setup();
+    for (let i = 0; i < 100; i++) script.default(data);
+    const sleptBefore = state.sleeps.length;
+    const end = Date.now();
+    state.checks.length = 0;
+    teardownOf(script)(data);
+    // Every hold was made before teardown: HOLD_SECONDS from its start, every one is due.
+    expect(state.sleeps[sleptBefore]).toBe(3);
+    expect(Date.now() - end).toBeGreaterThanOrEqual(3000);
+    expect(failedChecks(state)).toEqual([]);
+    expect(state.checks.map((c) => c.name)).toContain('integrity: no seat held once every hold is due');
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    expect(state.metrics.seats_held_at_end?.samples).toEqual([{ value: 0, tags: undefined }]);
+    const lags = state.metrics.hold_expiry_lag?.samples.map((s) => s.value) ?? [];
+    expect(lags.length).toBe(service.expired);
+    expect(lags.length).toBeGreaterThan(0);
+    expect(new Set(lags)).toEqual(new Set([150]));
+    expect(console.log).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /: \d+ holds expired, expiredAt - expiresAt p50 150 ms, p99 150 ms, max 150 ms \(0 still listed as held\)$/,
+      ),
+    );
+  });
+
+  it('teardown reports p50, p99 and max of the expiry lags', async () => {
+    const { script, service } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '1000' });
+    const data = script.setup();
+    const conferenceId = data.conferences[0]?.id ?? '';
+    // A hundred holds expired 1 to 100 ms late, in an order of their own.
+    service.expiryLagMs = (n) => ((n * 37) % 100) + 1;
+    for (let i = 0; i < 100; i++) holdDirectly(service, conferenceId, `k6-h${i}`, 1);
+    teardownOf(script)(data);
+    expect(service.expired).toBe(100);
+    expect(console.log).toHaveBeenCalledWith(
+      expect.stringMatching(/: 100 holds expired, expiredAt - expiresAt p50 50 ms, p99 99 ms, max 100 ms /),
+    );
+  });
+
+  it('teardown waits for the latest due time the listing shows when it is later than HOLD_SECONDS', async () => {
+    const { script, state, service } = await load('checkout.js', ENV['checkout.js']);
+    const data = script.setup();
+    holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-long', 60);
+    teardownOf(script)(data);
+    expect(state.sleeps[0]).toBeCloseTo(60, 3);
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    expect(service.expired).toBe(1);
+  });
+
+  it('teardown counts an integrity failure when seats are still held once every hold is due', async () => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], SETTLE_SECONDS: '1' });
+    const data = script.setup();
+    service.expiryLagMs = undefined;
+    expect(holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-left', 3).status).toBe(201);
+    teardownOf(script)(data);
+    expect(failedChecks(state)).toEqual(['integrity: no seat held once every hold is due']);
+    expect(sum(state, 'integrity_failures')).toBe(1);
+    expect(state.metrics.seats_held_at_end?.samples.at(-1)?.value).toBe(1);
+    expect(console.error).toHaveBeenCalledWith(
+      expect.stringContaining('1 seat(s) still held 1 s after the last due time'),
+    );
+  });
+
+  it('bounds p(99) of holds, confirms, releases and (EXPIRY_P99_MS) the expiry lag, with VUs for the think time', async () => {
+    const { script } = await load('checkout.js', { ...ENV['checkout.js'], EXPIRY_P99_MS: '500' });
+    for (const kind of ['hold', 'confirm', 'release']) {
+      expect(script.options.thresholds[`http_req_duration{kind:${kind}}`]).toEqual(['p(99)<1000']);
+    }
+    expect(script.options.thresholds.hold_expiry_lag).toEqual(['p(99)<500']);
+    // 200 visitors/s, each up to 1.5 s of thinking: ~200 ms answers pre-allocated, up to 2 s answers at most.
+    const scenario = script.options.scenarios.checkout;
+    expect([scenario?.preAllocatedVUs, scenario?.maxVUs]).toEqual([340, 700]);
   });
 });
