@@ -8,6 +8,14 @@ const LIVE_RETRY_MS = 15_000;
 const MAX_EVENTS_SHOWN = 500;
 /** Most reservations listed. */
 const RESERVATIONS_PAGE = 200;
+/** How often the countdowns of pending holds are redrawn. */
+const COUNTDOWN_TICK_MS = 200;
+/**
+ * After a hold's due time the page reads it until the server's expirer has expired it (within a
+ * fraction of a second, see docs/api.md), this often and for at most this long.
+ */
+const EXPIRY_READ_MS = 250;
+const EXPIRY_WATCH_MS = 10_000;
 
 const $ = (selector) => {
   const element = document.querySelector(selector);
@@ -37,6 +45,13 @@ const current = {
    * read again until it shows it (a few tries).
    */
   awaited: undefined,
+  /** The list's next read while it lags (readAgainWhileBehind). */
+  readAgainTimer: undefined,
+  /**
+   * Holds made on this page, by reservation id, oldest first: the write side's answer, then what
+   * later answers and reads say of it.
+   */
+  holds: new Map(),
 };
 
 // ---------------------------------------------------------------- API
@@ -76,6 +91,8 @@ const describeProblem = (response, problem) => {
       const seconds = response.headers.get('retry-after') ?? '1';
       return `Busy, retry in ${seconds} s. ${problem.message}`;
     }
+    case 'hold_expired':
+      return `${problem.message} Too late to confirm: hold the seats again.`;
     case 'invalid_request': {
       const issues = Array.isArray(problem.issues) ? problem.issues : [];
       const details = issues.map((issue) => `${issue.path}: ${issue.message}`).join('; ');
@@ -98,6 +115,11 @@ const say = (text, kind = 'info') => {
   status.className = `status status-${kind}`;
   clearTimeout(statusTimer);
   if (kind !== 'error') statusTimer = setTimeout(() => (status.textContent = ''), 8000);
+};
+
+/** Says what happened by itself (not in answer to a click), unless an error is on show: it stays. */
+const sayAside = (text) => {
+  if (!$('#status').classList.contains('status-error')) say(text);
 };
 
 const sayError = (error, doing) =>
@@ -124,6 +146,8 @@ const formatTime = (iso) => {
 
 const seatsText = (seats) => seats.map((seat) => `${seat.quantity} ${seat.seatType}`).join(', ');
 
+const delay = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
 /** A compact table of seat types, for the three views. */
 const seatTable = (seatTypes) =>
   element(
@@ -137,6 +161,7 @@ const seatTable = (seatTypes) =>
         {},
         element('th', { scope: 'col' }, 'Type'),
         element('th', { scope: 'col' }, 'Reserved'),
+        element('th', { scope: 'col' }, 'Held'),
         element('th', { scope: 'col' }, 'Remaining'),
       ),
     ),
@@ -149,6 +174,7 @@ const seatTable = (seatTypes) =>
           { dataset: { seatType: seat.type } },
           element('th', { scope: 'row' }, seat.type),
           element('td', { dataset: { field: 'reserved' } }, String(seat.reserved)),
+          element('td', { dataset: { field: 'held' } }, String(seat.held ?? 0)),
           element('td', { dataset: { field: 'remaining' } }, String(seat.remaining)),
         ),
       ),
@@ -251,6 +277,7 @@ const suggestId = () => `demo-${Math.random().toString(36).slice(2, 7)}`;
 
 const openConference = async (conferenceId) => {
   stopLive();
+  clearTimeout(current.readAgainTimer);
   Object.assign(current, {
     conferenceId,
     position: -1,
@@ -258,6 +285,8 @@ const openConference = async (conferenceId) => {
     events: [],
     lastEventPosition: 0,
     moments: [],
+    readAgainTimer: undefined,
+    holds: new Map(),
   });
   $('#conference-select').value = conferenceId;
   $('#conference-title').textContent = conferenceId || 'no conference';
@@ -265,6 +294,7 @@ const openConference = async (conferenceId) => {
   $('#event-list').replaceChildren();
   $('#event-count').textContent = conferenceId ? 'Loading events…' : 'No events loaded.';
   $('#reservations-list').replaceChildren();
+  renderHolds();
   $('#reserve-seat-type').replaceChildren();
   Object.assign($('#asof-range'), { max: '0', value: '0' });
   $('#asof-range-label').textContent = '–';
@@ -294,13 +324,15 @@ const renderAvailability = (view) => {
   $('#conference-title').textContent = view.name ? `${view.name} (${view.conferenceId})` : view.conferenceId;
   $('#availability tbody').replaceChildren(
     ...view.seatTypes.map((seat) => {
-      const share = seat.capacity === 0 ? 100 : Math.round((seat.reserved / seat.capacity) * 100);
+      const held = seat.held ?? 0;
+      const share = (seats) => (seat.capacity === 0 ? 0 : Math.round((seats / seat.capacity) * 100));
       return element(
         'tr',
         { dataset: { seatType: seat.type } },
         element('th', { scope: 'row' }, seat.type),
         element('td', { dataset: { field: 'capacity' } }, String(seat.capacity)),
         element('td', { dataset: { field: 'reserved' } }, String(seat.reserved)),
+        element('td', { dataset: { field: 'held' }, className: held > 0 ? 'held' : undefined }, String(held)),
         element(
           'td',
           { dataset: { field: 'remaining' }, className: seat.remaining === 0 ? 'sold-out' : undefined },
@@ -309,7 +341,21 @@ const renderAvailability = (view) => {
         element(
           'td',
           { 'aria-hidden': 'true', className: 'bar-cell' },
-          element('span', { className: 'bar' }, element('span', { className: 'bar-fill', style: `width: ${share}%` })),
+          element(
+            'span',
+            { className: 'bar', title: `${seat.reserved} reserved and ${held} held of ${seat.capacity}` },
+            // A conference with no seats of a type is sold out from the start: a full bar.
+            element('span', {
+              className: 'bar-fill',
+              dataset: { field: 'share-reserved' },
+              style: `width: ${seat.capacity === 0 ? 100 : share(seat.reserved)}%`,
+            }),
+            element('span', {
+              className: 'bar-held',
+              dataset: { field: 'share-held' },
+              style: `width: ${share(held)}%`,
+            }),
+          ),
         ),
       );
     }),
@@ -417,17 +463,19 @@ const pollOnce = async () => {
 
 // ---------------------------------------------------------------- reserve and cancel
 
-const reserve = async (event) => {
-  event.preventDefault();
-  const seatType = $('#reserve-seat-type').value;
-  const quantity = Number($('#reserve-quantity').value);
+/** The reservation id and seats the reserve form asks for: its Reserve and Hold buttons share them. */
+const bookingInput = () => {
   const reservationId = $('#reserve-id').value.trim();
+  return {
+    ...(reservationId ? { reservationId } : {}),
+    seats: [{ seatType: $('#reserve-seat-type').value, quantity: Number($('#reserve-quantity').value) }],
+  };
+};
+
+const reserve = async () => {
   if (!current.conferenceId) return say('Pick or create a conference first.', 'error');
   try {
-    const { status, body } = await api('POST', conferencePath(current.conferenceId, '/reservations'), {
-      ...(reservationId ? { reservationId } : {}),
-      seats: [{ seatType, quantity }],
-    });
+    const { status, body } = await api('POST', conferencePath(current.conferenceId, '/reservations'), bookingInput());
     say(
       status === 201
         ? `Reserved ${seatsText(body.seats)} (reservation ${body.reservationId}): one SeatsReserved event appended.`
@@ -457,47 +505,267 @@ const loadReservations = async (conferenceId) => {
     const { body } = await api('GET', conferencePath(conferenceId, `/reservations?limit=${RESERVATIONS_PAGE}`));
     if (conferenceId !== current.conferenceId) return;
     const list = $('#reservations-list');
-    const items = body.reservations.map((reservation) =>
-      element(
-        'li',
-        { dataset: { reservationId: reservation.reservationId, status: reservation.status } },
-        element('code', {}, reservation.reservationId),
-        ` ${seatsText(reservation.seats)} `,
-        element('span', { className: `badge badge-${reservation.status}` }, reservation.status),
-        reservation.status === 'reserved' ? cancelButton(reservation.reservationId) : undefined,
-      ),
-    );
+    const items = body.reservations.map((reservation) => reservationItem(reservation, reservationActions(reservation)));
     list.replaceChildren(...items);
     if (items.length === 0) list.append(element('li', { className: 'empty' }, 'No reservations yet.'));
     if (body.next) list.append(element('li', { className: 'empty' }, `Showing the first ${RESERVATIONS_PAGE} by id.`));
-    awaitReservation(conferenceId, body.reservations);
+    for (const reservation of body.reservations) followHold(reservation);
+    readAgainWhileBehind(conferenceId, body.reservations);
   } catch (error) {
     if (!(error instanceof ApiError && error.status === 404)) sayError(error, 'Could not list the reservations');
   }
 };
 
-/** Reads the list again shortly while it does not yet show the awaited reservation's status. */
-const awaitReservation = (conferenceId, reservations) => {
-  const awaited = current.awaited;
-  if (!awaited) return;
-  const shown = reservations.find((reservation) => reservation.reservationId === awaited.reservationId);
-  if (shown?.status === awaited.status || awaited.tries-- <= 0) {
-    current.awaited = undefined;
-    return;
-  }
-  setTimeout(() => {
+/**
+ * Reads the list again shortly while it lags what the page knows: the reservations view has a
+ * checkpoint of its own and may trail the live seats by a moment. One read waits at a time.
+ */
+const readAgainWhileBehind = (conferenceId, reservations) => {
+  const behind = awaitingReservation(reservations) || awaitingExpiry(reservations);
+  if (!behind || current.readAgainTimer) return;
+  current.readAgainTimer = setTimeout(() => {
+    current.readAgainTimer = undefined;
     if (conferenceId === current.conferenceId) loadReservations(conferenceId);
   }, 250);
 };
 
-const cancelButton = (reservationId) => {
-  const button = element(
-    'button',
-    { type: 'button', className: 'small', 'aria-label': `Cancel reservation ${reservationId}` },
-    'Cancel',
+/** Whether the list does not show the awaited reservation's status yet (for a few reads). */
+const awaitingReservation = (reservations) => {
+  const awaited = current.awaited;
+  if (!awaited) return false;
+  const shown = reservations.find((reservation) => reservation.reservationId === awaited.reservationId);
+  if (shown?.status === awaited.status || awaited.tries-- <= 0) {
+    current.awaited = undefined;
+    return false;
+  }
+  return true;
+};
+
+/**
+ * Whether the list shows a hold past its due time as still held: the server's expirer comes
+ * within a fraction of a second, the view a moment later. Not read for longer than
+ * EXPIRY_WATCH_MS past the due time, in case no expirer runs.
+ */
+const awaitingExpiry = (reservations) =>
+  reservations.some((reservation) => {
+    const overdueMs = Date.now() - Date.parse(reservation.expiresAt);
+    return reservation.status === 'held' && overdueMs >= 0 && overdueMs < EXPIRY_WATCH_MS;
+  });
+
+/**
+ * One reservation in a list: its id, seats and status, a pending hold's countdown or an expired
+ * one's lateness, and the buttons given.
+ */
+const reservationItem = (reservation, buttons) =>
+  element(
+    'li',
+    { dataset: { reservationId: reservation.reservationId, status: reservation.status } },
+    element('code', {}, reservation.reservationId),
+    ` ${seatsText(reservation.seats)} `,
+    element('span', { className: `badge badge-${reservation.status}` }, reservation.status),
+    holdProgress(reservation),
+    buttons.length > 0 ? element('span', { className: 'actions' }, ...buttons) : undefined,
   );
-  button.addEventListener('click', () => cancel(reservationId));
+
+/** What can be done to a reservation of the list: cancel one that is reserved, settle a pending hold. */
+const reservationActions = (reservation) => {
+  const { reservationId } = reservation;
+  switch (reservation.status) {
+    case 'reserved':
+    case 'confirmed':
+      return [actionButton('Cancel', `Cancel reservation ${reservationId}`, () => cancel(reservationId))];
+    case 'held':
+      return holdActions(reservation);
+    default:
+      return [];
+  }
+};
+
+/** A small button of a reservation's line, named for a screen reader by `label`. */
+const actionButton = (text, label, onClick) => {
+  const button = element('button', { type: 'button', className: 'small', 'aria-label': label }, text);
+  button.addEventListener('click', onClick);
   return button;
+};
+
+// ---------------------------------------------------------------- holds: the checkout
+
+const hold = async () => {
+  const conferenceId = current.conferenceId;
+  if (!conferenceId) return say('Pick or create a conference first.', 'error');
+  const holdSeconds = $('#hold-seconds').value.trim();
+  try {
+    const { status, body } = await api('POST', conferencePath(conferenceId, '/holds'), {
+      ...bookingInput(),
+      // None given: the server's default (HOLD_DEFAULT_SECONDS).
+      ...(holdSeconds ? { holdSeconds: Number(holdSeconds) } : {}),
+    });
+    if (conferenceId !== current.conferenceId) return;
+    rememberHold(body);
+    say(
+      status === 201
+        ? `Held ${seatsText(body.seats)} until ${formatTime(body.expiresAt)} (hold ${body.reservationId}): ` +
+            'one SeatsHeld event appended. Confirm before the countdown ends.'
+        : `Hold ${body.reservationId} was already made: the repeat appended nothing, and its due time stands.`,
+      'success',
+    );
+    current.awaited = { reservationId: body.reservationId, status: body.status, tries: 20 };
+  } catch (error) {
+    sayError(error, 'Not held');
+  }
+};
+
+const confirmHold = async (reservationId) => {
+  const conferenceId = current.conferenceId;
+  try {
+    const { body } = await api(
+      'POST',
+      conferencePath(conferenceId, `/holds/${encodeURIComponent(reservationId)}/confirm`),
+    );
+    if (current.holds.has(reservationId)) rememberHold(body);
+    current.awaited = { reservationId, status: 'confirmed', tries: 20 };
+    say(
+      `Confirmed hold ${reservationId}: its ${seatsText(body.seats)} are reserved now (one HoldConfirmed event appended).`,
+      'success',
+    );
+  } catch (error) {
+    sayError(error, 'Not confirmed');
+    // At or past its due time: show the hold as the server has it once its expirer has come.
+    if (error instanceof ApiError && error.problem?.error === 'hold_expired') watchExpiry(conferenceId, reservationId);
+  }
+};
+
+const releaseHold = async (reservationId) => {
+  const conferenceId = current.conferenceId;
+  try {
+    const { body } = await api('DELETE', conferencePath(conferenceId, `/holds/${encodeURIComponent(reservationId)}`));
+    if (current.holds.has(reservationId)) rememberHold(body);
+    current.awaited = { reservationId, status: body.status, tries: 20 };
+    say(
+      body.status === 'expired'
+        ? `Hold ${reservationId} had expired already: its seats were back on sale.`
+        : `Released hold ${reservationId}: its seats are back on sale (one HoldReleased event appended).`,
+      'success',
+    );
+  } catch (error) {
+    sayError(error, 'Not released');
+  }
+};
+
+/** Confirm and release, for a pending hold. */
+const holdActions = ({ reservationId }) => [confirmButton(reservationId), releaseButton(reservationId)];
+const confirmButton = (reservationId) =>
+  actionButton('Confirm', `Confirm hold ${reservationId}`, () => confirmHold(reservationId));
+const releaseButton = (reservationId) =>
+  actionButton('Release', `Release hold ${reservationId}`, () => releaseHold(reservationId));
+
+/** Keeps what the server said of a hold made here (an answer, or a read of the view) and redraws the holds. */
+const rememberHold = (reservation) => {
+  const known = current.holds.get(reservation.reservationId);
+  current.holds.set(reservation.reservationId, { ...known, ...reservation });
+  renderHolds();
+};
+
+/** How far along its life a reservation is: the view may lag an answer, and must not undo it. */
+const STAGE = { held: 0, reserved: 1, confirmed: 1, released: 1, expired: 1, cancelled: 2 };
+
+/**
+ * A hold of this page as the reservations view shows it, kept when the view has seen more than
+ * the page: the expiry above all, which no answer to this page tells.
+ */
+const followHold = (reservation) => {
+  const known = current.holds.get(reservation.reservationId);
+  if (!known || STAGE[reservation.status] <= STAGE[known.status]) return;
+  rememberHold(reservation);
+  if (reservation.status === 'expired') {
+    sayAside(
+      `Hold ${reservation.reservationId} ${expiryText(reservation)}: one HoldExpired event, and its seats are back on sale.`,
+    );
+  }
+};
+
+/**
+ * The holds made here, newest first, with their countdowns. An expired one keeps its Confirm
+ * button: pressing it shows the server refusing a confirm once the time is up.
+ */
+const renderHolds = () => {
+  const items = [...current.holds.values()]
+    .reverse()
+    .map((reservation) =>
+      reservationItem(
+        reservation,
+        reservation.status === 'held'
+          ? holdActions(reservation)
+          : reservation.status === 'expired'
+            ? [confirmButton(reservation.reservationId)]
+            : [],
+      ),
+    );
+  $('#hold-list').replaceChildren(
+    ...(items.length > 0 ? items : [element('li', { className: 'empty' }, 'No holds yet.')]),
+  );
+};
+
+/** A pending hold's countdown to its due time, or how late an expired one was expired. */
+const holdProgress = (reservation) => {
+  if (reservation.status === 'held' && reservation.expiresAt) {
+    const countdown = element('span', { className: 'countdown', dataset: { field: 'countdown' } });
+    countdown.dataset.expiresAt = reservation.expiresAt;
+    drawCountdown(countdown);
+    return countdown;
+  }
+  if (reservation.status === 'expired' && reservation.expiredAt) {
+    return element('span', { className: 'meta', dataset: { field: 'expired' } }, expiryText(reservation));
+  }
+  return undefined;
+};
+
+const expiryText = ({ expiresAt, expiredAt }) =>
+  `expired at ${formatTime(expiredAt)}, ${Date.parse(expiredAt) - Date.parse(expiresAt)} ms after its due time`;
+
+/** Time left as m:ss, counted by this browser's clock; at zero the server's expirer is due. */
+const drawCountdown = (countdown) => {
+  const left = Math.ceil((Date.parse(countdown.dataset.expiresAt) - Date.now()) / 1000);
+  countdown.classList.toggle('due', left <= 0);
+  countdown.textContent =
+    left > 0 ? `${Math.floor(left / 60)}:${String(left % 60).padStart(2, '0')} left` : 'time is up: expiring…';
+};
+
+/** Redraws every countdown; a hold made here whose time is up is read until the server has expired it. */
+const tickCountdowns = () => {
+  for (const countdown of document.querySelectorAll('.countdown')) drawCountdown(countdown);
+  for (const reservation of current.holds.values()) {
+    if (reservation.status === 'held' && Date.parse(reservation.expiresAt) <= Date.now()) {
+      watchExpiry(current.conferenceId, reservation.reservationId);
+    }
+  }
+};
+
+/**
+ * Reads a hold made here, once its time is up, until the reservations view no longer shows it
+ * held: expired by the server's expirer, or confirmed or released just before. Gives up after
+ * EXPIRY_WATCH_MS (no expirer running), leaving the countdown at zero.
+ */
+const watchExpiry = async (conferenceId, reservationId) => {
+  const watched = current.holds.get(reservationId);
+  if (!watched || watched.watched) return;
+  watched.watched = true;
+  const path = conferencePath(conferenceId, `/reservations/${encodeURIComponent(reservationId)}`);
+  const deadline = Date.now() + EXPIRY_WATCH_MS;
+  while (conferenceId === current.conferenceId && Date.now() < deadline) {
+    try {
+      const { body } = await api('GET', path);
+      if (conferenceId !== current.conferenceId) return;
+      if (body.status !== 'held') return followHold(body);
+    } catch (error) {
+      // Not in the view yet is read again; anything else ends the watch.
+      if (!(error instanceof ApiError && error.status === 404)) {
+        sayError(error, `Could not read hold ${reservationId}`);
+        return;
+      }
+    }
+    await delay(EXPIRY_READ_MS);
+  }
 };
 
 // ---------------------------------------------------------------- the event stream
@@ -714,7 +982,11 @@ const start = () => {
   $('#create-form').addEventListener('submit', createConference);
   $('#conference-select').addEventListener('change', (event) => openConference(event.target.value));
   $('#refresh-conferences').addEventListener('click', loadConferences);
-  $('#reserve-form').addEventListener('submit', reserve);
+  $('#reserve-form').addEventListener('submit', (event) => {
+    event.preventDefault();
+    if (event.submitter?.id === 'hold-submit') hold();
+    else reserve();
+  });
   $('#cancel-form').addEventListener('submit', (event) => {
     event.preventDefault();
     const reservationId = $('#cancel-id').value.trim();
@@ -728,6 +1000,7 @@ const start = () => {
     loadPointInTime(new Date(value).toISOString());
   });
   $('#surge-form').addEventListener('submit', runSurge);
+  setInterval(tickCountdowns, COUNTDOWN_TICK_MS);
 
   const fromHash = new URLSearchParams(location.hash.slice(1)).get('conference');
   loadConferences().then(() => fromHash && openConference(fromHash));

@@ -60,6 +60,8 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     db = await createTestDatabase();
     service = createTestService(db.sql, { projector: { batchSize: 500, pollIntervalMs: 200 } });
     service.projector.start();
+    // Holds left alone expire at their due time, as in production (polling every 200 ms by default).
+    service.expirer.start();
     const listening = serve({ fetch: service.app.fetch, port: 0, hostname: '127.0.0.1' });
     server = listening;
     await new Promise<void>((ready, failed) => {
@@ -85,6 +87,7 @@ describe.skipIf(!hasChromium)('the demo page', () => {
       () => browser?.close(),
       async () => service?.closeLiveStreams(),
       () => (server ? new Promise<void>((closed) => server?.close(() => closed())) : undefined),
+      () => service?.expirer.stop(),
       () => service?.projector.stop(),
       () => db?.drop(),
     ];
@@ -112,8 +115,9 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     expect(response.status).toBe(201);
   };
 
-  const remaining = (page: Page, view: string, seatType: string) =>
-    page.locator(`${view} tr[data-seat-type="${seatType}"] [data-field="remaining"]`);
+  const seatCount = (page: Page, view: string, seatType: string, field: 'reserved' | 'held' | 'remaining') =>
+    page.locator(`${view} tr[data-seat-type="${seatType}"] [data-field="${field}"]`);
+  const remaining = (page: Page, view: string, seatType: string) => seatCount(page, view, seatType, 'remaining');
 
   it('creates a conference, books and cancels seats with live updates, offline', async () => {
     const page = await openPage();
@@ -173,6 +177,13 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     await page.locator('#reserve-quantity').fill('2');
     await page.locator('#reserve-submit').click();
     await expect.poll(() => remaining(page, '#availability', 'vip').textContent(), soon).toBe('8');
+    // And a checkout under way: a pending hold with its countdown.
+    await page.locator('#reserve-quantity').fill('1');
+    await page.locator('#reserve-id').fill('browser-h1');
+    await page.locator('#hold-seconds').fill('600');
+    await page.locator('#hold-submit').click();
+    await expect.poll(() => seatCount(page, '#availability', 'vip', 'held').textContent(), soon).toBe('1');
+    expect(await remaining(page, '#availability', 'vip').textContent()).toBe('7');
     await page.locator('#surge-seats').fill('20');
     await page.locator('#surge-bookings').fill('60');
     await page.locator('#surge-concurrency').fill('20');
@@ -185,6 +196,97 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     }
 
     await page.screenshot({ path: `${OUTPUT}demo-page.png`, fullPage: true });
+    expect(offSite).toEqual([]);
+    expect(pageErrors).toEqual([]);
+    await page.close();
+  });
+
+  it('holds seats with a countdown, confirms one, releases one, and shows one left alone expired by the expirer', async () => {
+    await createConference('browser-holds');
+    const page = await openPage('/#conference=browser-holds');
+    const status = () => page.locator('#status').textContent();
+    /** The live seats of the standard type, as the page shows them. */
+    const standard = async () => ({
+      reserved: await seatCount(page, '#availability', 'standard', 'reserved').textContent(),
+      held: await seatCount(page, '#availability', 'standard', 'held').textContent(),
+      remaining: await remaining(page, '#availability', 'standard').textContent(),
+    });
+    const inHolds = (reservationId: string) => page.locator(`#hold-list li[data-reservation-id="${reservationId}"]`);
+    const listed = (reservationId: string) =>
+      page.locator(`#reservations-list li[data-reservation-id="${reservationId}"]`);
+    const holdSeats = async (reservationId: string, quantity: number, seconds: number) => {
+      await page.locator('#reserve-seat-type').selectOption('standard');
+      await page.locator('#reserve-quantity').fill(String(quantity));
+      await page.locator('#reserve-id').fill(reservationId);
+      await page.locator('#hold-seconds').fill(String(seconds));
+      await page.locator('#hold-submit').click();
+      await expect.poll(status, soon).toContain(`Held ${quantity} standard until`);
+    };
+    await expect.poll(standard, soon).toEqual({ reserved: '0', held: '0', remaining: '100' });
+
+    // Held: out of sale but not sold, with a countdown that runs, in the holds and in the reservations.
+    await holdSeats('hold-confirm', 3, 60);
+    await expect.poll(standard, soon).toEqual({ reserved: '0', held: '3', remaining: '97' });
+    expect(await page.locator('#availability [data-field="share-held"]').first().getAttribute('style')).toBe(
+      'width: 3%',
+    );
+    expect(await inHolds('hold-confirm').getAttribute('data-status')).toBe('held');
+    const countdown = inHolds('hold-confirm').locator('.countdown');
+    const first = await countdown.textContent();
+    expect(first).toMatch(/^(1:00|0:5\d) left$/);
+    await expect.poll(() => countdown.textContent(), soon).not.toBe(first);
+    await expect.poll(() => listed('hold-confirm').getAttribute('data-status'), soon).toBe('held');
+    expect(await listed('hold-confirm').locator('.countdown').textContent()).toMatch(/^\d:\d\d left$/);
+
+    // Confirmed: the held seats are reserved.
+    await inHolds('hold-confirm').getByRole('button', { name: 'Confirm hold hold-confirm' }).click();
+    await expect.poll(status, soon).toContain('Confirmed hold hold-confirm: its 3 standard are reserved now');
+    await expect.poll(standard, soon).toEqual({ reserved: '3', held: '0', remaining: '97' });
+    expect(await inHolds('hold-confirm').getAttribute('data-status')).toBe('confirmed');
+    await expect.poll(() => listed('hold-confirm').getAttribute('data-status'), soon).toBe('confirmed');
+    expect(await listed('hold-confirm').getByRole('button', { name: 'Cancel reservation hold-confirm' }).count()).toBe(
+      1,
+    );
+
+    // Released, from the reservations list: back on sale.
+    await holdSeats('hold-release', 2, 60);
+    await expect.poll(standard, soon).toEqual({ reserved: '3', held: '2', remaining: '95' });
+    await expect.poll(() => listed('hold-release').getAttribute('data-status'), soon).toBe('held');
+    await listed('hold-release').getByRole('button', { name: 'Release hold hold-release' }).click();
+    await expect.poll(status, soon).toContain('Released hold hold-release: its seats are back on sale');
+    await expect.poll(standard, soon).toEqual({ reserved: '3', held: '0', remaining: '97' });
+    expect(await inHolds('hold-release').getAttribute('data-status')).toBe('released');
+    await expect.poll(() => listed('hold-release').getAttribute('data-status'), soon).toBe('released');
+
+    // Left alone for its 2 s: the countdown runs out, the server's expirer expires it, the seats return.
+    await holdSeats('hold-expire', 4, 2);
+    await expect.poll(() => inHolds('hold-expire').getAttribute('data-status'), soon).toBe('expired');
+    expect(await inHolds('hold-expire').locator('[data-field="expired"]').textContent()).toMatch(
+      /^expired at [\d:.]+, \d+ ms after its due time$/,
+    );
+    await expect.poll(status, soon).toMatch(/^Hold hold-expire expired at .* its seats are back on sale\.$/);
+    await expect.poll(standard, soon).toEqual({ reserved: '3', held: '0', remaining: '97' });
+    await expect.poll(() => listed('hold-expire').getAttribute('data-status'), soon).toBe('expired');
+
+    // Too late to confirm: the server's 409 hold_expired, in words.
+    await inHolds('hold-expire').getByRole('button', { name: 'Confirm hold hold-expire' }).click();
+    await expect
+      .poll(status, soon)
+      .toMatch(/^Not confirmed: Hold hold-expire expired at \S+\. Too late to confirm: hold the seats again\.$/);
+    expect(await page.locator('#status').getAttribute('class')).toContain('status-error');
+
+    await expect
+      .poll(() => page.locator('#event-list li .event-head strong').allTextContents(), soon)
+      .toEqual([
+        'HoldExpired',
+        'SeatsHeld',
+        'HoldReleased',
+        'SeatsHeld',
+        'HoldConfirmed',
+        'SeatsHeld',
+        'ConferenceCreated',
+      ]);
+    expect(await seatCount(page, '#materialised-view', 'standard', 'held').textContent()).toBe('0');
     expect(offSite).toEqual([]);
     expect(pageErrors).toEqual([]);
     await page.close();
@@ -213,6 +315,11 @@ describe.skipIf(!hasChromium)('the demo page', () => {
       page.setViewportSize({ width: 390, height: 844 }),
     );
     await expect.poll(() => remaining(page, '#availability', 'standard').textContent(), soon).toBe('100');
+    // A pending hold too: its countdown and buttons in the list of holds and of reservations.
+    await page.locator('#hold-seconds').fill('600');
+    await page.locator('#hold-submit').click();
+    await expect.poll(() => seatCount(page, '#availability', 'standard', 'held').textContent(), soon).toBe('1');
+    await expect.poll(() => page.locator('#reservations-list .countdown').count(), soon).toBe(1);
     const overflow = await page.evaluate('document.documentElement.scrollWidth - window.innerWidth');
     expect(overflow).toBeLessThanOrEqual(0);
     await page.screenshot({ path: `${OUTPUT}demo-page-phone.png`, fullPage: true });

@@ -3,20 +3,31 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { createConferenceSchema, reserveSeatsSchema } from '../src/http/schemas.js';
+import { HOLD_DEFAULTS } from '../src/config.js';
+import { createConferenceSchema, holdSeatsSchema, reserveSeatsSchema } from '../src/http/schemas.js';
 import { MAX_CAPACITY } from '../src/seat-availability/index.js';
 
 /**
  * k6 is not installed here, so the k6 scripts in loadtest/k6 are imported under Node with stubs of
  * k6's modules: each load copies the scripts into a fresh temp dir, pointing their `k6`, `k6/http`,
  * `k6/metrics` and `k6/execution` imports at small stubs written beside them. The stubs record
- * requests, checks and metric samples, and answer HTTP from an in-memory fake of the service.
+ * requests, checks, metric samples and sleeps, and answer HTTP from an in-memory fake of the
+ * service. checkout.js runs on a fake clock (Date only), which its sleeps move on, so holds fall
+ * due and expire as they would in a run, without waiting.
  */
 
 const K6_DIR = fileURLToPath(new URL('../loadtest/k6/', import.meta.url));
-const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'spike.js'] as const;
+const SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'spike.js', 'checkout.js'] as const;
+type ScriptName = (typeof SCRIPTS)[number];
 /** The scripts that ramp up to PEAK_RATE and hold it for DURATION (spike.js steps instead). */
-const RAMPED_SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js'] as const;
+const RAMPED_SCRIPTS = ['surge.js', 'spread.js', 'hotspot.js', 'mixed.js', 'checkout.js'] as const;
+/** The scripts whose iterations reserve seats in one step (checkout.js holds them instead). */
+const RESERVING_SCRIPTS = SCRIPTS.filter((name) => name !== 'checkout.js');
+/** The request kind whose p(99) every script bounds: a reservation, or checkout.js's hold. */
+const MAIN_KIND = (name: ScriptName) => (name === 'checkout.js' ? 'hold' : 'reserve');
+/** Designs other than the default a script can drive: the CRUD ones, or for holds the other event-sourced ones. */
+const OTHER_DESIGNS = (name: ScriptName) =>
+  name === 'checkout.js' ? ['es-batched', 'es-direct'] : ['crud', 'crud-atomic'];
 const BASE_URL = 'http://k6-stub.test:3999';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
@@ -36,6 +47,9 @@ type StubRequest = {
   body: string | null;
   params: { headers?: Record<string, string>; tags?: Tags; responseCallback?: unknown };
 };
+type ReservationStatus = 'reserved' | 'cancelled' | 'held' | 'confirmed' | 'released' | 'expired';
+/** A reservation of the fake service; a hold has its due time, and its expiry time once expired (ms). */
+type FakeReservation = { seats: Seat[]; status: ReservationStatus; expiresAt?: number; expiredAt?: number };
 type StubResponse = {
   status: number;
   body: string;
@@ -47,6 +61,10 @@ type StubState = {
   requests: StubRequest[];
   checks: { name: string; passed: boolean; tags?: Tags }[];
   metrics: Record<string, { type: string; samples: { value: number; tags?: Tags }[] }>;
+  /** Every sleep() of the script, in seconds. */
+  sleeps: number[];
+  /** Told of every sleep (checkout.js: moves the fake clock on). */
+  onSleep: (seconds: number) => void;
   respond: (request: StubRequest) => StubResponse;
 };
 type Seat = { seatType: string; quantity: number };
@@ -88,7 +106,10 @@ export const check = (value, sets, tags) => {
   return all;
 };
 export const fail = (message) => { throw new Error(message); };
-export const sleep = () => {};
+export const sleep = (seconds) => {
+  state.sleeps.push(seconds);
+  state.onSleep(seconds);
+};
 export const group = (_name, fn) => fn();
 export default { check, fail, sleep, group };
 `,
@@ -147,7 +168,7 @@ export default { Counter, Gauge, Rate, Trend };
 `,
   },
 };
-const STATE_SOURCE = `export const state = { requests: [], checks: [], metrics: {}, respond: () => { throw new Error('no responder'); } };\n`;
+const STATE_SOURCE = `export const state = { requests: [], checks: [], metrics: {}, sleeps: [], onSleep: () => {}, respond: () => { throw new Error('no responder'); } };\n`;
 
 // ---------------------------------------------------------------------------------------------------
 // an in-memory fake of the HTTP API, serving one design's prefix; request bodies are validated with
@@ -167,19 +188,20 @@ const reply = (status: number, body: unknown): StubResponse => {
 type Availability = {
   conferenceId: string;
   name: string;
-  seatTypes: { type: string; capacity: number; reserved: number; remaining: number }[];
+  seatTypes: { type: string; capacity: number; reserved: number; held: number; remaining: number }[];
   position: number;
 };
+type FakeConference = {
+  name: string;
+  seatTypes: { type: string; capacity: number; reserved: number; held: number }[];
+  reservations: Map<string, FakeReservation>;
+};
+
+const holdSchema = holdSeatsSchema(HOLD_DEFAULTS);
+const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());
 
 class FakeService {
-  readonly conferences = new Map<
-    string,
-    {
-      name: string;
-      seatTypes: { type: string; capacity: number; reserved: number }[];
-      reservations: Map<string, { seats: Seat[]; status: 'reserved' | 'cancelled' }>;
-    }
-  >();
+  readonly conferences = new Map<string, FakeConference>();
   /** Rewrites availability answers, to simulate a broken store. */
   tamper: (availability: Availability) => Availability = (a) => a;
   /** Listing requests still to be answered as if the view had seen no reservation yet. */
@@ -190,6 +212,15 @@ class FakeService {
   createStatus: number | undefined;
   /** The global position of the last event "appended", as the real store numbers them. */
   position = 0;
+  /**
+   * The fake's hold expirer: how many ms after its due time a hold is expired (the n-th expiry so
+   * far given), checked on every request by the clock (Date.now); undefined when none runs.
+   */
+  expiryLagMs: ((n: number) => number) | undefined = () => 150;
+  /** Holds expired so far. */
+  expired = 0;
+  /** Answers every confirm with this instead, when set. */
+  confirmAnswer: (() => StubResponse) | undefined;
 
   constructor(readonly prefix: string) {}
 
@@ -203,20 +234,19 @@ class FakeService {
     const conference = this.conferences.get(parts[0] ?? '');
     if (!conference) return reply(404, { error: 'conference_not_found' });
     const id = parts[0] ?? '';
+    this.expireDue();
     if (parts[1] === 'availability' && request.method === 'GET') return reply(200, this.tamper(this.availability(id)));
+    if (parts[1] === 'holds') return this.holds(id, parts.slice(2), request.method, body);
     if (parts[1] !== 'reservations') return reply(404, { error: 'not_found' });
     if (parts.length === 2 && request.method === 'POST') return this.reserve(id, body);
     if (parts.length === 2 && request.method === 'GET') return this.listing(id, url.searchParams);
     if (parts.length === 3 && request.method === 'DELETE') {
       const reservation = conference.reservations.get(parts[2] ?? '');
       if (!reservation) return reply(404, { error: 'reservation_not_found' });
-      if (reservation.status === 'reserved') {
+      if (reservation.status === 'reserved' || reservation.status === 'confirmed') {
         this.position++;
         reservation.status = 'cancelled';
-        for (const { seatType, quantity } of reservation.seats) {
-          const seat = conference.seatTypes.find((s) => s.type === seatType);
-          if (seat) seat.reserved -= quantity;
-        }
+        move(conference, reservation.seats, 'reserved', -1);
       }
       return reply(200, { reservationId: parts[2], conferenceId: id, seats: reservation.seats, status: 'cancelled' });
     }
@@ -228,7 +258,11 @@ class FakeService {
     if (!createConferenceSchema.safeParse(body).success) return reply(400, { status: 400, error: 'invalid_request' });
     const id = String(body.id);
     if (this.conferences.has(id)) return reply(409, { error: 'conference_exists' });
-    const seatTypes = (body.seatTypes as { type: string; capacity: number }[]).map((s) => ({ ...s, reserved: 0 }));
+    const seatTypes = (body.seatTypes as { type: string; capacity: number }[]).map((s) => ({
+      ...s,
+      reserved: 0,
+      held: 0,
+    }));
     this.position++;
     this.conferences.set(id, { name: String(body.name), seatTypes, reservations: new Map() });
     return reply(201, this.availability(id));
@@ -249,19 +283,9 @@ class FakeService {
         ? reply(200, { reservationId, conferenceId: id, seats: existing.seats, status: 'reserved' })
         : reply(409, { status: 409, error: 'reservation_conflict', reservationId });
     }
-    const unknown = seats.filter(({ seatType }) => !conference.seatTypes.some((s) => s.type === seatType));
-    if (unknown.length > 0) {
-      return reply(400, { status: 400, error: 'unknown_seat_type', seatTypes: unknown.map((s) => s.seatType) });
-    }
-    const short = seats.some(({ seatType, quantity }) => {
-      const seat = conference.seatTypes.find((s) => s.type === seatType);
-      return seat !== undefined && seat.capacity - seat.reserved < quantity;
-    });
-    if (short) return reply(409, { status: 409, error: 'insufficient_seats' });
-    for (const { seatType, quantity } of seats) {
-      const seat = conference.seatTypes.find((s) => s.type === seatType);
-      if (seat) seat.reserved += quantity;
-    }
+    const refused = refuseSeats(conference, seats);
+    if (refused) return refused;
+    move(conference, seats, 'reserved', 1);
     this.position++;
     conference.reservations.set(reservationId, { seats, status: 'reserved' });
     return reply(201, { reservationId, conferenceId: id, seats, status: 'reserved' });
@@ -279,7 +303,14 @@ class FakeService {
     const page = all
       .filter(([reservationId]) => reservationId > after)
       .slice(0, limit)
-      .map(([reservationId, r]) => ({ reservationId, conferenceId: id, seats: r.seats, status: r.status }));
+      .map(([reservationId, r]) => ({
+        reservationId,
+        conferenceId: id,
+        seats: r.seats,
+        status: r.status,
+        ...(r.expiresAt === undefined ? {} : { expiresAt: iso(r.expiresAt) }),
+        ...(r.expiredAt === undefined ? {} : { expiredAt: iso(r.expiredAt) }),
+      }));
     const last = page.at(-1);
     return reply(200, {
       conferenceId: id,
@@ -293,11 +324,115 @@ class FakeService {
     return {
       conferenceId: id,
       name: conference?.name ?? '',
-      seatTypes: (conference?.seatTypes ?? []).map((s) => ({ ...s, remaining: s.capacity - s.reserved })),
+      seatTypes: (conference?.seatTypes ?? []).map((s) => ({ ...s, remaining: s.capacity - s.reserved - s.held })),
       position: this.position,
     };
   }
+
+  /** POST holds, POST holds/:reservationId/confirm and DELETE holds/:reservationId, as docs/api.md has them. */
+  private holds(id: string, rest: string[], method: string, body: Record<string, unknown>): StubResponse {
+    const conference = this.conferences.get(id);
+    if (!conference) return reply(404, { error: 'conference_not_found' });
+    const [reservationId = '', action] = rest;
+    if (rest.length === 0 && method === 'POST') return this.hold(id, conference, body);
+    const reservation = conference.reservations.get(reservationId);
+    const answer = (r: FakeReservation) =>
+      reply(200, { reservationId, conferenceId: id, seats: r.seats, status: r.status, expiresAt: iso(r.expiresAt) });
+    if (rest.length === 2 && action === 'confirm' && method === 'POST') {
+      if (this.confirmAnswer) return this.confirmAnswer();
+      if (reservation?.expiresAt === undefined) return reply(404, { error: 'hold_not_found', reservationId });
+      const late =
+        reservation.status === 'expired' || (reservation.status === 'held' && Date.now() >= reservation.expiresAt);
+      if (late) return reply(409, { error: 'hold_expired', reservationId, expiresAt: iso(reservation.expiresAt) });
+      if (reservation.status === 'released') return reply(409, { error: 'reservation_conflict', reservationId });
+      if (reservation.status === 'held') {
+        move(conference, reservation.seats, 'held', -1);
+        move(conference, reservation.seats, 'reserved', 1);
+        reservation.status = 'confirmed';
+        this.position++;
+      }
+      return answer(reservation);
+    }
+    if (rest.length === 1 && method === 'DELETE') {
+      if (reservation?.expiresAt === undefined) return reply(404, { error: 'hold_not_found', reservationId });
+      if (reservation.status === 'confirmed') return reply(409, { error: 'reservation_conflict', reservationId });
+      if (reservation.status === 'held') {
+        move(conference, reservation.seats, 'held', -1);
+        reservation.status = 'released';
+        this.position++;
+      }
+      return answer(reservation);
+    }
+    return reply(404, { error: 'not_found' });
+  }
+
+  private hold(id: string, conference: FakeConference, body: Record<string, unknown>): StubResponse {
+    const parsed = holdSchema.safeParse(body);
+    if (!parsed.success) return reply(400, { status: 400, error: 'invalid_request' });
+    const { reservationId = 'generated', seats, holdSeconds } = parsed.data;
+    const existing = conference.reservations.get(reservationId);
+    if (existing) {
+      // As the contract says: the same seats while held or confirmed repeat the answer (the first due time stands).
+      const same =
+        (existing.status === 'held' || existing.status === 'confirmed') &&
+        JSON.stringify(existing.seats) === JSON.stringify(seats);
+      return same
+        ? reply(200, {
+            reservationId,
+            conferenceId: id,
+            seats,
+            status: existing.status,
+            expiresAt: iso(existing.expiresAt),
+          })
+        : reply(409, { status: 409, error: 'reservation_conflict', reservationId });
+    }
+    const refused = refuseSeats(conference, seats);
+    if (refused) return refused;
+    move(conference, seats, 'held', 1);
+    this.position++;
+    const expiresAt = Date.now() + holdSeconds * 1000;
+    conference.reservations.set(reservationId, { seats, status: 'held', expiresAt });
+    return reply(201, { reservationId, conferenceId: id, seats, status: 'held', expiresAt: iso(expiresAt) });
+  }
+
+  /** Expires the holds whose due time plus the expirer's lag has passed, as the server's expirer does. */
+  private expireDue() {
+    const lagOf = this.expiryLagMs;
+    if (!lagOf) return;
+    for (const conference of this.conferences.values()) {
+      for (const reservation of conference.reservations.values()) {
+        if (reservation.status !== 'held' || reservation.expiresAt === undefined) continue;
+        const expiredAt = reservation.expiresAt + lagOf(this.expired);
+        if (expiredAt > Date.now()) continue;
+        this.expired++;
+        move(conference, reservation.seats, 'held', -1);
+        Object.assign(reservation, { status: 'expired', expiredAt });
+        this.position++;
+      }
+    }
+  }
 }
+
+/** Adds (sign 1) or takes (sign -1) seats to or from a count of each of their seat types. */
+const move = (conference: FakeConference, seats: Seat[], count: 'reserved' | 'held', sign: 1 | -1) => {
+  for (const { seatType, quantity } of seats) {
+    const seat = conference.seatTypes.find((s) => s.type === seatType);
+    if (seat) seat[count] += sign * quantity;
+  }
+};
+
+/** The service's refusal of seats the conference does not have or has not enough of left, if any. */
+const refuseSeats = (conference: FakeConference, seats: Seat[]): StubResponse | undefined => {
+  const unknown = seats.filter(({ seatType }) => !conference.seatTypes.some((s) => s.type === seatType));
+  if (unknown.length > 0) {
+    return reply(400, { status: 400, error: 'unknown_seat_type', seatTypes: unknown.map((s) => s.seatType) });
+  }
+  const short = seats.some(({ seatType, quantity }) => {
+    const seat = conference.seatTypes.find((s) => s.type === seatType);
+    return seat !== undefined && seat.capacity - seat.reserved - seat.held < quantity;
+  });
+  return short ? reply(409, { status: 409, error: 'insufficient_seats' }) : undefined;
+};
 
 // ---------------------------------------------------------------------------------------------------
 // loading a script
@@ -314,7 +449,7 @@ type Loaded = {
   stubbedImports: string[];
 };
 
-const load = async (name: (typeof SCRIPTS)[number], env: Record<string, string> = {}): Promise<Loaded> => {
+const load = async (name: ScriptName, env: Record<string, string> = {}): Promise<Loaded> => {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'seat-surge-k6-'));
   tempDirs.push(dir);
   const foreignImports: string[] = [];
@@ -343,6 +478,10 @@ const load = async (name: (typeof SCRIPTS)[number], env: Record<string, string> 
   const script = (await import(pathToFileURL(path.join(dir, name)).href)) as K6Script;
   const service = new FakeService(PREFIXES[fullEnv.DESIGN ?? 'es'] ?? '/conferences');
   state.respond = service.respond;
+  if (name === 'checkout.js') {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    state.onSleep = (seconds) => vi.setSystemTime(Date.now() + seconds * 1000);
+  }
   return { script, state, service, foreignImports, stubbedImports };
 };
 
@@ -356,16 +495,18 @@ const teardownOf = (script: K6Script) => {
 };
 
 /** Small runs, so the fakes stay small; teardown's settle budget is kept for the lag tests. */
-const ENV: Record<(typeof SCRIPTS)[number], Record<string, string>> = {
+const ENV: Record<ScriptName, Record<string, string>> = {
   'surge.js': { CAPACITY: '5', PEAK_RATE: '200', DURATION: '5s' },
   'spread.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'hotspot.js': { CONFERENCES: '3', CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'mixed.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
   'spike.js': { BASE_RATE: '20', SPIKE_RATE: '60', BASE_SECONDS: '1', SPIKE_SECONDS: '1', RECOVERY_SECONDS: '2' },
+  'checkout.js': { CAPACITY: '50', PEAK_RATE: '200', DURATION: '5s' },
 };
 
 beforeEach(() => {
   vi.restoreAllMocks();
+  vi.useRealTimers();
   // The scripts log the integrity summary (and failures) as k6 would print them.
   vi.spyOn(console, 'log').mockImplementation(() => {});
   vi.spyOn(console, 'error').mockImplementation(() => {});
@@ -373,6 +514,7 @@ beforeEach(() => {
 
 afterAll(async () => {
   vi.restoreAllMocks();
+  vi.useRealTimers();
   delete (globalThis as Record<string, unknown>).__ENV;
   await Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true })));
 });
@@ -396,11 +538,11 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     }
   });
 
-  it('sets thresholds on p(99) reservation latency, unexpected answers and integrity failures', async () => {
+  it('sets thresholds on p(99) reservation (or hold) latency, unexpected answers and integrity failures', async () => {
     const { script } = await load(name, ENV[name]);
     const thresholds = script.options.thresholds;
     expect(Object.keys(thresholds).length).toBeGreaterThan(0);
-    expect(thresholds['http_req_duration{kind:reserve}']).toEqual(['p(99)<1000']);
+    expect(thresholds[`http_req_duration{kind:${MAIN_KIND(name)}}`]).toEqual(['p(99)<1000']);
     expect(
       Object.values(thresholds)
         .flat()
@@ -412,7 +554,7 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
 
   it('takes the p(99) bound and the error rate from P99_MS and ERROR_RATE', async () => {
     const { script } = await load(name, { ...ENV[name], P99_MS: '250', ERROR_RATE: '0.05' });
-    expect(script.options.thresholds['http_req_duration{kind:reserve}']).toEqual(['p(99)<250']);
+    expect(script.options.thresholds[`http_req_duration{kind:${MAIN_KIND(name)}}`]).toEqual(['p(99)<250']);
     expect(script.options.thresholds.unexpected_status).toEqual(['rate<0.05']);
   });
 
@@ -440,7 +582,7 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(again.conferences[0]?.id).not.toBe(data.conferences[0]?.id);
   });
 
-  it.each(['crud', 'crud-atomic'])("setup uses the design's own path when DESIGN=%s", async (designName) => {
+  it.each(OTHER_DESIGNS(name))("setup uses the design's own path when DESIGN=%s", async (designName) => {
     const { script, state, service } = await load(name, { ...ENV[name], DESIGN: designName });
     const data = script.setup();
     expect(state.requests.length).toBeGreaterThan(0);
@@ -452,34 +594,6 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     const { script, service } = await load(name, ENV[name]);
     service.createStatus = 409;
     expect(() => script.setup()).toThrow(/answered 409, not 201/);
-  });
-
-  it.each(Object.keys(PREFIXES))('an iteration POSTs a reservation with seats to the design %s', async (design) => {
-    const { script, state } = await load(name, { ...ENV[name], DESIGN: design });
-    const prefix = PREFIXES[design] ?? '';
-    const data = script.setup();
-    state.requests.length = 0;
-    // mixed.js rolls first for reserve / cancel / read: 0.5 is a reservation.
-    if (name === 'mixed.js') vi.spyOn(Math, 'random').mockReturnValueOnce(0.5);
-    script.default(data);
-    expect(state.requests).toHaveLength(1);
-    const [request] = state.requests;
-    expect(request?.method).toBe('POST');
-    const ids = data.conferences.map((c) => c.id);
-    const match = /^(.*)\/([^/]+)\/reservations$/.exec(request?.url ?? '');
-    expect(match?.[1]).toBe(`${BASE_URL}${prefix}`);
-    expect(ids).toContain(match?.[2]);
-    expect(request?.params.tags?.kind).toBe('reserve');
-    expect(request?.params.headers?.['content-type']).toBe('application/json');
-    const body = JSON.parse(request?.body ?? '{}') as { reservationId: string; seats: Seat[] };
-    expect(body.reservationId).toMatch(RESERVATION_ID);
-    expect(body.seats.length).toBeGreaterThan(0);
-    for (const seat of body.seats) {
-      expect(['standard', 'vip']).toContain(seat.seatType);
-      expect(Number.isInteger(seat.quantity) && seat.quantity >= 1 && seat.quantity <= 100).toBe(true);
-    }
-    expect(sum(state, 'reservations_accepted')).toBe(1);
-    expect(sum(state, 'unexpected_status')).toBe(0);
   });
 
   it('teardown finds no integrity failure when availability and listing agree', async () => {
@@ -510,16 +624,46 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     });
     teardownOf(script)(data);
     expect(sum(state, 'integrity_failures')).toBeGreaterThan(0);
-    expect(failedChecks(state)).toContain('integrity: 0 <= reserved <= capacity');
+    expect(failedChecks(state)).toContain('integrity: 0 <= reserved + held <= capacity');
   });
 
-  it('teardown counts an integrity failure when remaining is not capacity - reserved', async () => {
+  it('teardown counts an integrity failure when remaining is not capacity - reserved - held', async () => {
     const { script, state, service } = await load(name, ENV[name]);
     const data = script.setup();
     service.tamper = (a) => ({ ...a, seatTypes: a.seatTypes.map((s) => ({ ...s, remaining: s.remaining + 1 })) });
     teardownOf(script)(data);
     expect(sum(state, 'integrity_failures')).toBeGreaterThan(0);
-    expect(failedChecks(state)).toEqual(expect.arrayContaining(['integrity: remaining == capacity - reserved']));
+    expect(failedChecks(state)).toEqual(expect.arrayContaining(['integrity: remaining == capacity - reserved - held']));
+  });
+});
+
+describe.each(RESERVING_SCRIPTS)('k6 script %s iteration', (name) => {
+  it.each(Object.keys(PREFIXES))('an iteration POSTs a reservation with seats to the design %s', async (design) => {
+    const { script, state } = await load(name, { ...ENV[name], DESIGN: design });
+    const prefix = PREFIXES[design] ?? '';
+    const data = script.setup();
+    state.requests.length = 0;
+    // mixed.js rolls first for reserve / cancel / read: 0.5 is a reservation.
+    if (name === 'mixed.js') vi.spyOn(Math, 'random').mockReturnValueOnce(0.5);
+    script.default(data);
+    expect(state.requests).toHaveLength(1);
+    const [request] = state.requests;
+    expect(request?.method).toBe('POST');
+    const ids = data.conferences.map((c) => c.id);
+    const match = /^(.*)\/([^/]+)\/reservations$/.exec(request?.url ?? '');
+    expect(match?.[1]).toBe(`${BASE_URL}${prefix}`);
+    expect(ids).toContain(match?.[2]);
+    expect(request?.params.tags?.kind).toBe('reserve');
+    expect(request?.params.headers?.['content-type']).toBe('application/json');
+    const body = JSON.parse(request?.body ?? '{}') as { reservationId: string; seats: Seat[] };
+    expect(body.reservationId).toMatch(RESERVATION_ID);
+    expect(body.seats.length).toBeGreaterThan(0);
+    for (const seat of body.seats) {
+      expect(['standard', 'vip']).toContain(seat.seatType);
+      expect(Number.isInteger(seat.quantity) && seat.quantity >= 1 && seat.quantity <= 100).toBe(true);
+    }
+    expect(sum(state, 'reservations_accepted')).toBe(1);
+    expect(sum(state, 'unexpected_status')).toBe(0);
   });
 });
 
@@ -752,5 +896,194 @@ describe('k6 script spike.js', () => {
     expect(sum(state, 'reservations_accepted')).toBe(1);
     expect(sum(state, 'requests_busy')).toBe(1);
     expect(sum(state, 'request_errors')).toBe(1);
+  });
+});
+
+describe('k6 script checkout.js', () => {
+  const HOLD_DESIGNS = ['es', 'es-batched', 'es-direct'];
+  const requestsOf = (state: StubState, method: string, path: RegExp) =>
+    state.requests.filter((r) => r.method === method && path.test(new URL(r.url).pathname));
+  /** A hold through the fake service, as another client would make it. */
+  const holdDirectly = (service: FakeService, conferenceId: string, reservationId: string, holdSeconds: number) =>
+    service.respond({
+      method: 'POST',
+      url: `${BASE_URL}/conferences/${conferenceId}/holds`,
+      body: JSON.stringify({ reservationId, seats: [{ seatType: 'standard', quantity: 1 }], holdSeconds }),
+      params: {},
+    });
+
+  it.each(['crud', 'crud-atomic'])('refuses DESIGN=%s, which has no holds', async (designName) => {
+    await expect(load('checkout.js', { ...ENV['checkout.js'], DESIGN: designName })).rejects.toThrow(
+      /only es, es-batched, es-direct serve/,
+    );
+  });
+
+  it.each(HOLD_DESIGNS)(
+    'an iteration holds 1-2 standard seats for HOLD_SECONDS at the design %s, then thinks',
+    async (designName) => {
+      const { script, state } = await load('checkout.js', {
+        ...ENV['checkout.js'],
+        DESIGN: designName,
+        HOLD_SECONDS: '5',
+      });
+      const data = script.setup();
+      state.requests.length = 0;
+      script.default(data);
+      const [request] = state.requests;
+      expect(request?.method).toBe('POST');
+      expect(request?.url).toBe(`${BASE_URL}${PREFIXES[designName]}/${data.conferences[0]?.id}/holds`);
+      expect(request?.params.tags?.kind).toBe('hold');
+      const body = JSON.parse(request?.body ?? '{}') as { reservationId: string; seats: Seat[]; holdSeconds: number };
+      expect(body.reservationId).toMatch(RESERVATION_ID);
+      expect(body.holdSeconds).toBe(5);
+      expect(body.seats).toHaveLength(1);
+      expect(body.seats[0]?.seatType).toBe('standard');
+      expect([1, 2]).toContain(body.seats[0]?.quantity);
+      expect(sum(state, 'holds_accepted')).toBe(1);
+      expect(state.sleeps).toHaveLength(1);
+      expect(state.sleeps[0]).toBeGreaterThanOrEqual(0.2);
+      expect(state.sleeps[0]).toBeLessThanOrEqual(1.5);
+      // Then at most one more request, on the same hold: a confirm or a release (or nothing: abandoned).
+      const rest = state.requests.slice(1);
+      expect(rest.length).toBeLessThanOrEqual(1);
+      for (const r of rest) expect(r.url).toContain(`/holds/${body.reservationId}`);
+    },
+  );
+
+  it('splits the visitors 60% confirm, 30% abandon, 10% release', async () => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '100000' });
+    const data = script.setup();
+    const visitors = 2000;
+    for (let i = 0; i < visitors; i++) script.default(data);
+    const confirms = requestsOf(state, 'POST', /\/holds\/[^/]+\/confirm$/).length;
+    const releases = requestsOf(state, 'DELETE', /\/holds\/[^/]+$/).length;
+    const abandons = sum(state, 'holds_abandoned');
+    expect(sum(state, 'holds_accepted')).toBe(visitors);
+    expect(confirms + releases + abandons).toBe(visitors);
+    expect(confirms).toBeGreaterThan(1080);
+    expect(confirms).toBeLessThan(1320);
+    expect(abandons).toBeGreaterThan(510);
+    expect(abandons).toBeLessThan(690);
+    expect(releases).toBeGreaterThan(140);
+    expect(releases).toBeLessThan(260);
+    // Every confirm came well within the 3 s hold: none too late.
+    expect(sum(state, 'confirms_accepted')).toBe(confirms);
+    expect(sum(state, 'holds_released')).toBe(releases);
+    expect(sum(state, 'hold_expired')).toBe(0);
+    expect(sum(state, 'unexpected_status')).toBe(0);
+    // The abandoned holds were expired by the fake's expirer as time went on (the last few not yet).
+    expect(service.expired).toBeGreaterThan(abandons - 10);
+    const { visitorChoice } = script as unknown as { visitorChoice: (roll: number) => string };
+    expect([0, 0.5999, 0.6, 0.8999, 0.9, 0.9999].map(visitorChoice)).toEqual([
+      'confirm',
+      'confirm',
+      'abandon',
+      'abandon',
+      'release',
+      'release',
+    ]);
+  });
+
+  it('counts holds refused for want of seats apart, as expected answers, when demand is above capacity', async () => {
+    const { script, state } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '4' });
+    const data = script.setup();
+    for (let i = 0; i < 40; i++) script.default(data);
+    expect(sum(state, 'holds_accepted') + sum(state, 'holds_sold_out')).toBe(40);
+    expect(sum(state, 'holds_sold_out')).toBeGreaterThan(0);
+    expect(sum(state, 'unexpected_status')).toBe(0);
+    teardownOf(script)(data);
+    expect(failedChecks(state)).toEqual([]);
+  });
+
+  it.each([
+    [409, 'hold_expired', 'hold_expired', 0],
+    [503, 'busy', 'requests_busy', 1],
+    [409, 'reservation_conflict', 'request_errors', 1],
+  ])('counts a confirm answered %i %s in %s (unexpected: %i)', async (status, error, metric, unexpected) => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '1000' });
+    const data = script.setup();
+    service.confirmAnswer = () => reply(status, { error });
+    for (let i = 0; i < 50; i++) script.default(data);
+    const confirms = requestsOf(state, 'POST', /\/confirm$/).length;
+    expect(confirms).toBeGreaterThan(0);
+    expect(sum(state, metric)).toBe(confirms);
+    expect(sum(state, 'confirms_accepted')).toBe(0);
+    const samples = state.metrics.unexpected_status?.samples.filter((s) => s.tags?.kind === 'confirm') ?? [];
+    expect(samples.map((s) => s.value)).toEqual(Array.from({ length: confirms }, () => unexpected));
+  });
+
+  it('teardown waits until every hold is due, finds no seat held, and reports the expiry lag of each expired hold', async () => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], HOLD_SECONDS: '3' });
+    const data = script.setup();
+    for (let i = 0; i < 100; i++) script.default(data);
+    const sleptBefore = state.sleeps.length;
+    const end = Date.now();
+    state.checks.length = 0;
+    teardownOf(script)(data);
+    // Every hold was made before teardown: HOLD_SECONDS from its start, every one is due.
+    expect(state.sleeps[sleptBefore]).toBe(3);
+    expect(Date.now() - end).toBeGreaterThanOrEqual(3000);
+    expect(failedChecks(state)).toEqual([]);
+    expect(state.checks.map((c) => c.name)).toContain('integrity: no seat held once every hold is due');
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    expect(state.metrics.seats_held_at_end?.samples).toEqual([{ value: 0, tags: undefined }]);
+    const lags = state.metrics.hold_expiry_lag?.samples.map((s) => s.value) ?? [];
+    expect(lags.length).toBe(service.expired);
+    expect(lags.length).toBeGreaterThan(0);
+    expect(new Set(lags)).toEqual(new Set([150]));
+    expect(console.log).toHaveBeenCalledWith(
+      expect.stringMatching(
+        /: \d+ holds expired, expiredAt - expiresAt p50 150 ms, p99 150 ms, max 150 ms \(0 still listed as held\)$/,
+      ),
+    );
+  });
+
+  it('teardown reports p50, p99 and max of the expiry lags', async () => {
+    const { script, service } = await load('checkout.js', { ...ENV['checkout.js'], CAPACITY: '1000' });
+    const data = script.setup();
+    const conferenceId = data.conferences[0]?.id ?? '';
+    // A hundred holds expired 1 to 100 ms late, in an order of their own.
+    service.expiryLagMs = (n) => ((n * 37) % 100) + 1;
+    for (let i = 0; i < 100; i++) holdDirectly(service, conferenceId, `k6-h${i}`, 1);
+    teardownOf(script)(data);
+    expect(service.expired).toBe(100);
+    expect(console.log).toHaveBeenCalledWith(
+      expect.stringMatching(/: 100 holds expired, expiredAt - expiresAt p50 50 ms, p99 99 ms, max 100 ms /),
+    );
+  });
+
+  it('teardown waits for the latest due time the listing shows when it is later than HOLD_SECONDS', async () => {
+    const { script, state, service } = await load('checkout.js', ENV['checkout.js']);
+    const data = script.setup();
+    holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-long', 60);
+    teardownOf(script)(data);
+    expect(state.sleeps[0]).toBeCloseTo(60, 3);
+    expect(sum(state, 'integrity_failures')).toBe(0);
+    expect(service.expired).toBe(1);
+  });
+
+  it('teardown counts an integrity failure when seats are still held once every hold is due', async () => {
+    const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], SETTLE_SECONDS: '1' });
+    const data = script.setup();
+    service.expiryLagMs = undefined;
+    expect(holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-left', 3).status).toBe(201);
+    teardownOf(script)(data);
+    expect(failedChecks(state)).toEqual(['integrity: no seat held once every hold is due']);
+    expect(sum(state, 'integrity_failures')).toBe(1);
+    expect(state.metrics.seats_held_at_end?.samples.at(-1)?.value).toBe(1);
+    expect(console.error).toHaveBeenCalledWith(
+      expect.stringContaining('1 seat(s) still held 1 s after the last due time'),
+    );
+  });
+
+  it('bounds p(99) of holds, confirms, releases and (EXPIRY_P99_MS) the expiry lag, with VUs for the think time', async () => {
+    const { script } = await load('checkout.js', { ...ENV['checkout.js'], EXPIRY_P99_MS: '500' });
+    for (const kind of ['hold', 'confirm', 'release']) {
+      expect(script.options.thresholds[`http_req_duration{kind:${kind}}`]).toEqual(['p(99)<1000']);
+    }
+    expect(script.options.thresholds.hold_expiry_lag).toEqual(['p(99)<500']);
+    // 200 visitors/s, each up to 1.5 s of thinking: ~200 ms answers pre-allocated, up to 2 s answers at most.
+    const scenario = script.options.scenarios.checkout;
+    expect([scenario?.preAllocatedVUs, scenario?.maxVUs]).toEqual([340, 700]);
   });
 });

@@ -1,4 +1,4 @@
-// Shared code of the k6 scenarios (surge.js, spread.js, hotspot.js, mixed.js, spike.js): where the
+// Shared code of the k6 scenarios (surge.js, spread.js, hotspot.js, mixed.js, spike.js, checkout.js): where the
 // service is, which design is driven, ids, the requests, how answers are classified and the
 // end-of-run integrity check.
 // Runs inside k6 (goja), so only k6's own modules are imported: no npm packages, no Node APIs.
@@ -97,24 +97,24 @@ export const randomSeats = () => {
 
 /**
  * The VUs of an open-model scenario whose highest rate is `rate` iterations/s, by Little's law
- * (VUs in flight = rate × answer time): pre-allocated for ~200 ms answers, at most enough for 2 s
- * answers; past that k6 drops iterations (metric dropped_iterations). PREALLOCATED_VUS and MAX_VUS
- * override them.
+ * (VUs in flight = rate × iteration time): pre-allocated for ~200 ms answers, at most enough for
+ * 2 s answers, plus `thinkSeconds` an iteration sleeps (checkout.js); past that k6 drops
+ * iterations (metric dropped_iterations). PREALLOCATED_VUS and MAX_VUS override them.
  */
-const vusFor = (rate) => ({
-  preAllocatedVUs: envNumber('PREALLOCATED_VUS', Math.max(10, Math.ceil(rate / 5))),
-  maxVUs: envNumber('MAX_VUS', Math.max(50, rate * 2)),
+const vusFor = (rate, thinkSeconds = 0) => ({
+  preAllocatedVUs: envNumber('PREALLOCATED_VUS', Math.max(10, Math.ceil(rate * (0.2 + thinkSeconds)))),
+  maxVUs: envNumber('MAX_VUS', Math.max(50, Math.ceil(rate * (2 + thinkSeconds)))),
 });
 
 /**
  * An open-model scenario: `ramping-arrival-rate` from `startRate` through `stages`, then held at
- * `peak` for DURATION, with VUs sized from the peak rate.
+ * `peak` for DURATION, with VUs sized from the peak rate and the longest think time of an iteration.
  */
-export const arrivalRateScenario = ({ startRate, peak, rampStages }) => ({
+export const arrivalRateScenario = ({ startRate, peak, rampStages, thinkSeconds = 0 }) => ({
   executor: 'ramping-arrival-rate',
   startRate,
   timeUnit: '1s',
-  ...vusFor(peak),
+  ...vusFor(peak, thinkSeconds),
   stages: [...rampStages, { duration: envDuration('DURATION', '30s'), target: peak }],
   gracefulStop: '10s',
 });
@@ -138,8 +138,8 @@ export const constantRateStep = ({ part, rate, seconds, startSeconds }) => ({
 /** How long each ramp step lasts (RAMP, default 2 s; the harness's rampSeconds). */
 export const rampDuration = () => envDuration('RAMP', '2s');
 
-/** Peak arrival rate (iterations per second) of every scenario. */
-export const peakRate = () => Math.round(envNumber('PEAK_RATE', 500));
+/** Peak arrival rate (iterations per second) of a scenario: PEAK_RATE, by default 500 (or the script's own). */
+export const peakRate = (fallback = 500) => Math.round(envNumber('PEAK_RATE', fallback));
 
 /**
  * The harness's ramp, as arrivalRateScenario options: a quarter, then half of the peak rate for
@@ -206,6 +206,18 @@ export const metrics = {
   errors: new Counter('request_errors'),
   cancelled: new Counter('reservations_cancelled'),
   reads: new Counter('availability_reads'),
+  /** 201 to a hold: seats held until its due time (checkout.js). */
+  holds: new Counter('holds_accepted'),
+  /** 200 to a hold: an idempotent repeat (should not happen: ids are unique). */
+  holdsRepeated: new Counter('holds_repeated'),
+  /** 409 insufficient_seats to a hold: nothing left to hold. */
+  holdsSoldOut: new Counter('holds_sold_out'),
+  /** 200 to a confirm: the held seats are reserved. */
+  confirms: new Counter('confirms_accepted'),
+  /** 409 hold_expired to a confirm: it came at or after the hold's due time. */
+  holdExpired: new Counter('hold_expired'),
+  /** 200 to a release: the held seats are back on sale. */
+  released: new Counter('holds_released'),
   /** Per request: 1 when the answer was not one of the expected ones (busy and errors). */
   unexpected: new Rate('unexpected_status'),
   /** Failed integrity checks at teardown; the threshold count==0 makes `k6 run` exit non-zero. */
@@ -214,14 +226,26 @@ export const metrics = {
   seatsReservedAtEnd: new Gauge('seats_reserved_at_end'),
 };
 
+/** Which counter each outcome of each request kind adds to; busy and error count alike for all. */
+const COUNTED = {
+  reserve: { accepted: metrics.accepted, repeated: metrics.repeated, sold_out: metrics.soldOut },
+  cancel: { ok: metrics.cancelled },
+  read: { ok: metrics.reads },
+  hold: { accepted: metrics.holds, repeated: metrics.holdsRepeated, sold_out: metrics.holdsSoldOut },
+  confirm: { ok: metrics.confirms, hold_expired: metrics.holdExpired },
+  release: { ok: metrics.released },
+};
+
 // ---------------------------------------------------------------------------------------------------
 // requests
 
 const JSON_HEADERS = { 'content-type': 'application/json' };
 
-// Marks which answers are "expected" for http_req_failed; a sold-out 409 is a correct answer.
+// Marks which answers are "expected" for http_req_failed; a sold-out 409 is a correct answer, and
+// so is a late confirm's 409 hold_expired.
 const RESERVE_EXPECTED = http.expectedStatuses(200, 201, 409);
 const OK_EXPECTED = http.expectedStatuses(200);
+const CONFIRM_EXPECTED = http.expectedStatuses(200, 409);
 const CREATED_EXPECTED = http.expectedStatuses(201);
 
 const params = (kind, name, responseCallback, tags = {}) => ({
@@ -240,35 +264,36 @@ export const bodyOf = (res) => {
   }
 };
 
+/** The `error` code of a Problem answer, or undefined. */
+const problemCode = (res) => {
+  const body = bodyOf(res);
+  return body ? body.error : undefined;
+};
+
 /**
  * What an answer means, per request kind:
- * - reserve: 201 accepted, 200 repeated, 409 insufficient_seats sold_out, 503 busy, else error;
- * - cancel and read: 200 ok, 503 busy, else error.
+ * - reserve and hold: 201 accepted, 200 repeated, 409 insufficient_seats sold_out, 503 busy, else error;
+ * - confirm: 200 ok, 409 hold_expired hold_expired (the visitor was too late), 503 busy, else error;
+ * - cancel, read and release: 200 ok, 503 busy, else error.
  */
 export const classify = (kind, res) => {
   const status = res.status;
   if (status === 503) return 'busy';
-  if (kind === 'reserve') {
+  if (kind === 'reserve' || kind === 'hold') {
     if (status === 201) return 'accepted';
     if (status === 200) return 'repeated';
-    if (status === 409) {
-      const body = bodyOf(res);
-      return body && body.error === 'insufficient_seats' ? 'sold_out' : 'error';
-    }
+    if (status === 409) return problemCode(res) === 'insufficient_seats' ? 'sold_out' : 'error';
     return 'error';
   }
+  if (kind === 'confirm' && status === 409) return problemCode(res) === 'hold_expired' ? 'hold_expired' : 'error';
   return status === 200 ? 'ok' : 'error';
 };
 
 const record = (kind, res) => {
   const outcome = classify(kind, res);
-  if (outcome === 'accepted') metrics.accepted.add(1);
-  else if (outcome === 'repeated') metrics.repeated.add(1);
-  else if (outcome === 'sold_out') metrics.soldOut.add(1);
-  else if (outcome === 'busy') metrics.busy.add(1);
+  if (outcome === 'busy') metrics.busy.add(1);
   else if (outcome === 'error') metrics.errors.add(1);
-  else if (kind === 'cancel') metrics.cancelled.add(1);
-  else if (kind === 'read') metrics.reads.add(1);
+  else if (COUNTED[kind] && COUNTED[kind][outcome]) COUNTED[kind][outcome].add(1);
   const unexpected = outcome === 'busy' || outcome === 'error';
   metrics.unexpected.add(unexpected, { kind });
   check(res, { [`${kind}: expected answer`]: () => !unexpected }, { kind });
@@ -295,6 +320,34 @@ export const cancel = (conferenceId, reservationId) => {
     params('cancel', `${prefix()}/:id/reservations/:reservationId`, OK_EXPECTED),
   );
   return { res, outcome: record('cancel', res) };
+};
+
+/** POST a hold of `seats` for `holdSeconds`; returns the response and its outcome (see classify). */
+export const hold = (conferenceId, reservationId, seats, holdSeconds) => {
+  const res = http.post(
+    `${conferencesUrl()}/${conferenceId}/holds`,
+    JSON.stringify({ reservationId, seats, holdSeconds }),
+    params('hold', `${prefix()}/:id/holds`, RESERVE_EXPECTED),
+  );
+  return { res, outcome: record('hold', res) };
+};
+
+export const confirmHold = (conferenceId, reservationId) => {
+  const res = http.post(
+    `${conferencesUrl()}/${conferenceId}/holds/${reservationId}/confirm`,
+    null,
+    params('confirm', `${prefix()}/:id/holds/:reservationId/confirm`, CONFIRM_EXPECTED),
+  );
+  return { res, outcome: record('confirm', res) };
+};
+
+export const releaseHold = (conferenceId, reservationId) => {
+  const res = http.del(
+    `${conferencesUrl()}/${conferenceId}/holds/${reservationId}`,
+    null,
+    params('release', `${prefix()}/:id/holds/:reservationId`, OK_EXPECTED),
+  );
+  return { res, outcome: record('release', res) };
 };
 
 export const readAvailability = (conferenceId) => {
@@ -358,7 +411,7 @@ export const createManyConferences = (scenario, first = []) => {
 const integrityParams = (name) => ({ headers: JSON_HEADERS, tags: { kind: 'integrity', name } });
 
 /** The strong (authoritative) availability, or undefined when it could not be read. */
-const strongAvailability = (conferenceId) => {
+export const strongAvailability = (conferenceId) => {
   const res = http.get(
     `${conferencesUrl()}/${conferenceId}/availability?consistency=strong`,
     integrityParams(`${prefix()}/:id/availability?consistency=strong`),
@@ -368,11 +421,10 @@ const strongAvailability = (conferenceId) => {
 };
 
 /**
- * Seats per type held by reservations of status "reserved", paging through the listing; undefined
- * when a page could not be read. For the event-sourced design this is an eventually consistent view.
+ * Calls `visit` with every reservation of the conference, paging through the listing; false when a
+ * page could not be read. For the event-sourced designs this is an eventually consistent view.
  */
-export const listedSeats = (conferenceId) => {
-  const held = {};
+export const forEachReservation = (conferenceId, visit) => {
   let after = '';
   for (let page = 0; page < 100000; page++) {
     const res = http.get(
@@ -380,28 +432,41 @@ export const listedSeats = (conferenceId) => {
       integrityParams(`${prefix()}/:id/reservations`),
     );
     const body = res.status === 200 ? bodyOf(res) : undefined;
-    if (!body || !Array.isArray(body.reservations)) return undefined;
-    for (const reservation of body.reservations) {
-      if (reservation.status !== 'reserved') continue;
-      for (const { seatType, quantity } of reservation.seats || []) held[seatType] = (held[seatType] || 0) + quantity;
-    }
+    if (!body || !Array.isArray(body.reservations)) return false;
+    body.reservations.forEach(visit);
     const last = body.reservations[body.reservations.length - 1];
-    if (!body.next || !last) return held;
+    if (!body.next || !last) return true;
     after = last.reservationId;
   }
-  return undefined;
+  return false;
 };
 
-const listingMatches = (held, availability) =>
-  held !== undefined &&
-  availability.seatTypes.every(({ type, reserved }) => (held[type] || 0) === reserved) &&
-  Object.keys(held).every((type) => availability.seatTypes.some((s) => s.type === type));
+/** The statuses whose seats are sold: a one-step reservation, and a confirmed hold. */
+const SOLD = ['reserved', 'confirmed'];
+
+/**
+ * Seats per type of the listed reservations whose seats are sold (SOLD), or undefined when a page
+ * could not be read.
+ */
+export const listedSeats = (conferenceId) => {
+  const sold = {};
+  const read = forEachReservation(conferenceId, (reservation) => {
+    if (!SOLD.includes(reservation.status)) return;
+    for (const { seatType, quantity } of reservation.seats || []) sold[seatType] = (sold[seatType] || 0) + quantity;
+  });
+  return read ? sold : undefined;
+};
+
+const listingMatches = (sold, availability) =>
+  sold !== undefined &&
+  availability.seatTypes.every(({ type, reserved }) => (sold[type] || 0) === reserved) &&
+  Object.keys(sold).every((type) => availability.seatTypes.some((s) => s.type === type));
 
 /**
  * One integrity expectation: a check named `integrity: <name>` (so it shows in the summary) and,
  * when it fails, one `integrity_failures` and a line on stderr saying what was found.
  */
-const expectIntegrity = (conferenceId, name, passed, detail) => {
+export const expectIntegrity = (conferenceId, name, passed, detail) => {
   const ok = check(passed, { [`integrity: ${name}`]: (p) => p === true }, { phase: 'integrity' });
   if (!ok) {
     metrics.integrityFailures.add(1, { conference: conferenceId });
@@ -413,10 +478,12 @@ const expectIntegrity = (conferenceId, name, passed, detail) => {
 /**
  * The end-of-run audit of every conference ({id, seatTypes} as created):
  * - the strong availability answers, with the seat types and capacities that were created;
- * - per seat type 0 <= reserved <= capacity (no oversell) and remaining == capacity - reserved;
- * - with `compareListing`, the seats of "reserved" reservations in the listing equal the strong
- *   reserved counts; the listing may lag (event-sourced view), so it is re-read every 0.5 s for up
- *   to SETTLE_SECONDS (a budget shared by all conferences) before that counts as a failure.
+ * - per seat type reserved and held are at least 0 and reserved + held <= capacity (no oversell),
+ *   and remaining == capacity - reserved - held (held is 0 where no one holds seats);
+ * - with `compareListing`, the seats of the listing's sold reservations (reserved, or a confirmed
+ *   hold) equal the strong reserved counts; the listing may lag (event-sourced view), so it is
+ *   re-read every 0.5 s for up to SETTLE_SECONDS (a budget shared by all conferences) before that
+ *   counts as a failure.
  * Each failure is a failed check (visible in the summary) and one `integrity_failures`, whose
  * threshold count==0 makes `k6 run` exit non-zero. Returns the number of failures.
  */
@@ -449,30 +516,31 @@ export const checkIntegrity = (conferences, { compareListing = true } = {}) => {
     );
     for (const s of availability.seatTypes) {
       seatsReserved += s.reserved;
+      const held = s.held || 0;
       expect(
-        '0 <= reserved <= capacity',
-        s.reserved >= 0 && s.reserved <= s.capacity,
-        () => `${s.type}: reserved ${s.reserved} of capacity ${s.capacity}`,
+        '0 <= reserved + held <= capacity',
+        s.reserved >= 0 && held >= 0 && s.reserved + held <= s.capacity,
+        () => `${s.type}: reserved ${s.reserved} and held ${held} of capacity ${s.capacity}`,
       );
       expect(
-        'remaining == capacity - reserved',
-        s.remaining === s.capacity - s.reserved,
-        () => `${s.type}: remaining ${s.remaining}, capacity ${s.capacity}, reserved ${s.reserved}`,
+        'remaining == capacity - reserved - held',
+        s.remaining === s.capacity - s.reserved - held,
+        () => `${s.type}: remaining ${s.remaining}, capacity ${s.capacity}, reserved ${s.reserved}, held ${held}`,
       );
     }
     if (!compareListing) continue;
-    let held = listedSeats(id);
+    let sold = listedSeats(id);
     for (let attempt = 1; attempt < maxAttempts && Date.now() < deadline; attempt++) {
-      if (listingMatches(held, availability)) break;
+      if (listingMatches(sold, availability)) break;
       sleep(pause);
       availability = strongAvailability(id) || availability;
-      held = listedSeats(id);
+      sold = listedSeats(id);
     }
     const strong = availability.seatTypes.map(({ type, reserved }) => ({ type, reserved }));
     expect(
       'listing matches strong availability',
-      listingMatches(held, availability),
-      () => `the listing holds ${JSON.stringify(held)}, the strong availability ${JSON.stringify(strong)}`,
+      listingMatches(sold, availability),
+      () => `the listing sold ${JSON.stringify(sold)}, the strong availability ${JSON.stringify(strong)}`,
     );
   }
   metrics.seatsReservedAtEnd.add(seatsReserved);
