@@ -32,7 +32,6 @@ import {
   checkIntegrity,
   confirmHold,
   createConferences,
-  design,
   envNumber,
   expectIntegrity,
   forEachReservation,

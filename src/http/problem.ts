@@ -112,12 +112,10 @@ export const rejectionProblem = (rejection: Rejection): Problem => {
       return new Problem(409, rejection.kind, `Not enough seats: ${words}.`, { remaining: rejection.remaining });
     }
     case 'reservation_conflict':
-      return new Problem(
-        409,
-        rejection.kind,
-        `Reservation ${rejection.reservationId} ${CONFLICTS[rejection.reason]}`,
-        { reservationId: rejection.reservationId, reason: rejection.reason },
-      );
+      return new Problem(409, rejection.kind, `Reservation ${rejection.reservationId} ${CONFLICTS[rejection.reason]}`, {
+        reservationId: rejection.reservationId,
+        reason: rejection.reason,
+      });
     case 'reservation_not_found':
       return new Problem(404, rejection.kind, `There is no reservation ${rejection.reservationId}.`, {
         reservationId: rejection.reservationId,

@@ -59,7 +59,9 @@ export const reservationsView = pgTable(
   },
   (table) => [
     primaryKey({ columns: [table.conferenceId, table.reservationId] }),
-    index('reservations_view_pending_holds').on(table.expiresAt).where(sql`status = 'held'`),
+    index('reservations_view_pending_holds')
+      .on(table.expiresAt)
+      .where(sql`status = 'held'`),
   ],
 );
 
