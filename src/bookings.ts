@@ -69,7 +69,7 @@ export type Reservation = {
   conferenceId: string;
   seats: SeatQuantity[];
   status: ReservationStatus;
-  /** A hold's due time: while it is held, and after it expired. */
+  /** A hold's due time; a reservation that began as a hold keeps it whatever became of it. */
   expiresAt?: string;
   /** Present where the design records them (the read side does): when the seats were taken, and when the status changed. */
   reservedAt?: string;

@@ -120,6 +120,13 @@ const configSchema = z
     /** Port of the embedded PostgreSQL; not 5432, so it never clashes with a system server. */
     EMBEDDED_POSTGRES_PORT: integer(54_329, 1, 65_535),
   })
+  // Each loop that leads by a lock (the hold expirer; with PROJECTOR=in-api the two projectors
+  // too) keeps a pool connection while it leads, and needs another for its work.
+  .refine((env) => env.DATABASE_POOL_SIZE >= (env.PROJECTOR === 'in-api' ? 4 : 2), {
+    message:
+      'must be at least 2 (4 with PROJECTOR=in-api): the hold expirer and in-API projectors each keep one connection',
+    path: ['DATABASE_POOL_SIZE'],
+  })
   .refine((env) => env.HOLD_DEFAULT_SECONDS <= env.HOLD_MAX_SECONDS, {
     message: 'must not be longer than HOLD_MAX_SECONDS',
     path: ['HOLD_DEFAULT_SECONDS'],

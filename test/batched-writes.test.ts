@@ -142,8 +142,11 @@ describe('batched write path', () => {
     expect(overHttp.status).toBe(503);
     expect(overHttp.headers.get('retry-after')).toBe('1');
     expect(((await overHttp.json()) as { error: string }).error).toBe('busy');
+    // An expiry is never refused: it gives seats back, and the expirer bounds how many it sends.
+    const expiry = service.handlers.expireHold({ conferenceId: 'full', reservationId: 'no-such-hold' });
 
     release();
+    expect(kindOf((await Promise.allSettled([expiry]))[0])).toBe('repeated');
     const outcomes = (await Promise.allSettled([first, ...rest])).map(kindOf);
     expect(outcomes).toEqual(['created', 'created', 'created', 'created', 'busy', 'busy', 'busy', 'busy', 'busy']);
     expect((await service.bookings.availability('full', 'strong'))?.seatTypes[0]?.reserved).toBe(4);

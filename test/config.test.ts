@@ -33,6 +33,15 @@ describe('configuration', () => {
     [{ DATABASE_URL: 'mysql://x' }, /DATABASE_URL must be a postgres/],
     [{ GROUP_COMMIT_APPENDS_IN_FLIGHT: '0' }, /GROUP_COMMIT_APPENDS_IN_FLIGHT must be at least 1/],
     [{ GROUP_COMMIT_ALONE_FROM_EVENTS: '-1' }, /GROUP_COMMIT_ALONE_FROM_EVENTS must be at least 0/],
+    [{ DATABASE_POOL_SIZE: '1' }, /DATABASE_POOL_SIZE must be at least 2/],
+    [
+      { DATABASE_POOL_SIZE: '3', PROJECTOR: 'in-api' },
+      /DATABASE_POOL_SIZE must be at least 2 \(4 with PROJECTOR=in-api\)/,
+    ],
+    [
+      { HOLD_DEFAULT_SECONDS: '600', HOLD_MAX_SECONDS: '300' },
+      /HOLD_DEFAULT_SECONDS must not be longer than HOLD_MAX_SECONDS/,
+    ],
   ])('stops with a clear message for %o', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(message);

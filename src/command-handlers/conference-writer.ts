@@ -118,7 +118,9 @@ const enqueue = (writers: Writers, command: SeatAvailabilityCommand, metadata: C
   const writer = writerOf(writers, command.conferenceId);
   const queuedAt = performance.now();
   return new Promise<CommandOutcome>((resolve, reject) => {
-    if (isOverloaded(writer.queue, queuedAt, writers.options)) {
+    // An expiry gives seats back and the expirer bounds how many it sends: it is never refused, so
+    // a surge past capacity cannot keep abandoned holds off sale.
+    if (command.type !== 'ExpireHold' && isOverloaded(writer.queue, queuedAt, writers.options)) {
       metrics.queueFull.inc();
       settle(metrics, { command, resolve, reject, stopTimer: () => {} }, { error: new BusyError(1) });
       return;

@@ -80,7 +80,8 @@ export class HoldExpirer {
   async expireDue(): Promise<number> {
     const { sql, clock, expireHold, onExpired } = this.options;
     const now = clock();
-    const due = await readDueHolds(sql, now, this.options.batchSize ?? DEFAULT_BATCH_SIZE);
+    // Past the holds already expired that the view still shows held, so they never fill a round.
+    const due = await readDueHolds(sql, now, (this.options.batchSize ?? DEFAULT_BATCH_SIZE) + this.#expired.size);
     const seen = new Set(due.map(keyOf));
     // A hold the view no longer shows as held needs remembering no more.
     for (const key of this.#expired) if (!seen.has(key)) this.#expired.delete(key);
