@@ -119,6 +119,8 @@ const configSchema = z
     EMBEDDED_POSTGRES_DIR: z.string().trim().min(1).default('.data/postgres'),
     /** Port of the embedded PostgreSQL; not 5432, so it never clashes with a system server. */
     EMBEDDED_POSTGRES_PORT: integer(54_329, 1, 65_535),
+    /** The HAProxy (2.6 or later) that `npm run start:cluster` runs in front of its API processes. */
+    HAPROXY_PATH: z.string().trim().min(1).default('haproxy'),
   })
   // Each loop that leads by a lock (the hold expirer; with PROJECTOR=in-api the two projectors
   // too) keeps a pool connection while it leads, and needs another for its work.
@@ -174,6 +176,7 @@ const configSchema = z
     logFormat: env.LOG_FORMAT,
     production: env.NODE_ENV === 'production',
     embeddedPostgres: { dataDir: env.EMBEDDED_POSTGRES_DIR, port: env.EMBEDDED_POSTGRES_PORT },
+    haproxyPath: env.HAPROXY_PATH,
   }));
 
 /** A configuration value that cannot be used; the message names the variable and the problem. */

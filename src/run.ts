@@ -57,6 +57,12 @@ export const run = (
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // Started by another of the service's processes (the API its projector, the cluster its API
+  // processes): it never outlives that one, also when that one was killed (its IPC channel closes).
+  if (process.send) {
+    process.once('disconnect', () => void stop('parent exited'));
+    if (!process.connected) void stop('parent exited');
+  }
 
   start(config, log, releases).then(
     async (state) => {

@@ -12,6 +12,7 @@ export type ProblemCode =
   | 'not_found'
   | 'busy'
   | 'database_unavailable'
+  | 'process_unavailable'
   | 'internal_error';
 
 /** The media type of every error answer (RFC 9457). */
@@ -74,6 +75,7 @@ const titles = {
   not_found: 'Not found',
   busy: 'Busy, retry shortly',
   database_unavailable: 'Database unavailable',
+  process_unavailable: 'No API process could answer',
   internal_error: 'Internal error',
 } satisfies Record<ProblemCode, string>;
 

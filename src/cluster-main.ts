@@ -1,0 +1,108 @@
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  CLUSTER_USAGE,
+  ClusterUsageRequested,
+  parseClusterOptions,
+  type ClusterOptions,
+} from './cluster/cluster-options.js';
+import { clusterDirectory } from './cluster/cluster-directory.js';
+import { CHECK_INTERVAL_MS, clusterBackends, haproxyConfig } from './cluster/haproxy-config.js';
+import { startHaproxy } from './cluster/haproxy-process.js';
+import { openDatabase } from './database/open-database.js';
+import { CLOSE_RESERVE_MS, run } from './run.js';
+import { entryPoint, superviseChild } from './supervised-child.js';
+
+/** How long the API processes and HAProxy get to answer /healthz after they start. */
+const START_TIMEOUT_MS = 120_000;
+
+const options = ((): ClusterOptions => {
+  try {
+    return parseClusterOptions(process.argv.slice(2));
+  } catch (error) {
+    if (error instanceof ClusterUsageRequested) {
+      console.log(CLUSTER_USAGE);
+      process.exit(0);
+    }
+    console.error(`${(error as Error).message}\n\n${CLUSTER_USAGE}`);
+    process.exit(1);
+  }
+})();
+
+/**
+ * `npm run start:cluster -- --processes N`: one database (embedded unless DATABASE_URL), N API
+ * processes (`npm start`'s entry point, each with its projector process; one projector leads
+ * per projection, one hold expirer leads), and HAProxy in front on PORT, routing each
+ * conference to the process that owns it. A process that dies is started again.
+ */
+run('seat-surge cluster', async (config, log, releases) => {
+  if (config.port === 0)
+    throw new Error('PORT must be a fixed port for a cluster: its API processes use the next ones');
+  const database = await openDatabase(config, log);
+  releases.push(database.close);
+
+  const backends = clusterBackends(config.port, options.processes);
+  const apis = backends.map(({ name, port }) =>
+    superviseChild({
+      entry: entryPoint('main'),
+      name: `API process ${name}`,
+      // Every other setting is this process's: the processes are alike but for their port.
+      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url },
+      log,
+    }),
+  );
+  releases.push(async (deadline) => {
+    await Promise.all(apis.map((api) => api.stop(deadline - CLOSE_RESERVE_MS)));
+  });
+  await Promise.all(backends.map(({ port }) => waitUntilHealthy(`http://127.0.0.1:${port}`)));
+
+  const directory = clusterDirectory(config.port);
+  await mkdir(directory, { recursive: true, mode: 0o700 });
+  releases.push(() => rm(directory, { recursive: true, force: true }));
+  const statsSocket = join(directory, 'haproxy.sock');
+  const configFile = join(directory, 'haproxy.cfg');
+  const haproxySettings = { host: config.host, port: config.port, backends, statsSocket };
+  await writeFile(
+    configFile,
+    haproxyConfig({ ...haproxySettings, routing: options.routing, checkIntervalMs: CHECK_INTERVAL_MS }),
+  );
+  const haproxy = await startHaproxy({
+    path: config.haproxyPath,
+    configFile,
+    log,
+    onExit: (reason) => {
+      log.error(`${reason}; stopping the cluster`);
+      process.kill(process.pid, 'SIGTERM');
+    },
+  });
+  releases.push((deadline) => haproxy.stop(deadline - CLOSE_RESERVE_MS));
+  const url = `http://${config.host === '127.0.0.1' ? 'localhost' : config.host}:${config.port}`;
+  await waitUntilHealthy(`http://${config.host}:${config.port}`);
+  releases.push(async () => log.info({ url }, 'seat-surge cluster stops serving'));
+  log.info(
+    {
+      url,
+      processes: backends.map(({ name, port }) => `${name}: http://127.0.0.1:${port} (metrics: /metrics)`),
+      routing: options.routing,
+      haproxyConfig: configFile,
+      haproxySocket: statsSocket,
+      database: database.description,
+    },
+    'seat-surge cluster is serving',
+  );
+  return 'running';
+});
+
+/** Polls `base`/healthz until it answers 200. */
+const waitUntilHealthy = async (base: string): Promise<void> => {
+  const deadline = Date.now() + START_TIMEOUT_MS;
+  for (;;) {
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${base} did not answer /healthz within ${START_TIMEOUT_MS / 1000} s`);
+    await new Promise((next) => setTimeout(next, 200));
+  }
+};

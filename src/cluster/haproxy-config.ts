@@ -1,0 +1,119 @@
+import { Problem } from '../http/problem.js';
+
+/**
+ * How HAProxy spreads requests over the API processes: `affinity`, every request of one
+ * conference to the process that owns it (a consistent hash of the conference id in the path);
+ * `round-robin`, each request to the next process, as a CRUD service would be run (the
+ * comparison the harness draws).
+ */
+export const ROUTINGS = ['affinity', 'round-robin'] as const;
+export type Routing = (typeof ROUTINGS)[number];
+
+export type HaproxyConfigOptions = {
+  /** Where HAProxy listens: what `npm start` would listen on. */
+  host: string;
+  port: number;
+  /** The API processes, each on 127.0.0.1. */
+  backends: readonly { name: string; port: number }[];
+  routing: Routing;
+  /** HAProxy's runtime API (`show stat`, `show servers state`), a Unix socket only its owner may use. */
+  statsSocket: string;
+  /** How often each process's /healthz is checked; two failures take it out, two passes bring it back. */
+  checkIntervalMs: number;
+};
+
+/** The health check's default interval: a dead process is out within about two of them. */
+export const CHECK_INTERVAL_MS = 500;
+
+/**
+ * The conference id of every design's paths (`/conferences/{id}/…`, `/batched/…`, `/direct/…`,
+ * `/crud/…`, `/crud-atomic/…`) as HAProxy variables: `field` counts from the empty string before
+ * the first slash. Paths without one (the page, /healthz, /events, a conference's creation) are
+ * not hashed, and go round robin.
+ */
+const CONFERENCE_ID_RULES = [
+  'http-request set-var(txn.conference) path,field(3,/) if { path_reg ^/conferences/[^/]+ }',
+  'http-request set-var(txn.conference) path,field(4,/) if { path_reg ^/(batched|direct|crud|crud-atomic)/conferences/[^/]+ }',
+];
+
+/**
+ * HAProxy's own error answers as Problem Details, as the service's are: a process that died with
+ * the request (502), none up (503) or none answering in time (504). A write may have been
+ * committed before its process died: a retry with the same reservation id says which.
+ */
+const proxyProblems = (): string[] => {
+  const detail = {
+    502: 'The API process died while answering; retry with the same reservationId to learn whether the command was committed.',
+    503: 'No API process is up; retry after Retry-After seconds.',
+    504: 'No API process answered in time; retry with the same reservationId to learn whether the command was committed.',
+  } as const;
+  return Object.entries(detail).map(([status, words]) => {
+    const body = JSON.stringify(new Problem(Number(status), 'process_unavailable', words).toDocument());
+    return `http-error status ${status} content-type application/problem+json string '${body}' hdr Retry-After 1`;
+  });
+};
+
+/**
+ * The HAProxy (2.6) configuration of a cluster of API processes on one database; the tuning
+ * that matters for correctness is said beside each line. `deploy/haproxy.cfg` is its rendering
+ * for three processes (a test keeps the two the same).
+ */
+export const haproxyConfig = ({
+  host,
+  port,
+  backends,
+  routing,
+  statsSocket,
+  checkIntervalMs,
+}: HaproxyConfigOptions): string => {
+  const lines = [
+    '# seat-surge behind HAProxy 2.6: N API processes on one PostgreSQL, each conference owned by one of them.',
+    '# Rendered by src/cluster/haproxy-config.ts; `npm run start:cluster -- --processes N` writes and runs its own copy.',
+    'global',
+    `  stats socket ${statsSocket} mode 600 level admin`,
+    '',
+    'defaults',
+    '  mode http',
+    // Connections from clients at once; the process-wide limit follows the open-files limit.
+    '  maxconn 4000',
+    // Loopback: a connection is made at once or never; a retry waits this long at most.
+    '  timeout connect 500ms',
+    '  timeout client 60s',
+    // The live seats (server-sent events) send a heartbeat well within this.
+    '  timeout server 60s',
+    '  timeout http-request 10s',
+    '  timeout http-keep-alive 60s',
+    // A refused connection (a process just killed) is tried again on the same server; never on
+    // another (no `option redispatch`): marking it down moves its conferences, not one request.
+    '  retries 1',
+    ...proxyProblems().map((line) => `  ${line}`),
+    '',
+    'frontend seat-surge',
+    `  bind ${host}:${port}`,
+    '  default_backend api',
+    '',
+    'backend api',
+    ...(routing === 'affinity'
+      ? [
+          ...CONFERENCE_ID_RULES.map((rule) => `  ${rule}`),
+          // Consistent: when a process goes down or comes back, only its own conferences move.
+          // No hash-balance-factor: it would move a hot conference off its owner under load.
+          '  balance hash var(txn.conference)',
+          '  hash-type consistent',
+        ]
+      : ['  balance roundrobin']),
+    '  option httpchk GET /healthz',
+    '  http-check expect status 200',
+    // Out on the first refused connection seen in traffic (a process just killed), or two failed
+    // checks; back after two passed checks. Only that process's conferences move either way.
+    `  default-server check inter ${checkIntervalMs}ms fall 2 rise 2 observe layer4 error-limit 1 on-error mark-down`,
+    // Which process answered: the harness and anyone debugging the routing can see the owner.
+    '  http-response set-header X-Served-By %s',
+    ...backends.map(({ name, port: backendPort }) => `  server ${name} 127.0.0.1:${backendPort}`),
+  ];
+  return `${lines.join('\n')}\n`;
+};
+
+/** The API processes of a cluster whose HAProxy listens on `port`: api1 on port + 1, and so on. */
+export const clusterBackends = (port: number, processes: number) =>
+  Array.from({ length: processes }, (_, i) => ({ name: `api${i + 1}`, port: port + i + 1 }));
