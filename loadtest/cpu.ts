@@ -1,21 +1,31 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** Whom a process works for during a run: the service's three kinds of process, and the harness. */
-export const CPU_ROLES = ['api', 'projector', 'postgres', 'loadGenerator'] as const;
+/**
+ * Whom a process works for during a run: the service's kinds of process (HAProxy in front of a
+ * cluster of API processes), and the harness.
+ */
+export const CPU_ROLES = ['api', 'projector', 'postgres', 'haproxy', 'loadGenerator'] as const;
 export type CpuRole = (typeof CPU_ROLES)[number];
 
-/** CPU seconds used so far, by role; `postgres` is null when the database is not the API's own child. */
-export type CpuTimes = Record<Exclude<CpuRole, 'postgres'>, number> & { postgres: number | null };
+/**
+ * CPU seconds used so far, by role; `postgres` is null when the database is not the service's own
+ * child. `apiProcesses` splits `api` by API process (by pid; one entry unless a cluster runs).
+ */
+export type CpuTimes = Record<Exclude<CpuRole, 'postgres'>, number> & {
+  postgres: number | null;
+  apiProcesses: Record<string, number>;
+};
 
 /**
  * What a phase's held part used: cores kept busy by each role (CPU seconds per second), and CPU
  * microseconds per request answered, by role and in all. The load generator is the harness itself
  * (autocannon and the bookkeeping of every answer) with the open model's generator process, on
- * the same cores as the server.
+ * the same cores as the server. `apiProcessCores` is the cores of each API process, busiest first.
  */
 export type CpuUse = {
-  cores: CpuTimes;
-  microsecondsPerRequest: CpuTimes & { total: number };
+  cores: Omit<CpuTimes, 'apiProcesses'>;
+  microsecondsPerRequest: Omit<CpuTimes, 'apiProcesses'> & { total: number };
+  apiProcessCores: number[];
 };
 
 /** One process as /proc/<pid>/stat tells it. */
@@ -52,30 +62,47 @@ export const parseProcStat = (line: string): ProcessCpu => {
   };
 };
 
+/** The entry point of an API process (`npm start`'s), from source or compiled. */
+const API_ENTRY = /\bsrc\/main\.ts\b|\bdist\/src\/main\.js\b/;
+
 /**
- * Sums the CPU time of the processes by role: the API process; below it, the PostgreSQL server it
- * started (every process named `postgres`, with the backends that have exited) and the projector
- * process (`projector-main` in its command line); anything else below the API counts as the API's.
- * The load generator is the harness's own process and the processes it started other than the
- * API (the open model's generator).
+ * Sums the CPU time of the processes by role. The service is `rootPid` and what runs below it:
+ * one API process (`npm start`), or a cluster's launcher with its API processes and HAProxy
+ * (`npm run start:cluster`). Below them, the PostgreSQL server (every process named `postgres`,
+ * with the backends that have exited), the projector processes (`projector-main` in their
+ * command line) and HAProxy (`haproxy`); anything else counts as the API's, and as its nearest
+ * API process's (tsx's esbuild, for one), the launcher as none's. The load generator is the
+ * harness's own process and the processes it started other than the service (the open model's
+ * generator).
  */
 export const cpuByRole = (
   processes: readonly (ProcessCpu & { commandLine: string })[],
-  apiPid: number,
+  rootPid: number,
   harnessPid: number,
 ): CpuTimes => {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
-  const isBelow = (p: ProcessCpu, ancestor: number) => {
+  const ancestors = function* (p: ProcessCpu) {
     for (let pid = p.parentPid, hops = 0; pid > 1 && hops < 32; hops++) {
-      if (pid === ancestor) return true;
+      yield pid;
       pid = byPid.get(pid)?.parentPid ?? 0;
     }
-    return false;
   };
-  const times = { api: 0, projector: 0, postgres: null as number | null, loadGenerator: 0 };
+  const isBelow = (p: ProcessCpu, ancestor: number) => [...ancestors(p)].includes(ancestor);
+  const root = byPid.get(rootPid);
+  const apiPids = new Set(
+    root && !root.commandLine.includes('cluster-main')
+      ? [rootPid]
+      : processes.filter((p) => p.parentPid === rootPid && API_ENTRY.test(p.commandLine)).map((p) => p.pid),
+  );
+  const times: CpuTimes = { api: 0, projector: 0, postgres: null, haproxy: 0, loadGenerator: 0, apiProcesses: {} };
+  const countApi = (p: ProcessCpu) => {
+    times.api += p.cpuSeconds;
+    const owner = apiPids.has(p.pid) ? p.pid : [...ancestors(p)].find((pid) => apiPids.has(pid));
+    if (owner !== undefined) times.apiProcesses[owner] = (times.apiProcesses[owner] ?? 0) + p.cpuSeconds;
+  };
   for (const p of processes) {
-    if (p.pid === apiPid) times.api += p.cpuSeconds;
-    else if (!isBelow(p, apiPid)) {
+    if (p.pid === rootPid) countApi(p);
+    else if (!isBelow(p, rootPid)) {
       // The harness, and the open model's generator process it started.
       if (p.pid === harnessPid || isBelow(p, harnessPid)) times.loadGenerator += p.cpuSeconds;
     } else if (p.name === 'postgres') {
@@ -83,13 +110,14 @@ export const cpuByRole = (
       const parentIsPostgres = byPid.get(p.parentPid)?.name === 'postgres';
       times.postgres = (times.postgres ?? 0) + p.cpuSeconds + (parentIsPostgres ? 0 : p.reapedChildrenSeconds);
     } else if (p.commandLine.includes('projector-main')) times.projector += p.cpuSeconds;
-    else times.api += p.cpuSeconds;
+    else if (p.name === 'haproxy') times.haproxy += p.cpuSeconds;
+    else countApi(p);
   }
   return times;
 };
 
-/** The CPU times of a running service by role, read from /proc; undefined where there is no /proc. */
-export const readCpuTimes = (apiPid: number, harnessPid = process.pid): CpuTimes | undefined => {
+/** The CPU times of a running service (see cpuByRole) by role, read from /proc; undefined where there is no /proc. */
+export const readCpuTimes = (rootPid: number, harnessPid = process.pid): CpuTimes | undefined => {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
@@ -104,31 +132,40 @@ export const readCpuTimes = (apiPid: number, harnessPid = process.pid): CpuTimes
       return []; // ended while we looked
     }
   });
-  return processes.some((p) => p.pid === apiPid) ? cpuByRole(processes, apiPid, harnessPid) : undefined;
+  return processes.some((p) => p.pid === rootPid) ? cpuByRole(processes, rootPid, harnessPid) : undefined;
 };
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Applies `f` to the time of each role; a role not measured stays null. */
-const mapRoles = (times: CpuTimes, f: (seconds: number) => number): CpuTimes => ({
+const mapRoles = (times: Omit<CpuTimes, 'apiProcesses'>, f: (seconds: number) => number) => ({
   api: f(times.api),
   projector: f(times.projector),
   postgres: times.postgres === null ? null : f(times.postgres),
+  haproxy: f(times.haproxy),
   loadGenerator: f(times.loadGenerator),
 });
 
-/** What was used between two readings, over `seconds` in which `requests` were answered. */
+/**
+ * What was used between two readings, over `seconds` in which `requests` were answered. An API
+ * process started between them (one killed and started again) counts from its start.
+ */
 export const cpuUse = (before: CpuTimes, after: CpuTimes, seconds: number, requests: number): CpuUse => {
-  const used: CpuTimes = {
+  const used = {
     api: after.api - before.api,
     projector: after.projector - before.projector,
     postgres: after.postgres === null || before.postgres === null ? null : after.postgres - before.postgres,
+    haproxy: after.haproxy - before.haproxy,
     loadGenerator: after.loadGenerator - before.loadGenerator,
   };
   const total = CPU_ROLES.reduce((sum, role) => sum + (used[role] ?? 0), 0);
   const perRequest = (cpuSeconds: number) => (requests > 0 ? round((cpuSeconds * 1e6) / requests, 0) : 0);
+  const perSecond = (cpuSeconds: number) => (seconds > 0 ? round(cpuSeconds / seconds, 2) : 0);
   return {
-    cores: mapRoles(used, (cpuSeconds) => (seconds > 0 ? round(cpuSeconds / seconds, 2) : 0)),
+    cores: mapRoles(used, perSecond),
     microsecondsPerRequest: { ...mapRoles(used, perRequest), total: perRequest(total) },
+    apiProcessCores: Object.entries(after.apiProcesses)
+      .map(([pid, cpuSeconds]) => perSecond(cpuSeconds - (before.apiProcesses[pid] ?? 0)))
+      .sort((a, b) => b - a),
   };
 };

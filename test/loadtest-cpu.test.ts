@@ -35,25 +35,65 @@ describe('CPU time by role', () => {
       // The open model's generator, a child of the harness.
       { pid: 60, parentPid: 10, name: 'node', cpuSeconds: 1.5, reapedChildrenSeconds: 0, commandLine: 'generator' },
     ];
-    expect(cpuByRole(processes, 20, 10)).toEqual({ api: 3.25, projector: 0.75, postgres: 4, loadGenerator: 6.5 });
+    expect(cpuByRole(processes, 20, 10)).toEqual({
+      api: 3.25,
+      projector: 0.75,
+      postgres: 4,
+      haproxy: 0,
+      loadGenerator: 6.5,
+      apiProcesses: { 20: 3.25 },
+    });
     // A database that is not the API's child is not measured rather than counted as idle.
     expect(cpuByRole(processes.slice(0, 2), 20, 10).postgres).toBeNull();
   });
 
+  it('counts a cluster: its API processes one by one, their projectors, HAProxy and the launcher', () => {
+    const proc = (pid: number, parentPid: number, name: string, cpuSeconds: number, commandLine: string) => ({
+      pid,
+      parentPid,
+      name,
+      cpuSeconds,
+      reapedChildrenSeconds: 0,
+      commandLine,
+    });
+    const processes = [
+      proc(10, 1, 'node', 5, 'vitest'),
+      proc(20, 10, 'node', 0.5, 'node --import tsx src/cluster-main.ts --processes 2'),
+      proc(30, 20, 'postgres', 2, 'postgres'),
+      proc(21, 20, 'node', 3, 'node --import tsx /repo/src/main.ts'),
+      proc(22, 20, 'node', 1, 'node --import tsx /repo/src/main.ts'),
+      proc(23, 21, 'esbuild', 0.25, 'esbuild --service'),
+      proc(24, 21, 'node', 0.75, 'node --import tsx /repo/src/projector-main.ts'),
+      proc(25, 22, 'node', 0.125, 'node --import tsx /repo/src/projector-main.ts'),
+      proc(26, 20, 'haproxy', 1.5, 'haproxy -db -f /tmp/haproxy.cfg'),
+    ];
+    expect(cpuByRole(processes, 20, 10)).toEqual({
+      api: 4.75,
+      projector: 0.875,
+      postgres: 2,
+      haproxy: 1.5,
+      loadGenerator: 5,
+      apiProcesses: { 21: 3.25, 22: 1 },
+    });
+  });
+
   it('turns two readings into cores busy and microseconds per request', () => {
-    const before = { api: 1, projector: 0.5, postgres: 2, loadGenerator: 1 };
-    const after = { api: 8, projector: 1.5, postgres: 6, loadGenerator: 3 };
+    const before = { api: 1, projector: 0.5, postgres: 2, haproxy: 0, loadGenerator: 1, apiProcesses: { 7: 1 } };
+    const after = { api: 8, projector: 1.5, postgres: 6, haproxy: 1, loadGenerator: 3, apiProcesses: { 7: 6, 9: 3 } };
     expect(cpuUse(before, after, 10, 20_000)).toEqual({
-      cores: { api: 0.7, projector: 0.1, postgres: 0.4, loadGenerator: 0.2 },
-      microsecondsPerRequest: { api: 350, projector: 50, postgres: 200, loadGenerator: 100, total: 700 },
+      cores: { api: 0.7, projector: 0.1, postgres: 0.4, haproxy: 0.1, loadGenerator: 0.2 },
+      microsecondsPerRequest: { api: 350, projector: 50, postgres: 200, haproxy: 50, loadGenerator: 100, total: 750 },
+      // The process started between the readings counts from its start.
+      apiProcessCores: [0.5, 0.3],
     });
     const outside = cpuUse({ ...before, postgres: null }, { ...after, postgres: null }, 10, 20_000);
     expect(outside.microsecondsPerRequest).toEqual({
       api: 350,
       projector: 50,
       postgres: null,
+      haproxy: 50,
       loadGenerator: 100,
-      total: 500,
+      total: 550,
     });
   });
 
