@@ -23,11 +23,7 @@ run('seat-surge', async (config, log, releases) => {
     const projectorProcess = startProjectorProcess({
       databaseUrl: database.url,
       log,
-      onMessage: (message) => {
-        if (message.kind === 'applied')
-          service.metrics.projectedEvents.inc({ projection: message.projection }, message.count);
-        else service.viewsChanged.notify(new Set(message.streamIds));
-      },
+      onMessage: (message) => service.metrics.projectedEvents.inc({ projection: message.projection }, message.count),
     });
     // Stopped before the pool and the embedded database: its batch in progress commits first.
     releases.push((deadline) => projectorProcess.stop(deadline - CLOSE_RESERVE_MS));
@@ -39,6 +35,10 @@ run('seat-surge', async (config, log, releases) => {
   const warmUpStarted = Date.now();
   await service.warmUp(config.databasePoolSize);
   const warmUpMs = Date.now() - warmUpStarted;
+  // Whichever process's projector leads (this one's, another API's, npm run projector), its
+  // batches wake the live readers here.
+  await service.changedViews.start();
+  releases.push(() => service.changedViews.stop());
   if (config.projector.runs === 'in-api') {
     service.projector.start();
     // Its batch in progress commits or rolls back by itself; the stop does not wait past the deadline.

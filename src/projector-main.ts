@@ -5,7 +5,7 @@ import type { ProjectorMessage } from './projector-process.js';
 import { run } from './run.js';
 
 /** When the API started this process (PROJECTOR=process): tell it what each batch applied, and stop when it is gone. */
-const reportToParent = (): Pick<ProjectorsOptions, 'onApplied' | 'viewsChanged'> => {
+const reportToParent = (): Pick<ProjectorsOptions, 'onApplied'> => {
   if (!process.send) return {};
   // The IPC channel closes when the API process ends, also when it is killed (maybe already).
   const stop = () => process.kill(process.pid, 'SIGTERM');
@@ -16,7 +16,6 @@ const reportToParent = (): Pick<ProjectorsOptions, 'onApplied' | 'viewsChanged'>
   };
   return {
     onApplied: (projection, count) => report({ kind: 'applied', projection, count }),
-    viewsChanged: { notify: (streamIds) => report({ kind: 'views-changed', streamIds: [...streamIds] }) },
   };
 };
 

@@ -3,15 +3,17 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from './logger.js';
 
-/** What the projector process tells the process that started it, after each batch. */
-export type ProjectorMessage =
-  { kind: 'applied'; projection: string; count: number } | { kind: 'views-changed'; streamIds: string[] };
+/**
+ * What the projector process tells the process that started it, after each batch (for its
+ * metrics). Live readers hear of the batch from PostgreSQL instead, in every API process.
+ */
+export type ProjectorMessage = { kind: 'applied'; projection: string; count: number };
 
 export type ProjectorProcessOptions = {
   /** The database the API serves from; the projector process uses the same one. */
   databaseUrl: string;
   log: Logger;
-  /** Told each message of the projector process (metrics, live readers). */
+  /** Told each message of the projector process. */
   onMessage: (message: ProjectorMessage) => void;
 };
 
@@ -30,8 +32,7 @@ const ENTRY_POINT = fileURLToPath(new URL(`./projector-main${extname(import.meta
  * that serves every connection: at 256 connections that wait tripled the remaining-seats lag.
  * The child runs with this process's Node options (`fork` passes them on: tsx's loader from
  * source, none but --enable-source-maps compiled) and configuration, on its database, and
- * tells this process after each batch which streams changed, so live readers here stay live. It
- * stops by itself when this process dies (its IPC channel closes); one that exits while this
+ * tells this process after each batch how many events it applied. It stops by itself when this process dies (its IPC channel closes); one that exits while this
  * process runs is started again.
  */
 export const startProjectorProcess = ({ databaseUrl, log, onMessage }: ProjectorProcessOptions) => {

@@ -9,7 +9,14 @@ import { eventSourcedBookings } from './event-sourced-bookings.js';
 import type { Logger } from './logger.js';
 import { HoldExpirer } from './hold-expiry/hold-expirer.js';
 import { createMetrics } from './metrics.js';
-import { createProjectors, createReadModel, createViewsChanged, projectionLags } from './projections/index.js';
+import type { LiveTiming } from './http/live-routes.js';
+import {
+  createProjectors,
+  createReadModel,
+  createViewsChanged,
+  listenForChangedViews,
+  projectionLags,
+} from './projections/index.js';
 import type { SeatAvailabilityEvent } from './seat-availability/index.js';
 import type { SnapshotOptions } from './snapshots/index.js';
 import { primeHotPath, readOnly, rehearseReservation, warmUp } from './warm-up.js';
@@ -32,6 +39,8 @@ export type ServiceHooks = {
   afterBatchAppend?: (events: SeatAvailabilityEvent[]) => Promise<void>;
   /** Retries without waiting. */
   sleep?: (ms: number) => Promise<void>;
+  /** How often live readers re-read the view without a signal, and send heartbeats. */
+  liveTiming?: Partial<LiveTiming>;
 };
 
 export type ServiceOptions = ServiceSettings & ServiceHooks & { log: Logger };
@@ -50,19 +59,19 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   const metrics = createMetrics(() => projectionLags(sql));
   const write = createWriteSide(sql, options, { log, metrics, hooks });
   const viewsChanged = createViewsChanged();
+  const changedViews = listenForChangedViews({ sql, viewsChanged, log });
   const projector = createProjectors({
     sql,
     log,
     ...options.projector,
     onApplied: (projection, count) => metrics.projectedEvents.inc({ projection }, count),
-    // Live readers show the remaining seats, so they follow that projection alone.
-    viewsChanged,
   });
   const readModel = createReadModel(sql);
   const health = watchDatabase({
     probe: () => probeDatabase(sql, PROBE_TIMEOUT_MS),
     log,
     onDown: () => write.writers.forget(),
+    onUp: () => changedViews.resubscribe(),
   });
   const eventSourced = (handlers: typeof write.handlers) => eventSourcedBookings(handlers, write, readModel);
   const clock = hooks.clock ?? (() => new Date());
@@ -93,7 +102,12 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   const app = createApp({
     designs,
     eventStore: write.eventStore,
-    live: { readModel, viewsChanged, closing: liveStreams.signal },
+    live: {
+      readModel,
+      viewsChanged,
+      closing: liveStreams.signal,
+      ...(hooks.liveTiming ? { timing: hooks.liveTiming } : {}),
+    },
     sql,
     health,
     metrics,
@@ -114,6 +128,11 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     expirer,
     readModel,
     viewsChanged,
+    /**
+     * Feeds `viewsChanged` from every projector's notifications (whichever process leads), so live
+     * readers here are woken at once. Not started: the process (main.ts) or the test decides.
+     */
+    changedViews,
     health,
     /** The CRUD designs' sweeps of due holds, built but not started: the process (main.ts) or the test decides. */
     crudHoldSweeps: {

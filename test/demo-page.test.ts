@@ -60,6 +60,8 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     db = await createTestDatabase();
     service = createTestService(db.sql, { projector: { batchSize: 500, pollIntervalMs: 200 } });
     service.projector.start();
+    // The live table is woken by the projector's notifications, as in production.
+    await service.changedViews.start();
     // Holds left alone expire at their due time, as in production (polling every 200 ms by default).
     service.expirer.start();
     const listening = serve({ fetch: service.app.fetch, port: 0, hostname: '127.0.0.1' });
@@ -88,6 +90,7 @@ describe.skipIf(!hasChromium)('the demo page', () => {
       async () => service?.closeLiveStreams(),
       () => (server ? new Promise<void>((closed) => server?.close(() => closed())) : undefined),
       () => service?.expirer.stop(),
+      () => service?.changedViews.stop(),
       () => service?.projector.stop(),
       () => db?.drop(),
     ];

@@ -3,8 +3,8 @@ import { serve } from '@hono/node-server';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AppEnv } from '../src/http/app-env.js';
+import { connect } from '../src/database/connect.js';
 import { liveRoutes } from '../src/http/live-routes.js';
-import { createProjectors } from '../src/projections/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { catchUp, createTestService, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
@@ -15,8 +15,13 @@ let service: ReturnType<typeof createTestService>;
 beforeAll(async () => {
   db = await createTestDatabase();
   service = createTestService(db.sql);
+  // As main.ts does: the projector's batches reach this service's readers through PostgreSQL.
+  await service.changedViews.start();
 });
-afterAll(() => db?.drop());
+afterAll(async () => {
+  await service?.changedViews.stop();
+  await db?.drop();
+});
 
 type Message = { event?: string; data?: string; comment?: string };
 
@@ -68,8 +73,8 @@ const parse = (block: string): Message => {
   return message;
 };
 
-const send = (method: string, path: string, body?: unknown) =>
-  service.app.request(path, {
+const send = (method: string, path: string, body?: unknown, to: Pick<typeof service, 'app'> = service) =>
+  to.app.request(path, {
     method,
     headers: { 'content-type': 'application/json' },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
@@ -87,16 +92,18 @@ const createConference = async (id: string) => {
   expect(response.status).toBe(201);
 };
 
-const reserve = async (conferenceId: string, reservationId: string, quantity: number) => {
-  const response = await send('POST', `/conferences/${conferenceId}/reservations`, {
-    reservationId,
-    seats: [{ seatType: 'standard', quantity }],
-  });
+const reserve = async (conferenceId: string, reservationId: string, quantity: number, to = service) => {
+  const response = await send(
+    'POST',
+    `/conferences/${conferenceId}/reservations`,
+    { reservationId, seats: [{ seatType: 'standard', quantity }] },
+    to,
+  );
   expect(response.status).toBe(201);
 };
 
-const openStream = async (conferenceId: string) => {
-  const response = await service.app.request(`/conferences/${conferenceId}/stream`);
+const openStream = async (conferenceId: string, to: Pick<typeof service, 'app'> = service) => {
+  const response = await to.app.request(`/conferences/${conferenceId}/stream`);
   expect(response.status).toBe(200);
   expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
   return readEvents(response);
@@ -173,25 +180,28 @@ describe('GET /conferences/:id/stream', () => {
     }
   });
 
-  it('notices changes projected by another process, by re-checking', async () => {
+  it("wakes a reader of one API process when another process's projector applies a reservation made there", async () => {
     await createConference('live-elsewhere');
     await catchUp(service.projector);
-    const stream = await openStream('live-elsewhere');
-    // A projector not wired to this service's notifier, as when it runs on its own (PROJECTOR=off).
-    const elsewhere = createProjectors({
-      sql: db.sql,
-      log: quietLog,
-      batchSize: 100,
-      seatsBatchSize: 100,
-      pollIntervalMs: 1000,
-    });
+    // Process B, on a pool of its own, serves the reader and projects nothing; it re-reads on its
+    // own only once a minute, so an update within the deadline below can only come from a notification.
+    const readerSql = connect(db.url, 3);
+    const reader = createTestService(readerSql, { liveTiming: { recheckMs: 60_000, heartbeatMs: 60_000 } });
+    await reader.changedViews.start();
+    const stream = await openStream('live-elsewhere', reader);
+    // Process A takes the reservation and applies it with a projector of its own.
+    const writer = createTestService(db.sql);
     try {
       await stream.nextAvailability();
-      await reserve('live-elsewhere', 'r1', 1);
-      await catchUp(elsewhere);
-      expect((await stream.nextAvailability(10_000)).seatTypes[0]).toMatchObject({ reserved: 1, remaining: 9 });
+      await reserve('live-elsewhere', 'r1', 1, writer);
+      await catchUp(writer.projector.seats);
+      expect((await stream.nextAvailability(5_000)).seatTypes[0]).toMatchObject({ reserved: 1, remaining: 9 });
     } finally {
       await stream.close();
+      await reader.changedViews.stop();
+      reader.close();
+      writer.close();
+      await readerSql.end({ timeout: 5 });
     }
   });
 

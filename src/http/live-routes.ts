@@ -12,7 +12,7 @@ import { conferenceIdSchema } from './schemas.js';
 export type LiveTiming = {
   /** Reads of the view for one connection are at least this far apart (a burst of batches costs ~5 reads a second). */
   minReadIntervalMs: number;
-  /** Re-read this often without a signal: the projector may run in another process (PROJECTOR=off). */
+  /** Re-read this often without a signal: a notification is lost while the LISTEN connection is down. */
   recheckMs: number;
   /** A comment this often keeps proxies and browsers from closing a quiet connection. */
   heartbeatMs: number;

@@ -13,3 +13,10 @@ export { createReadModel, type ReadModel } from './read-model.js';
 export { LIVE_VIEWS, type ViewTables } from './apply-events.js';
 export { projectionLag, readCheckpoint, type ProjectionLag } from './checkpoint.js';
 export { createViewsChanged, type ViewsChanged, type ViewsChangedListener } from './views-changed.js';
+export {
+  announceViewsChanged,
+  listenForChangedViews,
+  notificationPayloads,
+  VIEWS_CHANGED_CHANNEL,
+  type ChangedViewsListener,
+} from './views-changed-channel.js';

@@ -3,7 +3,7 @@ import type { Logger } from '../logger.js';
 import { projectionLag, type ProjectionLag } from './checkpoint.js';
 import { Projector } from './projector-loop.js';
 import { remainingSeats, reservations } from './all-projections.js';
-import type { ViewsChanged } from './views-changed.js';
+import { announceViewsChanged } from './views-changed-channel.js';
 
 export type ProjectorsOptions = {
   sql: Sql;
@@ -14,8 +14,6 @@ export type ProjectorsOptions = {
   seatsBatchSize: number;
   pollIntervalMs: number;
   onApplied?: (projection: string, count: number) => void;
-  /** Told after each batch of the remaining seats (what live readers show). */
-  viewsChanged?: Pick<ViewsChanged, 'notify'>;
 };
 
 /**
@@ -46,7 +44,7 @@ export const projectionLags = async (sql: Sql): Promise<ProjectionLags> => {
  * checkpoint: the remaining seats keep up on their own while the reservations view catches up.
  */
 export const createProjectors = (options: ProjectorsOptions) => {
-  const { sql, log, pollIntervalMs, onApplied, viewsChanged } = options;
+  const { sql, log, pollIntervalMs, onApplied } = options;
   const seats = new Projector({
     sql,
     log,
@@ -55,7 +53,8 @@ export const createProjectors = (options: ProjectorsOptions) => {
     pollIntervalMs,
     minBatchIntervalMs: SEATS_MIN_BATCH_INTERVAL_MS,
     onApplied: (count) => onApplied?.(remainingSeats.name, count),
-    ...(viewsChanged ? { viewsChanged } : {}),
+    // Live readers, in every API process, show the remaining seats: they follow this projection alone.
+    announce: announceViewsChanged,
   });
   const reservationsProjector = new Projector({
     sql,

@@ -24,7 +24,8 @@ export type Projection = {
   /**
    * Applies the settled events after `after` (at most `limit`, none past `upTo`) to `tables`,
    * idempotently; undefined when there is none. Runs inside the caller's transaction.
-   * `alongside` (the projector's checkpoint write) is sent together with the view's writes: a
+   * `alongside` (the projector's checkpoint write and announcement, given what the batch applies)
+   * is sent together with the view's writes: a
    * writing transaction holds back the settled horizon of every projection until it commits
    * (see readSettled), so it must not wait a round trip more than it needs.
    */
@@ -34,6 +35,6 @@ export type Projection = {
     after: Checkpoint,
     limit: number,
     upTo?: Checkpoint,
-    alongside?: (last: Checkpoint) => Promise<void>,
+    alongside?: (batch: AppliedBatch) => Promise<void>,
   ) => Promise<AppliedBatch | undefined>;
 };

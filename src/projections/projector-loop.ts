@@ -1,11 +1,10 @@
 import type postgres from 'postgres';
-import type { Sql } from '../database/connect.js';
+import type { Queryable, Sql } from '../database/connect.js';
 import { LeaderLock } from '../database/leader-lock.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './apply-events.js';
 import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
 import type { AppliedBatch, Projection } from './projection-contract.js';
-import type { ViewsChanged } from './views-changed.js';
 
 export type ProjectorOptions = {
   sql: Sql;
@@ -26,8 +25,11 @@ export type ProjectorOptions = {
   /** Called inside each batch's transaction before it commits; a throw rolls the batch back (tests simulate crashes). */
   beforeCommit?: (batch: AppliedBatch) => Promise<void> | void;
   onApplied?: (count: number) => void;
-  /** Told after each committed batch which streams' views it changed (live readers wake on it). */
-  viewsChanged?: Pick<ViewsChanged, 'notify'>;
+  /**
+   * Sent inside each batch's transaction, together with its checkpoint write, with what the
+   * batch applies: a NOTIFY there is delivered when the batch commits, never for one rolled back.
+   */
+  announce?: (tx: Queryable, batch: AppliedBatch) => Promise<unknown>;
 };
 
 /**
@@ -75,7 +77,7 @@ export class Projector {
    * it applied. A failure anywhere rolls back both: nothing is lost and nothing applied twice.
    */
   async applyNextBatch(): Promise<number> {
-    const { sql, projection, batchSize, beforeCommit, onApplied, viewsChanged } = this.options;
+    const { sql, projection, batchSize, beforeCommit, onApplied, announce } = this.options;
     const applied = await sql.begin(async (tx) => {
       // Sent together (one connection runs them in order): each round trip waits for a turn of
       // the event loop, a busy one when the projectors run in the API process (PROJECTOR=in-api),
@@ -84,16 +86,15 @@ export class Projector {
         tx`select pg_advisory_xact_lock(${projection.locks.batch})`,
         readCheckpoint(tx, projection.name),
       ]);
-      const batch = await projection.applyNext(tx, LIVE_VIEWS, checkpoint, batchSize, undefined, (last) =>
-        writeCheckpoint(tx, projection.name, last),
-      );
+      const batch = await projection.applyNext(tx, LIVE_VIEWS, checkpoint, batchSize, undefined, async (applying) => {
+        await Promise.all([writeCheckpoint(tx, projection.name, applying.last), announce?.(tx, applying)]);
+      });
       if (!batch) return undefined;
       await beforeCommit?.(batch);
       return batch;
     });
     if (!applied) return 0;
     onApplied?.(applied.count);
-    viewsChanged?.notify(new Set(applied.streamIds));
     return applied.count;
   }
 

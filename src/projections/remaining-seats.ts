@@ -21,7 +21,7 @@ export const remainingSeats: Projection = {
     await Promise.all([
       applyConferencesCreated(tx, tables, after, batch.last),
       applySeatDeltas(tx, tables, after, batch.last),
-      alongside?.(batch.last),
+      alongside?.(batch),
     ]);
     return batch;
   },

@@ -14,13 +14,13 @@ export const reservations: Projection = {
     const events = await createEventStore(tx).readSettled(after, limit, upTo);
     const last = events.at(-1);
     if (!last) return undefined;
-    const checkpoint = { transactionId: last.transactionId, position: last.position };
-    // Sent at once (see projection-contract.ts).
-    await Promise.all([applyReservationChanges(tx, tables, events), alongside?.(checkpoint)]);
-    return {
-      last: checkpoint,
+    const batch = {
+      last: { transactionId: last.transactionId, position: last.position },
       count: events.length,
       streamIds: [...new Set(events.map((event) => event.streamId))],
     };
+    // Sent at once (see projection-contract.ts).
+    await Promise.all([applyReservationChanges(tx, tables, events), alongside?.(batch)]);
+    return batch;
   },
 };

@@ -2,9 +2,10 @@
 export type ViewsChangedListener = (streamIds: ReadonlySet<string>) => void;
 
 /**
- * An in-process signal raised after each committed projector batch, so live readers (the SSE
- * route) re-read the views at once instead of at their next periodic re-check. It reaches only
- * readers in the projector's own process; readers elsewhere rely on re-checking.
+ * The fan-out to this process's live readers (the SSE route): raised for each committed batch of
+ * the remaining seats, whichever process applied it, as the listener of the projector's
+ * notifications hears of it (views-changed-channel.ts), so readers re-read the views at once
+ * instead of at their next periodic re-check.
  */
 export const createViewsChanged = () => {
   const listeners = new Set<ViewsChangedListener>();
