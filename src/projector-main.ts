@@ -4,13 +4,9 @@ import { createProjectors, type ProjectorsOptions } from './projections/index.js
 import type { ProjectorMessage } from './projector-process.js';
 import { run } from './run.js';
 
-/** When the API started this process (PROJECTOR=process): tell it what each batch applied, and stop when it is gone. */
+/** When the API started this process (PROJECTOR=process): tell it what each batch applied (run.ts stops this one when it is gone). */
 const reportToParent = (): Pick<ProjectorsOptions, 'onApplied'> => {
   if (!process.send) return {};
-  // The IPC channel closes when the API process ends, also when it is killed (maybe already).
-  const stop = () => process.kill(process.pid, 'SIGTERM');
-  process.once('disconnect', stop);
-  if (!process.connected) stop();
   const report = (message: ProjectorMessage) => {
     if (process.connected) process.send?.(message);
   };
