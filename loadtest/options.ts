@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util';
+import { ROUTINGS, type Routing } from '../src/cluster/haproxy-config.js';
 import type { GeneratorPriority } from './open/generator-process.js';
 import type { Spacing } from './open/schedule.js';
 
@@ -52,10 +53,26 @@ export type OpenModelOptions = {
  * The faults a fault run injects into a surge: `kill-api` is SIGKILL of the API process and a
  * restart, as a crash and its supervisor would do; `kill-db` is SIGKILL of PostgreSQL (the
  * embedded server's launcher starts it again); `restart-db` is a fast shutdown of PostgreSQL, as
- * an administrator's restart or a failover would look to the API.
+ * an administrator's restart or a failover would look to the API; `kill-api-one` is SIGKILL of one
+ * API process of a cluster (`--processes N`), which HAProxy routes around and its launcher restarts.
  */
-export const FAULTS = ['kill-api', 'kill-db', 'restart-db'] as const;
+export const FAULTS = ['kill-api', 'kill-db', 'restart-db', 'kill-api-one'] as const;
 export type Fault = (typeof FAULTS)[number];
+
+/**
+ * A service the harness starts and measures: one process (`npm start`), or a cluster of API
+ * processes behind HAProxy (`npm run start:cluster`) with its routing.
+ */
+export type Topology = { processes: number; routing: Routing };
+
+/** Every processes count with every routing; one process has no routing to vary. */
+export const topologies = (processes: readonly number[], routings: readonly Routing[]): Topology[] =>
+  processes.flatMap((n) =>
+    n === 1 ? [{ processes: 1, routing: 'affinity' as const }] : routings.map((routing) => ({ processes: n, routing })),
+  );
+
+export const topologyLabel = ({ processes, routing }: Topology): string =>
+  processes === 1 ? '1 process' : `${processes} processes, ${routing}`;
 
 export type LoadtestOptions = {
   designs: Design[];
@@ -82,6 +99,10 @@ export type LoadtestOptions = {
   faultRepeats: number;
   model: Model;
   open: OpenModelOptions;
+  /** API processes of the services measured, one after another (1: `npm start`, more: a cluster). */
+  processes: number[];
+  /** How a cluster routes (`--routing`); each processes count above 1 runs with each. */
+  routings: Routing[];
 };
 
 export const USAGE = `npm run loadtest -- [options]
@@ -112,10 +133,17 @@ export const USAGE = `npm run loadtest -- [options]
   --capacity 1000           seats in the sell-out phase (20x as many attempts) and the checkout
   --hold-seconds 3          checkout: how long each hold lasts (whole seconds)
   --quick                   a small run (a few seconds) for tests and smoke checks
-  --fault kill-api,kill-db,restart-db
+  --processes 1,3           API processes of the service measured, one service after another:
+                            1 is npm start; more is npm run start:cluster (HAProxy in front,
+                            needs haproxy installed); tables name each (docs/scaling.md)
+  --routing affinity,round-robin
+                            how a cluster routes: affinity (each conference to the process
+                            that owns it, the default) or round-robin; each is measured
+  --fault kill-api,kill-db,restart-db,kill-api-one
                             a fault run instead of the scenarios: a surge with these faults
                             injected (default design es-batched); with --scenario checkout,
-                            the checkout with the API killed (kill-api only); see
+                            the checkout with the API killed (kill-api only); kill-api-one:
+                            kill -9 of one process of a cluster (--processes N, alone); see
                             docs/load-testing.md
   --fault-repeats 3         times each fault is injected
   --target URL              measure a server you started yourself instead of starting one
@@ -202,6 +230,8 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       'spike-rate': { type: 'string' },
       'base-rate': { type: 'string' },
       'generator-priority': { type: 'string' },
+      processes: { type: 'string' },
+      routing: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -248,6 +278,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       '--scenario spike is 3× the strongest CRUD capacity at the objective: run it with surge and a CRUD design (--scenario surge,spike), or give --spike-rate',
     );
   }
+  const { processes, routings } = parseTopologies(values, faults, model, values.target);
   const open = parseOpenOptions(values, quick);
   const stamp = now.toISOString().replace(/[:.]/g, '-');
   return {
@@ -268,7 +299,38 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     faultRepeats: Math.round(faultRepeats),
     model,
     open,
+    processes,
+    routings,
   };
+};
+
+/** `--processes` and `--routing`, and what they cannot be combined with. */
+const parseTopologies = (
+  values: { processes?: string | undefined; routing?: string | undefined },
+  faults: Fault[],
+  model: Model,
+  target: string | undefined,
+): { processes: number[]; routings: Routing[] } => {
+  const processes = values.processes
+    ? values.processes.split(',').map((value) => {
+        const n = Number(value.trim());
+        if (!Number.isInteger(n) || n < 1 || n > 32)
+          throw new Error(`--processes must be whole numbers from 1 to 32 (got "${values.processes}")`);
+        return n;
+      })
+    : [1];
+  const routings = values.routing ? list(values.routing, ROUTINGS, 'routing') : (['affinity'] as Routing[]);
+  const cluster = processes.some((n) => n > 1);
+  if (cluster && target) throw new Error('--processes starts its own cluster: leave out --target');
+  if (cluster && model === 'open') throw new Error('--processes measures the closed model: leave out --model open');
+  if (faults.includes('kill-api-one')) {
+    if (faults.length > 1) throw new Error('--fault kill-api-one runs alone: leave out the other faults');
+    if (processes.length !== 1 || processes[0]! < 2)
+      throw new Error('--fault kill-api-one kills one process of a cluster: give one --processes of 2 or more');
+  } else if (cluster && faults.length > 0) {
+    throw new Error(`--fault ${faults.join(',')} runs on one process: leave out --processes, or use kill-api-one`);
+  }
+  return { processes, routings };
 };
 
 export class UsageRequested extends Error {

@@ -24,6 +24,8 @@ export type Phase = 'throughput' | 'sellout' | 'mixed' | 'ceiling' | 'checkout';
 /** One measured phase of one design at one connection count: the rows of the report. */
 export type PhaseResult = {
   design: Design | 'http-ceiling';
+  /** The service it ran on, when the run compared several (`--processes`): "3 processes, affinity". */
+  topology?: string;
   scenario: Scenario | 'ceiling';
   phase: Phase;
   connections: number;
@@ -52,6 +54,10 @@ export type PhaseResult = {
   cpu?: CpuUse;
   audit?: AuditResult;
 };
+
+/** The design as reports name it: with the service it ran on, when the run compared several. */
+export const designLabel = (r: { design: string; topology?: string | undefined }): string =>
+  r.topology ? `${r.design} · ${r.topology}` : r.design;
 
 export type PhaseContext = {
   baseUrl: string;

@@ -4,9 +4,21 @@ import { checkoutFaultRun, checkoutFaultTable, type CheckoutFaultRun } from './c
 import { checkoutPhase } from './checkout/checkout-phase.js';
 import { readCpuTimes } from './cpu.js';
 import { faultRun, faultTable, type FaultRun } from './faults.js';
-import { DESIGNS, parseOptions, USAGE, UsageRequested, type LoadtestOptions } from './options.js';
+import {
+  DESIGNS,
+  parseOptions,
+  topologies,
+  topologyLabel,
+  USAGE,
+  UsageRequested,
+  type LoadtestOptions,
+  type Topology,
+} from './options.js';
+import { clusterFaultRun, clusterFaultTable, RESUME_TARGET_SECONDS, type ClusterFaultRun } from './cluster-faults.js';
+import { startCluster } from './cluster.js';
 import {
   ceilingPhase,
+  designLabel,
   mixedPhase,
   selloutPhase,
   throughputPhase,
@@ -25,7 +37,7 @@ const checkoutLine = (r: PhaseResult, audit: string): string => {
   if (!c) return '';
   const lag = c.expiryLagMs;
   return (
-    `${r.design} checkout c=${r.connections}: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
+    `${designLabel(r)} checkout c=${r.connections}: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
     `hold p50/p99 ${c.holds.latencyMs.p50}/${c.holds.latencyMs.p99} ms, confirm p50/p99 ${c.confirms.latencyMs.p50}/${c.confirms.latencyMs.p99} ms, ` +
     `expiry lag p50/p99/max ${lag.p50}/${lag.p99}/${lag.max} ms (${lag.count} expired), held at end ${c.seatsHeldAtEnd}, ${audit}`
   );
@@ -42,7 +54,7 @@ const summaryLine = (r: PhaseResult): string => {
         ? `${r.requestsPerSecond} req/s`
         : `${r.reservationsPerSecond} committed/s, ${r.requestsPerSecond} req/s`;
   const hot = r.hot ? `, hot conference ${r.hot.reservationsPerSecond} committed/s p99 ${r.hot.latencyMs.p99} ms` : '';
-  return `${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms${hot}, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
+  return `${designLabel(r)} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms${hot}, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
 };
 
 /**
@@ -57,6 +69,7 @@ export const runFaults = async (
 ): Promise<{ exitCode: number; files: string[] }> => {
   await mkdir(options.outDir, { recursive: true });
   const runTag = `ft${Date.now().toString(36)}`;
+  if (options.faults.includes('kill-api-one')) return runClusterFaults(options, runTag, serverEnv);
   const supervised = { server: await startServer(join(options.outDir, 'server.log'), serverEnv) };
   const runs: FaultRun[] = [];
   const checkoutRuns: CheckoutFaultRun[] = [];
@@ -101,6 +114,47 @@ export const runFaults = async (
   return { exitCode: passed ? 0 : 2, files };
 };
 
+/** `--fault kill-api-one`: a cluster, and per design a surge with one of its processes killed. */
+const runClusterFaults = async (
+  options: LoadtestOptions,
+  runTag: string,
+  serverEnv: Record<string, string>,
+): Promise<{ exitCode: number; files: string[] }> => {
+  const [processes = 3] = options.processes;
+  const [routing = 'affinity'] = options.routings;
+  const env = { EMBEDDED_POSTGRES_DIR: '.data/loadtest', EMBEDDED_POSTGRES_PORT: '54330', ...serverEnv };
+  const cluster = await startCluster(join(options.outDir, 'cluster.log'), { processes, routing, env });
+  const runs: ClusterFaultRun[] = [];
+  try {
+    for (const connections of options.connections) {
+      for (const design of options.designs) {
+        console.log(
+          `${design} c=${connections}: kill-api-one of ${processes} processes, ${options.faultRepeats} times`,
+        );
+        const run = { design, connections, repeats: options.faultRepeats, runTag };
+        runs.push(
+          await clusterFaultRun(cluster, { ...run, conferences: 8 * processes, steadySeconds: options.quick ? 1 : 3 }),
+        );
+      }
+    }
+  } finally {
+    await cluster.stop();
+  }
+  const tables = runs.map(clusterFaultTable);
+  const markdown = tables.map((t) => `## ${t.title}\n\n${markdownTable(t.header, t.rows)}`).join('\n\n');
+  const files = [join(options.outDir, 'faults.json'), join(options.outDir, 'faults.md')];
+  await writeFile(files[0]!, JSON.stringify({ options, clusterRuns: runs }, null, 2));
+  await writeFile(files[1]!, `# Fault run: one process of a cluster killed\n\n${markdown}\n`);
+  for (const table of tables) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);
+  const passed = runs.every((r) => r.passed);
+  if (!passed)
+    console.error(
+      `\n!!! FAULT RUN FAILED: a reservation was lost, seats oversold, or a killed process's conferences did not sell again within ${RESUME_TARGET_SECONDS} s !!!`,
+    );
+  console.log(`\nReports: ${files.join(', ')}`);
+  return { exitCode: passed ? 0 : 2, files };
+};
+
 /** The closed model: per connection count, the HTTP ceiling, then every scenario for every design. */
 const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) => void) => {
   const { options } = ctx;
@@ -123,9 +177,24 @@ const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) =
   }
 };
 
+/** The service of one topology, started by the harness: `npm start`'s process, or a cluster. */
+const startService = async (topology: Topology, outDir: string, serverEnv: Record<string, string>) => {
+  if (topology.processes === 1) {
+    const server = await startServer(join(outDir, 'server.log'), serverEnv);
+    return { baseUrl: server.baseUrl, pid: server.pid, stop: server.stop };
+  }
+  const { processes, routing } = topology;
+  // The database of a self-started server (.data/loadtest, port 54330), as startServer's.
+  const env = { EMBEDDED_POSTGRES_DIR: '.data/loadtest', EMBEDDED_POSTGRES_PORT: '54330', ...serverEnv };
+  const cluster = await startCluster(join(outDir, `cluster-${processes}-${routing}.log`), { processes, routing, env });
+  return { baseUrl: cluster.baseUrl, pid: cluster.pid, stop: cluster.stop };
+};
+
 /**
- * Runs the whole comparison and writes the reports. `serverEnv` is passed to the self-started
- * server (the tests point it at their own database).
+ * Runs the whole comparison and writes the reports: on a server given by --target, or on each
+ * service --processes and --routing ask for, started one after another (the same database
+ * directory, so each starts where the last stopped). `serverEnv` is passed to the self-started
+ * services (the tests point them at their own database).
  */
 export const runLoadtest = async (
   options: LoadtestOptions,
@@ -133,43 +202,47 @@ export const runLoadtest = async (
 ): Promise<{ exitCode: number; files: string[] }> => {
   await mkdir(options.outDir, { recursive: true });
   const startedAt = new Date();
-  const server = options.target ? undefined : await startServer(join(options.outDir, 'server.log'), serverEnv);
-  const baseUrl = options.target ?? server?.baseUrl ?? '';
-  const apiPid = server?.pid;
-  const ctx: PhaseContext = {
-    baseUrl,
-    options,
-    runTag: `lt${startedAt.getTime().toString(36)}`,
-    ...(apiPid === undefined ? {} : { cpuTimes: () => readCpuTimes(apiPid) }),
-  };
+  const runTag = `lt${startedAt.getTime().toString(36)}`;
+  // Results name their service once the run is about more than one process.
+  const named = options.processes.some((n) => n > 1);
   const phases: PhaseResult[] = [];
-  const record = (result: PhaseResult) => {
-    phases.push(result);
-    console.log(summaryLine(result));
-  };
-  const generator = options.model === 'open' ? startGenerator(options.open.generatorPriority) : undefined;
   let open: OpenReport | undefined;
-  try {
-    if (generator) open = await runOpenModel({ ...ctx, generator }, record);
-    else await runClosedModel(ctx, record);
-  } finally {
-    await generator?.stop();
-    await server?.stop();
+  for (const topology of options.target ? [undefined] : topologies(options.processes, options.routings)) {
+    const service = topology ? await startService(topology, options.outDir, serverEnv) : undefined;
+    const rootPid = service?.pid;
+    const ctx: PhaseContext = {
+      baseUrl: options.target ?? service?.baseUrl ?? '',
+      options,
+      runTag: topology && named ? `${runTag}-${topology.processes}${topology.routing[0]}` : runTag,
+      ...(rootPid === undefined ? {} : { cpuTimes: () => readCpuTimes(rootPid) }),
+    };
+    const record = (result: PhaseResult) => {
+      const labelled = topology && named ? { ...result, topology: topologyLabel(topology) } : result;
+      phases.push(labelled);
+      console.log(summaryLine(labelled));
+    };
+    const generator = options.model === 'open' ? startGenerator(options.open.generatorPriority) : undefined;
+    try {
+      if (generator) open = await runOpenModel({ ...ctx, generator }, record);
+      else await runClosedModel(ctx, record);
+    } finally {
+      await generator?.stop();
+      await service?.stop();
+    }
   }
-  const report = buildReport(
-    options,
-    options.target ? `target ${options.target}` : 'self-started (embedded PostgreSQL)',
-    startedAt,
-    phases,
-    open,
-  );
+  const servers = options.target
+    ? `target ${options.target}`
+    : named
+      ? `self-started, one after another: ${topologies(options.processes, options.routings).map(topologyLabel).join('; ')} (embedded PostgreSQL; HAProxy in front of a cluster)`
+      : 'self-started (embedded PostgreSQL)';
+  const report = buildReport(options, servers, startedAt, phases, open);
   const files = await writeLoadtestReport(options.outDir, report);
   for (const table of reportTables(report)) console.log(`\n${table.title}\n${markdownTable(table.header, table.rows)}`);
   if (!report.auditPassed) {
     console.error('\n!!! INTEGRITY AUDIT FAILED !!!');
     for (const r of report.results.filter((x) => x.audit?.passed === false)) {
       for (const c of r.audit?.checks.filter((x) => !x.passed) ?? []) {
-        console.error(`!!! ${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${c.check}: ${c.detail}`);
+        console.error(`!!! ${designLabel(r)} ${r.scenario}/${r.phase} c=${r.connections}: ${c.check}: ${c.detail}`);
       }
     }
   }

@@ -1,5 +1,5 @@
 import type { OpenCheckoutResult } from '../checkout/open-checkout.js';
-import type { PhaseResult } from '../phases.js';
+import { designLabel, type PhaseResult } from '../phases.js';
 import { statusCount } from './markdown.js';
 
 const auditCell = (r: PhaseResult) =>
@@ -52,7 +52,7 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
     const lag = c.expiryLagMs;
     return [
       [
-        r.design,
+        designLabel(r),
         r.connections,
         c.confirmedPerSecond,
         c.holdsPerSecond,

@@ -3,7 +3,7 @@ import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
 import type { CpuUse } from '../cpu.js';
 import { CRUD_DESIGNS, isCrud, type LoadtestOptions } from '../options.js';
-import type { PhaseResult } from '../phases.js';
+import { designLabel, type PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
 import type { OpenReport } from '../open/open-run.js';
 import { checkoutTable } from './checkout-report.js';
@@ -21,7 +21,7 @@ export type LoadtestReport = {
   server: string;
   options: LoadtestOptions;
   /** Requests per second of the HTTP ceiling probe, per connection count, and the CPU it used. */
-  ceilings: { connections: number; requestsPerSecond: number; cpu?: CpuUse }[];
+  ceilings: { connections: number; requestsPerSecond: number; cpu?: CpuUse; topology?: string }[];
   results: (PhaseResult & { ceilingFraction: number | null })[];
   /** The open model's capacity at the objective, spikes and generator check (`--model open`). */
   open?: OpenReport;
@@ -49,11 +49,14 @@ export const buildReport = (
       connections: p.connections,
       requestsPerSecond: p.requestsPerSecond,
       ...(p.cpu ? { cpu: p.cpu } : {}),
+      ...(p.topology ? { topology: p.topology } : {}),
     }));
   const results = phases
     .filter((p) => p.phase !== 'ceiling')
     .map((p) => {
-      const ceiling = ceilings.find((c) => c.connections === p.connections)?.requestsPerSecond;
+      const ceiling = ceilings.find(
+        (c) => c.connections === p.connections && c.topology === p.topology,
+      )?.requestsPerSecond;
       return {
         ...p,
         ceilingFraction: p.phase === 'throughput' && ceiling ? round(p.reservationsPerSecond / ceiling, 3) : null,
@@ -145,7 +148,7 @@ export const reportTables = (
       title,
       header,
       rows: rows.map((r) => [
-        r.design,
+        designLabel(r),
         r.connections,
         ...(sellout
           ? [
@@ -191,6 +194,7 @@ export const cpuTable = (report: LoadtestReport) => {
   const measured = [
     ...report.ceilings.map((c) => ({
       design: 'http-ceiling',
+      ...(c.topology ? { topology: c.topology } : {}),
       phase: 'ceiling',
       connections: c.connections,
       requestsPerSecond: c.requestsPerSecond,
@@ -199,6 +203,8 @@ export const cpuTable = (report: LoadtestReport) => {
     ...report.results.map((r) => ({ ...r, phase: `${r.scenario} / ${r.phase}` })),
   ].flatMap((r) => (r.cpu ? [{ ...r, cpu: r.cpu }] : []));
   const cell = (value: number | null) => value ?? '-';
+  // HAProxy and the API processes one by one only when a cluster ran.
+  const cluster = measured.some((r) => r.cpu.apiProcessCores.length > 1);
   return {
     title: 'Where the CPU goes (held part): cores busy, and CPU µs per request',
     header: [
@@ -207,32 +213,39 @@ export const cpuTable = (report: LoadtestReport) => {
       'conns',
       'req/s',
       'cores: API',
+      ...(cluster ? ['each API process', 'HAProxy'] : []),
       'projector',
       'PostgreSQL',
       'load generator',
       'µs/request: API',
+      ...(cluster ? ['HAProxy'] : []),
       'projector',
       'PostgreSQL',
       'load generator',
       'all',
+      'server (all but the load generator)',
     ],
-    rows: measured.map(
-      ({ design, phase, connections, requestsPerSecond, cpu: { cores, microsecondsPerRequest: us } }) => [
-        design,
-        phase,
-        connections,
-        requestsPerSecond,
+    rows: measured.map((r) => {
+      const { cores, microsecondsPerRequest: us, apiProcessCores } = r.cpu;
+      return [
+        designLabel(r),
+        r.phase,
+        r.connections,
+        r.requestsPerSecond,
         cores.api,
+        ...(cluster ? [apiProcessCores.join(' / '), cores.haproxy] : []),
         cores.projector,
         cell(cores.postgres),
         cores.loadGenerator,
         us.api,
+        ...(cluster ? [us.haproxy] : []),
         us.projector,
         cell(us.postgres),
         us.loadGenerator,
         us.total,
-      ],
-    ),
+        us.total - us.loadGenerator,
+      ];
+    }),
   };
 };
 
@@ -243,22 +256,30 @@ export const cpuTable = (report: LoadtestReport) => {
  */
 export const comparisonTable = (report: LoadtestReport) => {
   const throughput = report.results.filter((r) => r.phase === 'throughput');
-  const find = (design: string, scenario: string, connections: number) =>
-    throughput.find((r) => r.design === design && r.scenario === scenario && r.connections === connections);
+  const find = (design: string, scenario: string, connections: number, topology?: string) =>
+    throughput.find(
+      (r) => r.design === design && r.scenario === scenario && r.connections === connections && r.topology === topology,
+    );
   const ratio = (a: number | undefined, b: number | undefined) =>
     a === undefined || b === undefined || b === 0 ? '-' : `${round(a / b, 2)}×`;
   // One row per design and connection count that ran spread or hotspot, in the run's order.
   const rows = throughput
     .filter((r) => r.scenario !== 'surge')
-    .filter((r, i, all) => all.findIndex((x) => x.design === r.design && x.connections === r.connections) === i)
-    .map(({ design, connections }) => {
-      const spread = find(design, 'spread', connections);
-      const surge = find(design, 'surge', connections);
-      const hot = find(design, 'hotspot', connections)?.hot;
-      const crudSpreads = CRUD_DESIGNS.flatMap((d) => find(d, 'spread', connections)?.reservationsPerSecond ?? []);
+    .filter(
+      (r, i, all) =>
+        all.findIndex((x) => x.design === r.design && x.connections === r.connections && x.topology === r.topology) ===
+        i,
+    )
+    .map(({ design, connections, topology }) => {
+      const spread = find(design, 'spread', connections, topology);
+      const surge = find(design, 'surge', connections, topology);
+      const hot = find(design, 'hotspot', connections, topology)?.hot;
+      const crudSpreads = CRUD_DESIGNS.flatMap(
+        (d) => find(d, 'spread', connections, topology)?.reservationsPerSecond ?? [],
+      );
       const strongestCrud = crudSpreads.length > 0 ? Math.max(...crudSpreads) : undefined;
       return [
-        design,
+        designLabel({ design, topology }),
         connections,
         spread?.reservationsPerSecond ?? '-',
         isCrud(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud),
@@ -307,7 +328,7 @@ const markdown = (report: LoadtestReport): string => {
     r.audit?.passed === false
       ? r.audit.checks
           .filter((c) => !c.passed)
-          .map((c) => `- ${r.design} ${r.scenario}/${r.phase} c=${r.connections}: ${c.check}: ${c.detail}`)
+          .map((c) => `- ${designLabel(r)} ${r.scenario}/${r.phase} c=${r.connections}: ${c.check}: ${c.detail}`)
       : [],
   );
   if (failures.length > 0) lines.push('', '## Audit failures', '', ...failures);
@@ -335,7 +356,7 @@ const html = (report: LoadtestReport): string => {
         unit: '/s',
         groups: connections.map((c) => ({
           label: `${c} connections`,
-          bars: rows.filter((r) => r.connections === c).map((r) => ({ label: r.design, value: metric(r) })),
+          bars: rows.filter((r) => r.connections === c).map((r) => ({ label: designLabel(r), value: metric(r) })),
         })),
         ...(sellout
           ? {}
@@ -352,7 +373,7 @@ const html = (report: LoadtestReport): string => {
         title: 'Latency of all requests: p50, p90, p99',
         unit: 'ms',
         groups: rows.map((r) => ({
-          label: `${r.design} c=${r.connections}`,
+          label: `${designLabel(r)} c=${r.connections}`,
           bars: [
             { label: 'p50', value: r.latencyMs.all.p50 },
             { label: 'p90', value: r.latencyMs.all.p90 },
@@ -369,7 +390,7 @@ const html = (report: LoadtestReport): string => {
           xLabel: 'second of the phase',
           yLabel: sellout ? 'answers/s' : 'committed/s',
           series: atC.map((r) => ({
-            label: r.design,
+            label: designLabel(r),
             points: r.timeline.map((t) => [t.second, sellout ? t.requests : t.committed] as [number, number]),
           })),
         }),
@@ -379,7 +400,7 @@ const html = (report: LoadtestReport): string => {
           yLabel: 'lag ms',
           series: atC.filter(isEventSourced).flatMap((r) =>
             PROJECTIONS_SHOWN.map((projection) => ({
-              label: `${r.design} ${projection}`,
+              label: `${designLabel(r)} ${projection}`,
               points: r.timeline.map((t) => [t.second, t.lagMs?.[projection] ?? 0] as [number, number]),
             })),
           ),
@@ -389,7 +410,7 @@ const html = (report: LoadtestReport): string => {
           xLabel: 'second of the phase',
           yLabel: 'p99 ms',
           series: atC.map((r) => ({
-            label: r.design,
+            label: designLabel(r),
             points: r.timeline.map((t) => [t.second, t.p99] as [number, number]),
           })),
         }),
