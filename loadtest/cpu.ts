@@ -57,12 +57,14 @@ export const parseProcStat = (line: string): ProcessCpu => {
  * started (every process named `postgres`, with the backends that have exited) and the projector
  * process (`projector-main` in its command line); anything else below the API counts as the API's.
  * The load generator is the harness's own process and the processes it started other than the
- * API (the open model's generator).
+ * API (the open model's generator). `databasePid`: a PostgreSQL the harness started itself for the
+ * API (the snapshot benchmark's), counted as the API's own would be.
  */
 export const cpuByRole = (
   processes: readonly (ProcessCpu & { commandLine: string })[],
   apiPid: number,
   harnessPid: number,
+  databasePid?: number,
 ): CpuTimes => {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
   const isBelow = (p: ProcessCpu, ancestor: number) => {
@@ -73,9 +75,11 @@ export const cpuByRole = (
     return false;
   };
   const times = { api: 0, projector: 0, postgres: null as number | null, loadGenerator: 0 };
+  const isDatabase = (p: ProcessCpu) =>
+    databasePid !== undefined && p.name === 'postgres' && (p.pid === databasePid || isBelow(p, databasePid));
   for (const p of processes) {
     if (p.pid === apiPid) times.api += p.cpuSeconds;
-    else if (!isBelow(p, apiPid)) {
+    else if (!isBelow(p, apiPid) && !isDatabase(p)) {
       // The harness, and the open model's generator process it started.
       if (p.pid === harnessPid || isBelow(p, harnessPid)) times.loadGenerator += p.cpuSeconds;
     } else if (p.name === 'postgres') {
@@ -89,7 +93,7 @@ export const cpuByRole = (
 };
 
 /** The CPU times of a running service by role, read from /proc; undefined where there is no /proc. */
-export const readCpuTimes = (apiPid: number, harnessPid = process.pid): CpuTimes | undefined => {
+export const readCpuTimes = (apiPid: number, harnessPid = process.pid, databasePid?: number): CpuTimes | undefined => {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
@@ -104,7 +108,7 @@ export const readCpuTimes = (apiPid: number, harnessPid = process.pid): CpuTimes
       return []; // ended while we looked
     }
   });
-  return processes.some((p) => p.pid === apiPid) ? cpuByRole(processes, apiPid, harnessPid) : undefined;
+  return processes.some((p) => p.pid === apiPid) ? cpuByRole(processes, apiPid, harnessPid, databasePid) : undefined;
 };
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;

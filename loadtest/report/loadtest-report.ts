@@ -9,6 +9,7 @@ import type { OpenReport } from '../open/open-run.js';
 import { checkoutTable } from './checkout-report.js';
 import { htmlTable, markdownTable, otherStatuses, statusCount } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
+import { designColor } from './colors.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
 
 /** report.json: field names are stable and documented in docs/load-testing.md. */
@@ -335,7 +336,9 @@ const html = (report: LoadtestReport): string => {
         unit: '/s',
         groups: connections.map((c) => ({
           label: `${c} connections`,
-          bars: rows.filter((r) => r.connections === c).map((r) => ({ label: r.design, value: metric(r) })),
+          bars: rows
+            .filter((r) => r.connections === c)
+            .map((r) => ({ label: r.design, value: metric(r), color: designColor(r.design) })),
         })),
         ...(sellout
           ? {}
@@ -370,6 +373,7 @@ const html = (report: LoadtestReport): string => {
           yLabel: sellout ? 'answers/s' : 'committed/s',
           series: atC.map((r) => ({
             label: r.design,
+            color: designColor(r.design),
             points: r.timeline.map((t) => [t.second, sellout ? t.requests : t.committed] as [number, number]),
           })),
         }),
@@ -378,8 +382,10 @@ const html = (report: LoadtestReport): string => {
           xLabel: 'second of the phase',
           yLabel: 'lag ms',
           series: atC.filter(isEventSourced).flatMap((r) =>
-            PROJECTIONS_SHOWN.map((projection) => ({
+            PROJECTIONS_SHOWN.map((projection, p) => ({
               label: `${r.design} ${projection}`,
+              color: designColor(r.design),
+              dashed: p > 0,
               points: r.timeline.map((t) => [t.second, t.lagMs?.[projection] ?? 0] as [number, number]),
             })),
           ),
@@ -390,6 +396,7 @@ const html = (report: LoadtestReport): string => {
           yLabel: 'p99 ms',
           series: atC.map((r) => ({
             label: r.design,
+            color: designColor(r.design),
             points: r.timeline.map((t) => [t.second, t.p99] as [number, number]),
           })),
         }),
