@@ -73,12 +73,14 @@ const API_ENTRY = /\bsrc\/main\.ts\b|\bdist\/src\/main\.js\b/;
  * command line) and HAProxy (`haproxy`); anything else counts as the API's, and as its nearest
  * API process's (tsx's esbuild, for one), the launcher as none's. The load generator is the
  * harness's own process and the processes it started other than the service (the open model's
- * generator).
+ * generator). `databasePid`: a PostgreSQL the harness started itself for the service (the
+ * snapshot benchmark's), counted as the service's own would be.
  */
 export const cpuByRole = (
   processes: readonly (ProcessCpu & { commandLine: string })[],
   rootPid: number,
   harnessPid: number,
+  databasePid?: number,
 ): CpuTimes => {
   const byPid = new Map(processes.map((p) => [p.pid, p]));
   const ancestors = function* (p: ProcessCpu) {
@@ -100,9 +102,11 @@ export const cpuByRole = (
     const owner = apiPids.has(p.pid) ? p.pid : [...ancestors(p)].find((pid) => apiPids.has(pid));
     if (owner !== undefined) times.apiProcesses[owner] = (times.apiProcesses[owner] ?? 0) + p.cpuSeconds;
   };
+  const isDatabase = (p: ProcessCpu) =>
+    databasePid !== undefined && p.name === 'postgres' && (p.pid === databasePid || isBelow(p, databasePid));
   for (const p of processes) {
     if (p.pid === rootPid) countApi(p);
-    else if (!isBelow(p, rootPid)) {
+    else if (!isBelow(p, rootPid) && !isDatabase(p)) {
       // The harness, and the open model's generator process it started.
       if (p.pid === harnessPid || isBelow(p, harnessPid)) times.loadGenerator += p.cpuSeconds;
     } else if (p.name === 'postgres') {
@@ -117,7 +121,7 @@ export const cpuByRole = (
 };
 
 /** The CPU times of a running service (see cpuByRole) by role, read from /proc; undefined where there is no /proc. */
-export const readCpuTimes = (rootPid: number, harnessPid = process.pid): CpuTimes | undefined => {
+export const readCpuTimes = (rootPid: number, harnessPid = process.pid, databasePid?: number): CpuTimes | undefined => {
   let pids: string[];
   try {
     pids = readdirSync('/proc').filter((entry) => /^\d+$/.test(entry));
@@ -132,7 +136,7 @@ export const readCpuTimes = (rootPid: number, harnessPid = process.pid): CpuTime
       return []; // ended while we looked
     }
   });
-  return processes.some((p) => p.pid === rootPid) ? cpuByRole(processes, rootPid, harnessPid) : undefined;
+  return processes.some((p) => p.pid === rootPid) ? cpuByRole(processes, rootPid, harnessPid, databasePid) : undefined;
 };
 
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;

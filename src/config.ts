@@ -38,6 +38,20 @@ const configSchema = z
     PORT: integer(3000, 0, 65_535),
     /** Take a snapshot every N events of a stream; 0 turns snapshots off. */
     SNAPSHOT_INTERVAL: integer(100, 0, 1_000_000),
+    /**
+     * Which snapshots a stream keeps: `all` (point-in-time reads replay fewer than
+     * SNAPSHOT_INTERVAL events), or K, a multiple of the interval: the latest and one every K
+     * versions (they replay fewer than K; the rows kept shrink K / interval times).
+     */
+    SNAPSHOT_KEEP: z
+      .string()
+      .trim()
+      .regex(/^(all|\d+)$/, { message: 'must be `all` or a whole number' })
+      .transform((value) => (value === 'all' ? ('all' as const) : { every: Number(value) }))
+      .refine((keep) => keep === 'all' || (keep.every >= 1 && keep.every <= 1_000_000_000), {
+        message: 'must be at least 1 and at most 1000000000',
+      })
+      .default('all'),
     /** Retries of a command after a version conflict before the caller is told to come back. */
     COMMAND_MAX_RETRIES: integer(10, 0, 1_000),
     /** First backoff after a version conflict; it doubles on each retry, with full jitter. */
@@ -129,6 +143,14 @@ const configSchema = z
       'must be at least 2 (4 with PROJECTOR=in-api): the hold expirer and in-API projectors each keep one connection',
     path: ['DATABASE_POOL_SIZE'],
   })
+  // Then a snapshot lands on every multiple of K, and a point-in-time read replays fewer than K events.
+  .refine(
+    (env) =>
+      env.SNAPSHOT_KEEP === 'all' ||
+      env.SNAPSHOT_INTERVAL === 0 ||
+      env.SNAPSHOT_KEEP.every % env.SNAPSHOT_INTERVAL === 0,
+    { message: 'must be a multiple of SNAPSHOT_INTERVAL', path: ['SNAPSHOT_KEEP'] },
+  )
   .refine((env) => env.HOLD_DEFAULT_SECONDS <= env.HOLD_MAX_SECONDS, {
     message: 'must not be longer than HOLD_MAX_SECONDS',
     path: ['HOLD_DEFAULT_SECONDS'],
@@ -139,6 +161,7 @@ const configSchema = z
     host: env.HOST,
     port: env.PORT,
     snapshotInterval: env.SNAPSHOT_INTERVAL,
+    snapshotKeep: env.SNAPSHOT_KEEP,
     retry: {
       maxRetries: env.COMMAND_MAX_RETRIES,
       baseDelayMs: env.COMMAND_RETRY_BASE_DELAY_MS,

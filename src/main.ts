@@ -80,6 +80,7 @@ run('seat-surge', async (config, log, releases) => {
       database: database.description,
       writePath: config.writePath,
       snapshotInterval: config.snapshotInterval,
+      snapshotKeep: config.snapshotKeep === 'all' ? 'all' : config.snapshotKeep.every,
       maxRetries: config.retry.maxRetries,
       poolSize: config.databasePoolSize,
       warmUpMs,

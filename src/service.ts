@@ -25,7 +25,15 @@ import { createWriteSide } from './write-side.js';
 /** What the service is built from: the validated configuration's settings (config.ts has every default). */
 export type ServiceSettings = Pick<
   Config,
-  'snapshotInterval' | 'writePath' | 'batch' | 'groupCommit' | 'projector' | 'retry' | 'bodyLimitBytes' | 'holds'
+  | 'snapshotInterval'
+  | 'snapshotKeep'
+  | 'writePath'
+  | 'batch'
+  | 'groupCommit'
+  | 'projector'
+  | 'retry'
+  | 'bodyLimitBytes'
+  | 'holds'
 >;
 
 /** Seams for tests; the service runs with none of them. */

@@ -17,13 +17,17 @@ import { createSnapshots } from './snapshots/index.js';
  */
 export const createWriteSide = (
   sql: Sql,
-  settings: Pick<ServiceSettings, 'snapshotInterval' | 'writePath' | 'batch' | 'groupCommit' | 'retry'>,
+  settings: Pick<
+    ServiceSettings,
+    'snapshotInterval' | 'snapshotKeep' | 'writePath' | 'batch' | 'groupCommit' | 'retry'
+  >,
   { log, metrics, hooks }: { log: Logger; metrics: Metrics; hooks: ServiceHooks },
 ) => {
   const clock = hooks.clock ?? (() => new Date());
   const eventStore = createEventStore(sql);
   const snapshots = createSnapshots(sql, {
     interval: settings.snapshotInterval,
+    keep: settings.snapshotKeep,
     log,
     onWrite: (outcome) => metrics.snapshots.inc({ outcome }),
     ...(hooks.writeSnapshot ? { write: hooks.writeSnapshot } : {}),

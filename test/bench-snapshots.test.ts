@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { history, runBench, snapshotVersionFor, type BenchReport } from '../loadtest/bench-snapshots.js';
+import {
+  history,
+  parseBenchOptions,
+  runBench,
+  snapshotVersionFor,
+  type BenchReport,
+} from '../loadtest/bench-snapshots.js';
+import { UsageRequested } from '../loadtest/options.js';
 import { dropDatabase } from '../src/database/databases.js';
 import { evolveAll } from '../src/seat-availability/index.js';
 
@@ -48,14 +55,33 @@ describe('snapshot benchmark', () => {
     expect(snapshotVersionFor(100_000, 100)).toBe(99_900);
   });
 
-  it('measures every length and interval and writes the three reports', async () => {
+  it('asks for help, checks its options, and defaults to two passes of the write-cost phase', () => {
+    expect(() => parseBenchOptions(['--help'])).toThrow(UsageRequested);
+    expect(() => parseBenchOptions(['--max-cold-ms', 'abc'])).toThrow(/--max-cold-ms must be a positive number/);
+    expect(() => parseBenchOptions(['--repeats', '1.5'])).toThrow(/--repeats must be a whole number/);
+    expect(parseBenchOptions([])).toMatchObject({
+      intervals: [0, 10, 100, 1000, 10_000],
+      repeats: 2,
+      surgeSeconds: 3,
+      connections: 64,
+      maxColdMs: 5,
+      keeps: [100, 1000, 10_000],
+    });
+  });
+
+  it('measures every length and interval, retention and the surges, recommends, and writes the reports', async () => {
     const serverUrl = inject('serverUrl');
     const options = {
+      ...parseBenchOptions(['--quick']),
       intervals: [0, 10, 50],
       lengths: [120, 400],
       samples: 2,
       commands: 2,
       holds: 100,
+      repeats: 1,
+      surgeSeconds: 0.5,
+      connections: 4,
+      keeps: [50],
       outDir: join(out, 'bench'),
     };
     const { report, files, database } = await runBench(serverUrl, options);
@@ -89,11 +115,35 @@ describe('snapshot benchmark', () => {
         expect(row.snapshotJsonBytes).toBeLessThan(200);
       }
 
+      // Retention on the longest stream at the smallest interval: fewer rows, the same answers (checked as it ran).
+      expect(report.retention.map((r) => [r.keep, r.rowsKept])).toEqual([
+        ['all', 40],
+        [50, 8],
+      ]);
+      // One surge per interval, through the harness: committed, audited, CPU measured on Linux.
+      expect(report.surges.map((s) => [s.interval, s.pass])).toEqual([
+        [0, 1],
+        [10, 1],
+        [50, 1],
+      ]);
+      for (const surge of report.surges) {
+        expect(surge.committedPerSecond).toBeGreaterThan(0);
+        expect(surge.phase.audit?.passed).toBe(true);
+      }
+      expect(report.surges.find((s) => s.interval === 0)?.snapshotsWrittenPerSecond).toBe(0);
+      expect(report.recommendation.line).toMatch(/^(interval \d+|no interval)/);
+
       const written = JSON.parse(await readFile(files[0]!, 'utf8')) as BenchReport;
       expect(written.kind).toBe('snapshot-benchmark');
-      expect(await readFile(files[2]!, 'utf8')).toContain('<svg');
+      const html = await readFile(files[2]!, 'utf8');
+      expect(html).toContain('<svg');
+      expect(html).toContain('Both sides against the interval');
+      const markdown = await readFile(files[1]!, 'utf8');
+      expect(markdown.trim().split('\n').at(-1)).toMatch(/^\*\*Recommendation: /);
     } finally {
-      await dropDatabase(serverUrl, new URL(database).pathname.slice(1));
+      const name = new URL(database).pathname.slice(1);
+      for (const interval of options.intervals) await dropDatabase(serverUrl, `${name}_writes_${interval}`);
+      await dropDatabase(serverUrl, name);
     }
   });
 });

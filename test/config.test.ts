@@ -7,6 +7,7 @@ describe('configuration', () => {
       databaseUrl: undefined,
       port: 3000,
       snapshotInterval: 100,
+      snapshotKeep: 'all',
       retry: { maxRetries: 10 },
       logLevel: 'info',
       logFormat: undefined,
@@ -23,7 +24,16 @@ describe('configuration', () => {
     expect(config.databaseUrl).toBe('postgres://u:p@db:5432/x');
   });
 
+  it('reads which snapshots to keep: all, or the latest and one every K versions', () => {
+    expect(loadConfig({ SNAPSHOT_KEEP: 'all' }).snapshotKeep).toBe('all');
+    expect(loadConfig({ SNAPSHOT_KEEP: '1000' }).snapshotKeep).toEqual({ every: 1000 });
+    expect(loadConfig({ SNAPSHOT_INTERVAL: '0', SNAPSHOT_KEEP: '7' }).snapshotKeep).toEqual({ every: 7 });
+  });
+
   it.each([
+    [{ SNAPSHOT_KEEP: 'some' }, /SNAPSHOT_KEEP must be `all` or a whole number \(got "some"\)/],
+    [{ SNAPSHOT_KEEP: '0' }, /SNAPSHOT_KEEP must be at least 1/],
+    [{ SNAPSHOT_KEEP: '250' }, /SNAPSHOT_KEEP must be a multiple of SNAPSHOT_INTERVAL \(got "250"\)/],
     [{ SNAPSHOT_INTERVAL: 'abc' }, /SNAPSHOT_INTERVAL must be a whole number \(got "abc"\)/],
     [{ SNAPSHOT_INTERVAL: '-1' }, /SNAPSHOT_INTERVAL must be at least 0/],
     [{ PORT: '70000' }, /PORT must be at most 65535/],

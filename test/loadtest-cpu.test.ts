@@ -77,6 +77,17 @@ describe('CPU time by role', () => {
     });
   });
 
+  it("counts a PostgreSQL the harness started for the API as the service's, not the load generator's", () => {
+    const processes: (ProcessCpu & { commandLine: string })[] = [
+      { pid: 10, parentPid: 1, name: 'node', cpuSeconds: 5, reapedChildrenSeconds: 0, commandLine: 'bench' },
+      { pid: 20, parentPid: 10, name: 'node', cpuSeconds: 3, reapedChildrenSeconds: 0, commandLine: 'src/main.ts' },
+      { pid: 30, parentPid: 10, name: 'postgres', cpuSeconds: 0.5, reapedChildrenSeconds: 2, commandLine: 'postgres' },
+      { pid: 31, parentPid: 30, name: 'postgres', cpuSeconds: 1.5, reapedChildrenSeconds: 4, commandLine: 'postgres' },
+    ];
+    expect(cpuByRole(processes, 20, 10, 30)).toMatchObject({ api: 3, projector: 0, postgres: 4, loadGenerator: 5 });
+    expect(cpuByRole(processes, 20, 10)).toMatchObject({ api: 3, projector: 0, postgres: null, loadGenerator: 7 });
+  });
+
   it('turns two readings into cores busy and microseconds per request', () => {
     const before = { api: 1, projector: 0.5, postgres: 2, haproxy: 0, loadGenerator: 1, apiProcesses: { 7: 1 } };
     const after = { api: 8, projector: 1.5, postgres: 6, haproxy: 1, loadGenerator: 3, apiProcesses: { 7: 6, 9: 3 } };

@@ -9,6 +9,7 @@ import type { OpenReport } from '../open/open-run.js';
 import { checkoutTable } from './checkout-report.js';
 import { htmlTable, markdownTable, otherStatuses, statusCount } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
+import { designColor } from './colors.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
 
 /** report.json: field names are stable and documented in docs/load-testing.md. */
@@ -83,6 +84,8 @@ export const buildReport = (
 const PROJECTIONS_SHOWN = ['remaining_seats', 'reservations'] as const;
 
 const isEventSourced = (r: PhaseResult) => r.design.startsWith('es-');
+/** A design's own colour; one design on several services (--processes) leaves the chart to tell them apart. */
+const seriesColor = (r: PhaseResult) => (r.topology ? {} : { color: designColor(r.design) });
 /** A projection's lag over the phase, p50/p99/max ms of the per-second samples; '-' where there is no projection. */
 const lagCell = (r: PhaseResult, projection: string) => {
   const lag = r.lag?.[projection];
@@ -356,7 +359,9 @@ const html = (report: LoadtestReport): string => {
         unit: '/s',
         groups: connections.map((c) => ({
           label: `${c} connections`,
-          bars: rows.filter((r) => r.connections === c).map((r) => ({ label: designLabel(r), value: metric(r) })),
+          bars: rows
+            .filter((r) => r.connections === c)
+            .map((r) => ({ label: designLabel(r), value: metric(r), ...seriesColor(r) })),
         })),
         ...(sellout
           ? {}
@@ -391,6 +396,7 @@ const html = (report: LoadtestReport): string => {
           yLabel: sellout ? 'answers/s' : 'committed/s',
           series: atC.map((r) => ({
             label: designLabel(r),
+            ...seriesColor(r),
             points: r.timeline.map((t) => [t.second, sellout ? t.requests : t.committed] as [number, number]),
           })),
         }),
@@ -399,8 +405,10 @@ const html = (report: LoadtestReport): string => {
           xLabel: 'second of the phase',
           yLabel: 'lag ms',
           series: atC.filter(isEventSourced).flatMap((r) =>
-            PROJECTIONS_SHOWN.map((projection) => ({
+            PROJECTIONS_SHOWN.map((projection, p) => ({
               label: `${designLabel(r)} ${projection}`,
+              ...seriesColor(r),
+              dashed: p > 0,
               points: r.timeline.map((t) => [t.second, t.lagMs?.[projection] ?? 0] as [number, number]),
             })),
           ),
@@ -411,6 +419,7 @@ const html = (report: LoadtestReport): string => {
           yLabel: 'p99 ms',
           series: atC.map((r) => ({
             label: designLabel(r),
+            ...seriesColor(r),
             points: r.timeline.map((t) => [t.second, t.p99] as [number, number]),
           })),
         }),

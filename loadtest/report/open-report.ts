@@ -3,6 +3,7 @@ import type { OpenReport } from '../open/open-run.js';
 import { round } from '../stats.js';
 import { isCrud } from '../options.js';
 import { openCheckoutTable } from './checkout-report.js';
+import { designColor } from './colors.js';
 import { otherStatuses, statusCount } from './markdown.js';
 import { escapeHtml, lineChart } from './svg.js';
 
@@ -222,6 +223,7 @@ export const openCharts = (open: OpenReport): string[] => {
         series: [
           ...rows.map((c) => ({
             label: c.design,
+            color: designColor(c.design),
             points: [...c.steps]
               .sort((a, b) => a.rate - b.rate)
               .map((s) => [s.rate, s.latencyMs.all.p99] as [number, number]),
@@ -267,6 +269,7 @@ export const openCharts = (open: OpenReport): string[] => {
         logY: true,
         series: open.spikes.map((s) => ({
           label: s.design,
+          color: designColor(s.design),
           points: s.load.timeline.map((b) => [b.atSecond, b.p99] as [number, number]),
         })),
       }),

@@ -3,6 +3,15 @@
 const PALETTE = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#4b5563'];
 export const colorOf = (index: number): string => PALETTE[index % PALETTE.length] ?? '#000';
 
+/**
+ * One colour per key wherever it is drawn: the key's place in the full list of keys, not in the
+ * series a chart happens to show (a chart that leaves one out must not shift the others' colours).
+ */
+export const colorFor = <T>(key: T, keys: readonly T[]): string => {
+  const index = keys.indexOf(key);
+  return index < 0 ? '#111' : colorOf(index);
+};
+
 const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 const niceMax = (value: number): number => {
@@ -15,7 +24,7 @@ const niceMax = (value: number): number => {
 const format = (value: number): string =>
   value >= 1000 ? `${(value / 1000).toFixed(value >= 10_000 ? 0 : 1)}k` : `${Math.round(value * 100) / 100}`;
 
-export type BarGroup = { label: string; bars: { label: string; value: number }[] };
+export type BarGroup = { label: string; bars: { label: string; value: number; color?: string }[] };
 
 /** Grouped vertical bars with a legend; `reference` draws a dashed horizontal line per group (e.g. a ceiling). */
 export const barChart = (options: {
@@ -31,6 +40,10 @@ export const barChart = (options: {
   const bottom = 40;
   const top = 40;
   const labels = [...new Set(groups.flatMap((g) => g.bars.map((b) => b.label)))];
+  const colors = labels.map(
+    (label, i) => groups.flatMap((g) => g.bars).find((b) => b.label === label && b.color)?.color ?? colorOf(i),
+  );
+  const colorAt = (i: number) => colors[i] ?? colorOf(i);
   const max = niceMax(
     Math.max(
       ...groups.flatMap((g) => g.bars.map((b) => b.value)),
@@ -54,7 +67,7 @@ export const barChart = (options: {
       const i = labels.indexOf(bar.label);
       const x = x0 + i * barWidth;
       parts.push(
-        `<rect x="${x}" y="${y(bar.value)}" width="${barWidth - 2}" height="${Math.max(0, top + plotHeight - y(bar.value))}" fill="${colorOf(i)}"><title>${escape(`${group.label} ${bar.label}: ${format(bar.value)} ${unit}`)}</title></rect>`,
+        `<rect x="${x}" y="${y(bar.value)}" width="${barWidth - 2}" height="${Math.max(0, top + plotHeight - y(bar.value))}" fill="${colorAt(i)}"><title>${escape(`${group.label} ${bar.label}: ${format(bar.value)} ${unit}`)}</title></rect>`,
         `<text x="${x + barWidth / 2}" y="${y(bar.value) - 3}" text-anchor="middle" font-size="10">${format(bar.value)}</text>`,
       );
     });
@@ -69,7 +82,7 @@ export const barChart = (options: {
     );
   });
   const legend = labels
-    .map((label, i) => `<tspan fill="${colorOf(i)}">■</tspan> ${escape(label)}`)
+    .map((label, i) => `<tspan fill="${colorAt(i)}">■</tspan> ${escape(label)}`)
     .concat(options.reference ? [`- - ${escape(options.reference.label)}`] : [])
     .join('   ');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(title)}">
@@ -80,7 +93,8 @@ ${parts.join('\n')}
 </svg>`;
 };
 
-export type Series = { label: string; points: [number, number][] };
+/** A line; `color` fixes its colour (see colorFor), `dashed` tells a second line of the same key apart. */
+export type Series = { label: string; points: [number, number][]; color?: string; dashed?: boolean };
 
 /**
  * One axis: where a value lands (`start` + a fraction of `length` pixels) and its ticks. A
@@ -110,15 +124,19 @@ export const lineChart = (options: {
   /** Logarithmic axes, for values spanning orders of magnitude (ticks at powers of ten). */
   logX?: boolean;
   logY?: boolean;
+  /** Lines on a second y axis, at the right: another quantity against the same x. */
+  right?: { yLabel: string; series: Series[]; logY?: boolean };
 }): string => {
   const width = 720;
   const height = 280;
   const left = 60;
   const bottom = 40;
   const top = 40;
-  const plotWidth = width - left - 20;
+  const rightMargin = options.right ? 60 : 20;
+  const plotWidth = width - left - rightMargin;
   const plotHeight = height - top - bottom;
-  const all = options.series.flatMap((s) => s.points);
+  const rightSeries = options.right?.series ?? [];
+  const all = [...options.series, ...rightSeries].flatMap((s) => s.points);
   const xAxis = axis(
     all.map(([px]) => px),
     options.logX ?? false,
@@ -126,8 +144,14 @@ export const lineChart = (options: {
     plotWidth,
   );
   const yAxis = axis(
-    all.map(([, py]) => py),
+    options.series.flatMap((s) => s.points).map(([, py]) => py),
     options.logY ?? false,
+    top + plotHeight,
+    -plotHeight,
+  );
+  const rightAxis = axis(
+    rightSeries.flatMap((s) => s.points).map(([, py]) => py),
+    options.right?.logY ?? false,
     top + plotHeight,
     -plotHeight,
   );
@@ -135,37 +159,54 @@ export const lineChart = (options: {
   const y = yAxis.at;
   const parts: string[] = [];
   for (const v of yAxis.ticks) {
-    parts.push(`<line x1="${left}" x2="${width - 20}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`);
+    parts.push(`<line x1="${left}" x2="${width - rightMargin}" y1="${y(v)}" y2="${y(v)}" stroke="#e5e7eb"/>`);
     parts.push(`<text x="${left - 6}" y="${y(v) + 4}" text-anchor="end" font-size="11">${format(v)}</text>`);
+  }
+  if (options.right) {
+    for (const v of rightAxis.ticks) {
+      parts.push(`<text x="${width - rightMargin + 6}" y="${rightAxis.at(v) + 4}" font-size="11">${format(v)}</text>`);
+    }
   }
   for (const v of xAxis.ticks) {
     parts.push(
       `<text x="${x(v)}" y="${top + plotHeight + 16}" text-anchor="middle" font-size="11">${format(v)}</text>`,
     );
   }
-  options.series.forEach((series, i) => {
+  const drawn = [
+    ...options.series.map((series) => ({ series, y })),
+    ...rightSeries.map((series) => ({ series, y: rightAxis.at })),
+  ];
+  const colorAt = (series: Series, i: number) => series.color ?? colorOf(i);
+  drawn.forEach(({ series, y: at }, i) => {
     if (series.points.length === 0) return;
+    const color = colorAt(series, i);
     const d = series.points
-      .map(([px, py], k) => `${k === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${y(py).toFixed(1)}`)
+      .map(([px, py], k) => `${k === 0 ? 'M' : 'L'}${x(px).toFixed(1)},${at(py).toFixed(1)}`)
       .join(' ');
     parts.push(
-      `<path d="${d}" fill="none" stroke="${colorOf(i)}" stroke-width="2"><title>${escape(series.label)}</title></path>`,
+      `<path d="${d}" fill="none" stroke="${color}" stroke-width="2"${series.dashed ? ' stroke-dasharray="6 4"' : ''}><title>${escape(series.label)}</title></path>`,
     );
     for (const [px, py] of series.points) {
       parts.push(
-        `<circle cx="${x(px).toFixed(1)}" cy="${y(py).toFixed(1)}" r="2" fill="${colorOf(i)}"><title>${escape(`${series.label}: ${format(px)}, ${format(py)}`)}</title></circle>`,
+        `<circle cx="${x(px).toFixed(1)}" cy="${at(py).toFixed(1)}" r="2" fill="${color}"><title>${escape(`${series.label}: ${format(px)}, ${format(py)}`)}</title></circle>`,
       );
     }
   });
-  const legend = options.series.map((s, i) => `<tspan fill="${colorOf(i)}">■</tspan> ${escape(s.label)}`).join('   ');
+  const legend = drawn
+    .map(
+      ({ series }, i) =>
+        `<tspan fill="${colorAt(series, i)}">${series.dashed ? '╌' : '■'}</tspan> ${escape(series.label)}`,
+    )
+    .join('   ');
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}" role="img" aria-label="${escape(options.title)}">
 <text x="${left}" y="18" font-size="14" font-weight="bold">${escape(options.title)}</text>
 <text x="${left}" y="34" font-size="11">${legend}</text>
 ${parts.join('\n')}
 <line x1="${left}" x2="${left}" y1="${top}" y2="${top + plotHeight}" stroke="#111"/>
-<line x1="${left}" x2="${width - 20}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#111"/>
+<line x1="${left}" x2="${width - rightMargin}" y1="${top + plotHeight}" y2="${top + plotHeight}" stroke="#111"/>
 <text x="${left + plotWidth / 2}" y="${height - 6}" text-anchor="middle" font-size="11">${escape(options.xLabel)}</text>
 <text x="14" y="${top + plotHeight / 2}" font-size="11" transform="rotate(-90 14 ${top + plotHeight / 2})" text-anchor="middle">${escape(options.yLabel)}</text>
+${options.right ? `<line x1="${width - rightMargin}" x2="${width - rightMargin}" y1="${top}" y2="${top + plotHeight}" stroke="#111"/><text x="${width - 8}" y="${top + plotHeight / 2}" font-size="11" transform="rotate(90 ${width - 8} ${top + plotHeight / 2})" text-anchor="middle">${escape(options.right.yLabel)}</text>` : ''}
 </svg>`;
 };
 

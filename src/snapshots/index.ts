@@ -1,12 +1,13 @@
 export {
   createSnapshots,
+  pruneSnapshots,
   writeSnapshot,
   type Snapshots,
   type SnapshotOptions,
   type VersionedState,
   type StoredSnapshot,
 } from './snapshots.js';
-export { snapshotDue } from './snapshot-policy.js';
+export { snapshotDue, snapshotKept, type SnapshotKeep } from './snapshot-policy.js';
 export {
   SNAPSHOT_SCHEMA_VERSION,
   fromSnapshot,

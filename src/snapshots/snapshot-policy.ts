@@ -6,3 +6,15 @@
  */
 export const snapshotDue = (interval: number, versionBefore: number, versionAfter: number): boolean =>
   interval > 0 && Math.floor(versionAfter / interval) > Math.floor(versionBefore / interval);
+
+/**
+ * Which snapshots a stream keeps: `all` (every one, so a point-in-time read replays fewer than
+ * an interval of events), or `{ every: K }`: the latest, which loads use, and those at multiples
+ * of K, so a point-in-time read replays fewer than K events. K is a multiple of the interval
+ * (config.ts checks it), so a snapshot lands on every multiple of K.
+ */
+export type SnapshotKeep = 'all' | { every: number };
+
+/** Whether a snapshot at `version` is kept once the stream has one at `latestVersion`. */
+export const snapshotKept = (keep: SnapshotKeep, version: number, latestVersion: number): boolean =>
+  keep === 'all' || version >= latestVersion || version % keep.every === 0;

@@ -7,7 +7,7 @@ import {
   toSnapshot,
   type SeatAvailabilitySnapshotV3,
 } from './seat-availability-snapshot.js';
-import { snapshotDue } from './snapshot-policy.js';
+import { snapshotDue, type SnapshotKeep } from './snapshot-policy.js';
 
 /** A state as of stream `version`, whose last event has global `position`. */
 export type VersionedState = { state: SeatAvailability; version: number; position: number };
@@ -19,11 +19,13 @@ export type Snapshots = ReturnType<typeof createSnapshots>;
 
 export type SnapshotOptions = {
   interval: number;
+  /** Which earlier snapshots a write leaves in place (default: all of them). */
+  keep?: SnapshotKeep;
   log: Logger;
   /** Told of every snapshot written, failed, or skipped because the stream's previous one was still being written. */
   onWrite?: (outcome: 'written' | 'failed' | 'skipped') => void;
   /** Where snapshots are written; replaced in tests to make writes fail. */
-  write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot) => Promise<void>;
+  write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot, keep: SnapshotKeep) => Promise<void>;
 };
 
 type SnapshotRow = { version: number; position: number; state: SeatAvailabilitySnapshotV3 };
@@ -33,7 +35,7 @@ type SnapshotRow = { version: number; position: number; state: SeatAvailabilityS
  * before a time), and taking one when an append crosses the interval, off the command's path.
  */
 export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
-  const { interval, log, onWrite = () => {}, write = writeSnapshot } = options;
+  const { interval, keep = 'all', log, onWrite = () => {}, write = writeSnapshot } = options;
   const pending = new Set<Promise<void>>();
   const writing = new Set<string>();
   const usable = (row: SnapshotRow | undefined): VersionedState | undefined =>
@@ -41,6 +43,7 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
 
   return {
     interval,
+    keep,
 
     /** The latest snapshot in the current schema version, if any; others are ignored. */
     async load(streamId: string): Promise<VersionedState | undefined> {
@@ -75,7 +78,7 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
       }
       writing.add(streamId);
       const task = new Promise<void>((done) => setImmediate(done))
-        .then(() => write(sql, streamId, { state: toSnapshot(state), version, position }))
+        .then(() => write(sql, streamId, { state: toSnapshot(state), version, position }, keep))
         .then(
           () => onWrite('written'),
           (error: unknown) => {
@@ -97,13 +100,52 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
   };
 };
 
-/** Adds a snapshot; every earlier one is kept for point-in-time reads. */
-export const writeSnapshot = async (sql: Sql, streamId: string, { state, version, position }: StoredSnapshot) => {
+/**
+ * Adds a snapshot and, unless every one is kept, deletes the stream's earlier ones that `keep`
+ * lets go (see snapshotKept): in the same statement, so no reader ever sees the earlier ones gone
+ * without the new one there. Only versions below the new one are deleted, so a late write of an
+ * older snapshot never removes a newer one, and the latest a load would use is always there.
+ */
+export const writeSnapshot = async (
+  sql: Sql,
+  streamId: string,
+  { state, version, position }: StoredSnapshot,
+  keep: SnapshotKeep = 'all',
+) => {
+  if (keep === 'all') {
+    await sql`
+      insert into snapshots (stream_id, version, position, schema_version, state)
+      values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
+      on conflict (stream_id, version) do update
+        set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
+            taken_at = now()
+        where snapshots.schema_version <> excluded.schema_version`;
+    return;
+  }
+  // The prune rides in the insert's statement: one round trip, and atomic with it.
   await sql`
-    insert into snapshots (stream_id, version, position, schema_version, state)
-    values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
-    on conflict (stream_id, version) do update
-      set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
-          taken_at = now()
-      where snapshots.schema_version <> excluded.schema_version`;
+    with written as (
+      insert into snapshots (stream_id, version, position, schema_version, state)
+      values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
+      on conflict (stream_id, version) do update
+        set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
+            taken_at = now()
+        where snapshots.schema_version <> excluded.schema_version
+      returning version
+    )
+    delete from snapshots
+    where stream_id = ${streamId} and version < ${version} and version % ${keep.every} <> 0`;
+};
+
+/**
+ * Applies `keep` to a stream's snapshots at once (what writes do as they go), for a stream whose
+ * snapshots were kept under another setting. The latest stays. Returns the rows deleted.
+ */
+export const pruneSnapshots = async (sql: Sql, streamId: string, keep: SnapshotKeep): Promise<number> => {
+  if (keep === 'all') return 0;
+  const deleted = await sql`
+    delete from snapshots
+    where stream_id = ${streamId} and version % ${keep.every} <> 0
+      and version < (select max(version) from snapshots where stream_id = ${streamId})`;
+  return deleted.count;
 };
