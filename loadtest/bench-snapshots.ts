@@ -400,12 +400,17 @@ export const writeBenchReport = async (report: BenchReport): Promise<string[]> =
   return files;
 };
 
-/** Runs every (length, interval) pair on a fresh database of the given server. */
-export const runBench = async (serverUrl: string, options: BenchOptions, onRow: (row: BenchRow) => void = () => {}) => {
+/** Runs every (length, interval) pair on a fresh database of the given server (`events` partitioned as asked). */
+export const runBench = async (
+  serverUrl: string,
+  options: BenchOptions,
+  onRow: (row: BenchRow) => void = () => {},
+  { eventsPartitions = 0 }: { eventsPartitions?: number } = {},
+) => {
   const startedAt = new Date();
   const name = `bench_${startedAt.getTime().toString(36)}`;
   const url = await ensureDatabase(serverUrl, name);
-  await applyMigrations(url);
+  await applyMigrations(url, { eventsPartitions });
   const sql = connect(url, 4);
   const rows: BenchRow[] = [];
   try {
@@ -450,12 +455,13 @@ if (isMain) {
       );
       const total = options.intervals.length * options.lengths.length;
       let done = 0;
-      const { files } = await runBench(database.url, options, (r) => {
+      const onRow = (r: BenchRow) => {
         done++;
         console.log(
           `[${done}/${total}] ${r.streamLength} events (${r.activeHolds} holds active), interval ${r.snapshotInterval || 'none'}: cold load ${r.coldLoadMs.median} ms, asOf middle ${r.asOfMiddleMs.median} ms, reserve ${r.reserveCommandMs.median} ms, snapshot ${r.snapshotJsonBytes} B`,
         );
-      });
+      };
+      const { files } = await runBench(database.url, options, onRow, { eventsPartitions: config.eventsPartitions });
       console.log(`\nReports: ${files.join(', ')}`);
     } finally {
       await database.close();

@@ -6,6 +6,7 @@ import { inject } from 'vitest';
 import { history, runBench, snapshotVersionFor, type BenchReport } from '../loadtest/bench-snapshots.js';
 import { dropDatabase } from '../src/database/databases.js';
 import { evolveAll } from '../src/seat-availability/index.js';
+import { testEventsPartitions } from './support/database.js';
 
 let out: string;
 beforeAll(async () => {
@@ -58,7 +59,9 @@ describe('snapshot benchmark', () => {
       holds: 100,
       outDir: join(out, 'bench'),
     };
-    const { report, files, database } = await runBench(serverUrl, options);
+    const { report, files, database } = await runBench(serverUrl, options, undefined, {
+      eventsPartitions: testEventsPartitions,
+    });
     try {
       expect(report.rows.map((r) => [r.streamLength, r.snapshotInterval])).toEqual([
         [120, 0],
