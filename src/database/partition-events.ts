@@ -39,6 +39,12 @@ export const partitionEvents = async (sql: Sql, partitions: number): Promise<'co
     // Another process may have converted it while this one waited for the lock.
     if (isAlready(await eventsLayout(tx), partitions)) return 'unchanged';
     await tx.unsafe(conversion(partitions));
+    // Statistics for the rows copied. Not for an empty table: analyzed empty, its partitions
+    // would look empty to the planner until autovacuum came by, and a statement prepared
+    // meanwhile (the append's key check) would settle on scanning them; never analyzed, the
+    // planner assumes a few pages each, as it does for the plain table fresh from the migrations.
+    const [copied] = await tx<{ any: boolean }[]>`select exists (select 1 from events) as any`;
+    if (copied?.any) await tx`analyze events`;
     return 'converted';
   });
 };
@@ -109,6 +115,5 @@ const conversion = (partitions: number): string => {
       )
       .join('\n')}
     create trigger events_notify_appended after insert on events
-      for each statement execute function notify_events_appended();
-    analyze events;`;
+      for each statement execute function notify_events_appended();`;
 };
