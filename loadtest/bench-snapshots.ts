@@ -19,6 +19,8 @@ export { type BenchReport } from './snapshots/bench-report.js';
 export { history, snapshotVersionFor, type BenchRow } from './snapshots/read-costs.js';
 
 export type BenchProgress = {
+  /** Partitions of the benchmark database's `events` (EVENTS_PARTITIONS); 0: a plain table. */
+  eventsPartitions?: number;
   onRow?: (row: BenchRow) => void;
   onSurge?: (run: SurgeRun) => void;
   /** The postmaster of the PostgreSQL behind `serverUrl`, when this process started it: its CPU is the service's. */
@@ -33,7 +35,7 @@ export const runBench = async (serverUrl: string, options: BenchOptions, progres
   const startedAt = new Date();
   const name = `bench_${startedAt.getTime().toString(36)}`;
   const url = await ensureDatabase(serverUrl, name);
-  await applyMigrations(url);
+  await applyMigrations(url, { eventsPartitions: progress.eventsPartitions ?? 0 });
   const sql = connect(url, 4);
   const rows: BenchRow[] = [];
   let retention;
@@ -101,6 +103,7 @@ if (isMain) {
       const at = () => `${Math.round((performance.now() - started) / 1000)} s`;
       const databasePid = embeddedPostmaster(config);
       const { report, files } = await runBench(database.url, options, {
+        eventsPartitions: config.eventsPartitions,
         ...(databasePid === undefined ? {} : { databasePid }),
         onRow: (r) => {
           done++;

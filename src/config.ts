@@ -34,6 +34,12 @@ const configSchema = z
       .optional(),
     /** Connections in the pool; the store also never has more queries in flight than this. */
     DATABASE_POOL_SIZE: integer(10, 1, 500),
+    /**
+     * 0: `events` is one plain table, as the migrations create it. 2 or more: after the
+     * migrations, a plain `events` is converted into a table hash-partitioned by stream id into
+     * this many partitions (see partition-events.ts); a partitioned one is never converted back.
+     */
+    EVENTS_PARTITIONS: integer(0, 0, 1024),
     HOST: z.string().trim().min(1).default('127.0.0.1'),
     PORT: integer(3000, 0, 65_535),
     /** Take a snapshot every N events of a stream; 0 turns snapshots off. */
@@ -151,6 +157,10 @@ const configSchema = z
       env.SNAPSHOT_KEEP.every % env.SNAPSHOT_INTERVAL === 0,
     { message: 'must be a multiple of SNAPSHOT_INTERVAL', path: ['SNAPSHOT_KEEP'] },
   )
+  .refine((env) => env.EVENTS_PARTITIONS !== 1, {
+    message: 'must be 0 (a plain table) or at least 2',
+    path: ['EVENTS_PARTITIONS'],
+  })
   .refine((env) => env.HOLD_DEFAULT_SECONDS <= env.HOLD_MAX_SECONDS, {
     message: 'must not be longer than HOLD_MAX_SECONDS',
     path: ['HOLD_DEFAULT_SECONDS'],
@@ -158,6 +168,7 @@ const configSchema = z
   .transform((env) => ({
     databaseUrl: env.DATABASE_URL,
     databasePoolSize: env.DATABASE_POOL_SIZE,
+    eventsPartitions: env.EVENTS_PARTITIONS,
     host: env.HOST,
     port: env.PORT,
     snapshotInterval: env.SNAPSHOT_INTERVAL,

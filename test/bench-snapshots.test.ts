@@ -13,6 +13,7 @@ import {
 import { UsageRequested } from '../loadtest/options.js';
 import { dropDatabase } from '../src/database/databases.js';
 import { evolveAll } from '../src/seat-availability/index.js';
+import { testEventsPartitions } from './support/database.js';
 
 let out: string;
 beforeAll(async () => {
@@ -84,7 +85,7 @@ describe('snapshot benchmark', () => {
       keeps: [50],
       outDir: join(out, 'bench'),
     };
-    const { report, files, database } = await runBench(serverUrl, options);
+    const { report, files, database } = await runBench(serverUrl, options, { eventsPartitions: testEventsPartitions });
     try {
       expect(report.rows.map((r) => [r.streamLength, r.snapshotInterval])).toEqual([
         [120, 0],

@@ -6,6 +6,7 @@ describe('configuration', () => {
     expect(loadConfig({})).toMatchObject({
       databaseUrl: undefined,
       port: 3000,
+      eventsPartitions: 0,
       snapshotInterval: 100,
       snapshotKeep: 'all',
       retry: { maxRetries: 10 },
@@ -44,6 +45,8 @@ describe('configuration', () => {
     [{ GROUP_COMMIT_APPENDS_IN_FLIGHT: '0' }, /GROUP_COMMIT_APPENDS_IN_FLIGHT must be at least 1/],
     [{ GROUP_COMMIT_ALONE_FROM_EVENTS: '-1' }, /GROUP_COMMIT_ALONE_FROM_EVENTS must be at least 0/],
     [{ DATABASE_POOL_SIZE: '1' }, /DATABASE_POOL_SIZE must be at least 2/],
+    [{ EVENTS_PARTITIONS: '1' }, /EVENTS_PARTITIONS must be 0 \(a plain table\) or at least 2/],
+    [{ EVENTS_PARTITIONS: '2000' }, /EVENTS_PARTITIONS must be at most 1024/],
     [
       { DATABASE_POOL_SIZE: '3', PROJECTOR: 'in-api' },
       /DATABASE_POOL_SIZE must be at least 2 \(4 with PROJECTOR=in-api\)/,
@@ -63,6 +66,11 @@ describe('configuration', () => {
       production: true,
     });
     expect(loadConfig({ NODE_ENV: 'test' }).production).toBe(false);
+  });
+
+  it('reads how many partitions the events table is to have', () => {
+    expect(loadConfig({ EVENTS_PARTITIONS: '8' }).eventsPartitions).toBe(8);
+    expect(loadConfig({ EVENTS_PARTITIONS: '0' }).eventsPartitions).toBe(0);
   });
 
   it('names every bad value at once', () => {

@@ -10,6 +10,7 @@ import { applyMigrations } from '../src/database/migrate.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestService, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
+import { testEventsPartitions } from './support/database.js';
 
 /**
  * The database is killed (SIGKILL of its postmaster) in the middle of a burst of reservations.
@@ -32,7 +33,7 @@ beforeAll(async () => {
     settings: { fsync: 'off', full_page_writes: 'off' },
   });
   const url = await ensureDatabase(server.url, 'database_loss');
-  await applyMigrations(url);
+  await applyMigrations(url, { eventsPartitions: testEventsPartitions });
   sql = connect(url, 10);
   service = createTestService(sql, { projector: { batchSize: 500, pollIntervalMs: 100 } });
   service.projector.start();

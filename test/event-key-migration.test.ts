@@ -10,6 +10,7 @@ import { connect } from '../src/database/connect.js';
 import { dropDatabase, ensureDatabase } from '../src/database/databases.js';
 import { applyMigrations, migrationsFolder } from '../src/database/migrate.js';
 import { createEventStore } from '../src/event-store/event-store.js';
+import { testEventsPartitions } from './support/database.js';
 
 /** The migrations as they were before the events' key column became the store's own. */
 const migrationsUpTo = async (tag: string): Promise<string> => {
@@ -45,7 +46,7 @@ describe('the migration to a generic event key', () => {
       await rm(before, { recursive: true, force: true });
     }
 
-    await applyMigrations(url);
+    await applyMigrations(url, { eventsPartitions: testEventsPartitions });
     const sql = connect(url, 2);
     try {
       const keys = await sql<{ key: string | null }[]>`

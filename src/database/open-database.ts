@@ -42,7 +42,7 @@ export const openDatabase = async (
   }
   log.info({ database: description }, 'applying migrations');
   try {
-    await applyMigrations(url);
+    await applyMigrations(url, { eventsPartitions: config.eventsPartitions });
   } catch (error) {
     await close();
     throw error;
