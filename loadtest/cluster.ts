@@ -12,6 +12,8 @@ export type ClusterProcess = { name: string; port: number; pid: number };
 export type StartedCluster = {
   /** HAProxy's address: where clients go. */
   baseUrl: string;
+  /** Each API process's own address (api1 first), for its /metrics. */
+  processUrls: string[];
   /** The launcher (`npm run start:cluster`'s process). */
   pid: number;
   /** The API processes running now (a killed one is started again by the launcher). */
@@ -84,6 +86,7 @@ export const startCluster = async (
   const socket = join(clusterDirectory(port), 'haproxy.sock');
   return {
     baseUrl,
+    processUrls: Array.from({ length: processes }, (_, i) => `http://127.0.0.1:${port + i + 1}`),
     pid,
     processes: () =>
       childrenOf(pid)

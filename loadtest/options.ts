@@ -60,19 +60,32 @@ export const FAULTS = ['kill-api', 'kill-db', 'restart-db', 'kill-api-one'] as c
 export type Fault = (typeof FAULTS)[number];
 
 /**
- * A service the harness starts and measures: one process (`npm start`), or a cluster of API
- * processes behind HAProxy (`npm run start:cluster`) with its routing.
+ * A service the harness starts and measures: one process (`npm start`), or API processes behind
+ * HAProxy (`npm run start:cluster`) with its routing; `proxied` tells a cluster of one apart.
  */
-export type Topology = { processes: number; routing: Routing };
+export type Topology = { processes: number; routing: Routing; proxied: boolean };
 
-/** Every processes count with every routing; one process has no routing to vary. */
-export const topologies = (processes: readonly number[], routings: readonly Routing[]): Topology[] =>
-  processes.flatMap((n) =>
-    n === 1 ? [{ processes: 1, routing: 'affinity' as const }] : routings.map((routing) => ({ processes: n, routing })),
+/**
+ * Every processes count with every routing; one process has no routing to vary, and runs as
+ * `npm start` does, then also behind HAProxy when asked (`--one-behind-haproxy`): the hop's own
+ * cost, apart from the cost of more processes.
+ */
+export const topologies = ({
+  processes,
+  routings,
+  oneBehindHaproxy,
+}: Pick<LoadtestOptions, 'processes' | 'routings' | 'oneBehindHaproxy'>): Topology[] =>
+  processes.flatMap((n): Topology[] =>
+    n === 1
+      ? [
+          { processes: 1, routing: 'affinity' as const, proxied: false },
+          ...(oneBehindHaproxy ? [{ processes: 1, routing: 'affinity' as const, proxied: true }] : []),
+        ]
+      : routings.map((routing) => ({ processes: n, routing, proxied: true })),
   );
 
-export const topologyLabel = ({ processes, routing }: Topology): string =>
-  processes === 1 ? '1 process' : `${processes} processes, ${routing}`;
+export const topologyLabel = ({ processes, routing, proxied }: Topology): string =>
+  processes > 1 ? `${processes} processes, ${routing}` : proxied ? '1 process behind HAProxy' : '1 process';
 
 export type LoadtestOptions = {
   designs: Design[];
@@ -103,6 +116,8 @@ export type LoadtestOptions = {
   processes: number[];
   /** How a cluster routes (`--routing`); each processes count above 1 runs with each. */
   routings: Routing[];
+  /** With 1 in `processes`: one process behind HAProxy too (see topologies). */
+  oneBehindHaproxy: boolean;
 };
 
 export const USAGE = `npm run loadtest -- [options]
@@ -139,6 +154,8 @@ export const USAGE = `npm run loadtest -- [options]
   --routing affinity,round-robin
                             how a cluster routes: affinity (each conference to the process
                             that owns it, the default) or round-robin; each is measured
+  --one-behind-haproxy      with 1 in --processes: one process behind HAProxy as well, so the
+                            proxy's own cost shows apart from that of more processes
   --fault kill-api,kill-db,restart-db,kill-api-one
                             a fault run instead of the scenarios: a surge with these faults
                             injected (default design es-batched); with --scenario checkout,
@@ -232,6 +249,7 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
       'generator-priority': { type: 'string' },
       processes: { type: 'string' },
       routing: { type: 'string' },
+      'one-behind-haproxy': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },
     strict: true,
@@ -301,12 +319,13 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     open,
     processes,
     routings,
+    oneBehindHaproxy: values['one-behind-haproxy'] ?? false,
   };
 };
 
 /** `--processes` and `--routing`, and what they cannot be combined with. */
 const parseTopologies = (
-  values: { processes?: string | undefined; routing?: string | undefined },
+  values: { processes?: string | undefined; routing?: string | undefined; 'one-behind-haproxy'?: boolean | undefined },
   faults: Fault[],
   model: Model,
   target: string | undefined,
@@ -320,7 +339,10 @@ const parseTopologies = (
       })
     : [1];
   const routings = values.routing ? list(values.routing, ROUTINGS, 'routing') : (['affinity'] as Routing[]);
-  const cluster = processes.some((n) => n > 1);
+  const oneBehindHaproxy = values['one-behind-haproxy'] ?? false;
+  if (oneBehindHaproxy && !processes.includes(1))
+    throw new Error('--one-behind-haproxy runs one process behind HAProxy: put 1 in --processes');
+  const cluster = processes.some((n) => n > 1) || oneBehindHaproxy;
   if (cluster && target) throw new Error('--processes starts its own cluster: leave out --target');
   if (cluster && model === 'open') throw new Error('--processes measures the closed model: leave out --model open');
   if (faults.includes('kill-api-one')) {

@@ -61,11 +61,17 @@ export const designLabel = (r: { design: string; topology?: string | undefined }
 
 export type PhaseContext = {
   baseUrl: string;
+  /** The API processes' own addresses, when a cluster runs: the counters are each one's (see metricsOf). */
+  processUrls?: readonly string[];
   options: LoadtestOptions;
   runTag: string;
   /** Reads the CPU time used so far by role; absent when the server is not this run's own. */
   cpuTimes?: () => CpuTimes | undefined;
 };
+
+/** Where the service's counters are read: every API process of a cluster, else the service itself. */
+export const metricsOf = (ctx: Pick<PhaseContext, 'baseUrl' | 'processUrls'>): readonly string[] =>
+  ctx.processUrls ?? [ctx.baseUrl];
 
 /** The CPU times at the start and at the end of a phase's held part. */
 export type CpuReadings = { before: CpuTimes | undefined; after: CpuTimes | undefined };
@@ -140,14 +146,14 @@ export const summarise = (
  * sampled every second of it, ramp included.
  */
 const rampThenHold = async (
-  { baseUrl, options, cpuTimes }: PhaseContext,
+  { baseUrl, processUrls, options, cpuTimes }: PhaseContext,
   connections: number,
   workload: Workload,
   recorder: Recorder,
   ledger: Ledger,
   title: string,
 ): Promise<{ seconds: number; cpu: CpuReadings }> => {
-  const sampler = sampleLag(baseUrl, recorder);
+  const sampler = sampleLag(metricsOf({ baseUrl, ...(processUrls ? { processUrls } : {}) }), recorder);
   try {
     for (const share of [4, 2]) {
       const c = Math.max(1, Math.floor(connections / share));
@@ -202,7 +208,7 @@ export const throughputPhase = async (
     scenario === 'hotspot'
       ? hotspotWorkload(DESIGNS[design], hotId, quietIds, idPrefix, seededRandom(connections))
       : bookingWorkload(DESIGNS[design], ids, idPrefix, seededRandom(connections));
-  const before = await scrapeCounters(ctx.baseUrl);
+  const before = await scrapeCounters(metricsOf(ctx));
   const { seconds, cpu } = await rampThenHold(
     ctx,
     connections,
@@ -211,8 +217,8 @@ export const throughputPhase = async (
     ledger,
     `${design} ${scenario} c=${connections}`,
   );
-  await waitUntilIdle(ctx.baseUrl);
-  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  await waitUntilIdle(metricsOf(ctx));
+  const server = difference(await scrapeCounters(metricsOf(ctx)), before);
   const result = summarise({ design, scenario, phase: 'throughput', connections }, recorder, seconds, server, cpu);
   const hot = recorder.watched(seconds);
   return { ...result, ...(hot ? { hot } : {}), audit: await audit(ctx.baseUrl, DESIGNS[design], ids, ledger) };
@@ -227,9 +233,9 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
   const recorder = new Recorder();
   const attempts = capacity * selloutFactor;
   const workload = bookingWorkload(DESIGNS[design], [id], `${design}-sellout-${connections}`, seededRandom(7), oneSeat);
-  const before = await scrapeCounters(ctx.baseUrl);
+  const before = await scrapeCounters(metricsOf(ctx));
   recorder.hold();
-  const sampler = sampleLag(ctx.baseUrl, recorder);
+  const sampler = sampleLag(metricsOf(ctx), recorder);
   const cpu: CpuReadings = { before: ctx.cpuTimes?.(), after: undefined };
   try {
     await drive({
@@ -246,8 +252,8 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
     await sampler.stop();
   }
   const seconds = recorder.heldSeconds();
-  await waitUntilIdle(ctx.baseUrl);
-  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  await waitUntilIdle(metricsOf(ctx));
+  const server = difference(await scrapeCounters(metricsOf(ctx)), before);
   const result = summarise(
     { design, scenario: 'surge', phase: 'sellout', connections },
     recorder,
@@ -283,7 +289,7 @@ export const mixedPhase = async (ctx: PhaseContext, design: Design, connections:
     seededRandom(connections + 1),
     ledger,
   );
-  const before = await scrapeCounters(ctx.baseUrl);
+  const before = await scrapeCounters(metricsOf(ctx));
   const { seconds, cpu } = await rampThenHold(
     ctx,
     connections,
@@ -292,8 +298,8 @@ export const mixedPhase = async (ctx: PhaseContext, design: Design, connections:
     ledger,
     `${design} mixed c=${connections}`,
   );
-  await waitUntilIdle(ctx.baseUrl);
-  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  await waitUntilIdle(metricsOf(ctx));
+  const server = difference(await scrapeCounters(metricsOf(ctx)), before);
   const result = summarise({ design, scenario: 'mixed', phase: 'mixed', connections }, recorder, seconds, server, cpu);
   return { ...result, audit: await audit(ctx.baseUrl, DESIGNS[design], [id], ledger) };
 };
@@ -301,7 +307,7 @@ export const mixedPhase = async (ctx: PhaseContext, design: Design, connections:
 /** The ceiling of the HTTP layer at this connection count, measured like a throughput phase. */
 export const ceilingPhase = async (ctx: PhaseContext, connections: number): Promise<PhaseResult> => {
   const recorder = new Recorder();
-  const before = await scrapeCounters(ctx.baseUrl);
+  const before = await scrapeCounters(metricsOf(ctx));
   const { seconds, cpu } = await rampThenHold(
     ctx,
     connections,
@@ -310,8 +316,8 @@ export const ceilingPhase = async (ctx: PhaseContext, connections: number): Prom
     new Ledger(),
     `http ceiling c=${connections}`,
   );
-  await waitUntilIdle(ctx.baseUrl);
-  const server = difference(await scrapeCounters(ctx.baseUrl), before);
+  await waitUntilIdle(metricsOf(ctx));
+  const server = difference(await scrapeCounters(metricsOf(ctx)), before);
   return summarise(
     { design: 'http-ceiling', scenario: 'ceiling', phase: 'ceiling', connections },
     recorder,

@@ -179,7 +179,7 @@ const runClosedModel = async (ctx: PhaseContext, record: (result: PhaseResult) =
 
 /** The service of one topology, started by the harness: `npm start`'s process, or a cluster. */
 const startService = async (topology: Topology, outDir: string, serverEnv: Record<string, string>) => {
-  if (topology.processes === 1) {
+  if (!topology.proxied) {
     const server = await startServer(join(outDir, 'server.log'), serverEnv);
     return { baseUrl: server.baseUrl, pid: server.pid, stop: server.stop };
   }
@@ -187,7 +187,7 @@ const startService = async (topology: Topology, outDir: string, serverEnv: Recor
   // The database of a self-started server (.data/loadtest, port 54330), as startServer's.
   const env = { EMBEDDED_POSTGRES_DIR: '.data/loadtest', EMBEDDED_POSTGRES_PORT: '54330', ...serverEnv };
   const cluster = await startCluster(join(outDir, `cluster-${processes}-${routing}.log`), { processes, routing, env });
-  return { baseUrl: cluster.baseUrl, pid: cluster.pid, stop: cluster.stop };
+  return { baseUrl: cluster.baseUrl, processUrls: cluster.processUrls, pid: cluster.pid, stop: cluster.stop };
 };
 
 /**
@@ -204,14 +204,15 @@ export const runLoadtest = async (
   const startedAt = new Date();
   const runTag = `lt${startedAt.getTime().toString(36)}`;
   // Results name their service once the run is about more than one process.
-  const named = options.processes.some((n) => n > 1);
+  const named = topologies(options).length > 1 || options.processes.some((n) => n > 1);
   const phases: PhaseResult[] = [];
   let open: OpenReport | undefined;
-  for (const topology of options.target ? [undefined] : topologies(options.processes, options.routings)) {
+  for (const topology of options.target ? [undefined] : topologies(options)) {
     const service = topology ? await startService(topology, options.outDir, serverEnv) : undefined;
     const rootPid = service?.pid;
     const ctx: PhaseContext = {
       baseUrl: options.target ?? service?.baseUrl ?? '',
+      ...(service && 'processUrls' in service ? { processUrls: service.processUrls } : {}),
       options,
       runTag: topology && named ? `${runTag}-${topology.processes}${topology.routing[0]}` : runTag,
       ...(rootPid === undefined ? {} : { cpuTimes: () => readCpuTimes(rootPid) }),
@@ -233,7 +234,7 @@ export const runLoadtest = async (
   const servers = options.target
     ? `target ${options.target}`
     : named
-      ? `self-started, one after another: ${topologies(options.processes, options.routings).map(topologyLabel).join('; ')} (embedded PostgreSQL; HAProxy in front of a cluster)`
+      ? `self-started, one after another: ${topologies(options).map(topologyLabel).join('; ')} (embedded PostgreSQL; HAProxy in front of a cluster)`
       : 'self-started (embedded PostgreSQL)';
   const report = buildReport(options, servers, startedAt, phases, open);
   const files = await writeLoadtestReport(options.outDir, report);

@@ -49,7 +49,8 @@ const projectionLags = (text: string): ProjectionLags => {
   );
 };
 
-export const scrapeCounters = async (baseUrl: string): Promise<ServerCounters> => {
+/** One process's counters. */
+const scrapeOne = async (baseUrl: string): Promise<ServerCounters> => {
   const response = await fetch(`${baseUrl}/metrics`);
   if (!response.ok) throw new Error(`GET /metrics answered ${response.status}`);
   const text = await response.text();
@@ -65,13 +66,34 @@ export const scrapeCounters = async (baseUrl: string): Promise<ServerCounters> =
 };
 
 /**
+ * The service's counters: of its one process, or summed over the API processes of a cluster
+ * (each keeps its own /metrics; HAProxy would answer from any one of them). `requestsInFlight`
+ * is the most of any one process; the lags, read from the checkpoints, are the same in each.
+ */
+export const scrapeCounters = async (baseUrls: string | readonly string[]): Promise<ServerCounters> => {
+  const each = await Promise.all((typeof baseUrls === 'string' ? [baseUrls] : baseUrls).map(scrapeOne));
+  const sum = (key: 'versionConflicts' | 'retries' | 'retriesExhausted') =>
+    each.reduce((total, counters) => total + counters[key], 0);
+  return {
+    versionConflicts: sum('versionConflicts'),
+    retries: sum('retries'),
+    retriesExhausted: sum('retriesExhausted'),
+    requestsInFlight: Math.max(...each.map((counters) => counters.requestsInFlight)),
+    projectionLag: each[0]?.projectionLag ?? {},
+  };
+};
+
+/**
  * Samples each projection's lag once a second while a phase runs, into the recorder, so the
  * report shows how the lag grows and not only where it ended. A failed scrape is a missing sample.
  */
-export const sampleLag = (baseUrl: string, recorder: { recordLag: (lags: ProjectionLags) => void }) => {
+export const sampleLag = (
+  baseUrls: string | readonly string[],
+  recorder: { recordLag: (lags: ProjectionLags) => void },
+) => {
   let sampling: Promise<void> = Promise.resolve();
   const sample = () => {
-    sampling = scrapeCounters(baseUrl).then(
+    sampling = scrapeCounters(baseUrls).then(
       (counters) => recorder.recordLag(counters.projectionLag),
       () => {},
     );
@@ -87,13 +109,14 @@ export const sampleLag = (baseUrl: string, recorder: { recordLag: (lags: Project
 };
 
 /**
- * Waits until the server has finished every request (the load generator abandons those in
- * flight when a load stops, but the server still carries them out), so an audit reads a
- * settled state.
+ * Waits until the server, every process of it, has finished every request (the load generator
+ * abandons those in flight when a load stops, but the server still carries them out), so an
+ * audit reads a settled state.
  */
-export const waitUntilIdle = async (baseUrl: string, deadlineMs = 60_000): Promise<void> => {
+export const waitUntilIdle = async (baseUrls: string | readonly string[], deadlineMs = 60_000): Promise<void> => {
   const deadline = Date.now() + deadlineMs;
-  while ((await scrapeCounters(baseUrl)).requestsInFlight > 1) {
+  // Each process counts the scrape it is answering.
+  while ((await scrapeCounters(baseUrls)).requestsInFlight > 1) {
     if (Date.now() > deadline) throw new Error('the server still had requests in flight 60 s after the load stopped');
     await new Promise((next) => setTimeout(next, 50));
   }

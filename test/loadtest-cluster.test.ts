@@ -28,11 +28,18 @@ if (process.env.CI && !haproxyInstalled) throw new Error('HAProxy is not install
 describe('--processes and --routing', () => {
   it('measure every processes count with every routing; one process has no routing to vary', () => {
     const options = parseOptions(['--processes', '1,3', '--routing', 'affinity,round-robin']);
-    expect(topologies(options.processes, options.routings).map(topologyLabel)).toEqual([
+    expect(topologies(options).map(topologyLabel)).toEqual([
       '1 process',
       '3 processes, affinity',
       '3 processes, round-robin',
     ]);
+    const withHop = parseOptions(['--processes', '1,2', '--one-behind-haproxy']);
+    expect(topologies(withHop).map(topologyLabel)).toEqual([
+      '1 process',
+      '1 process behind HAProxy',
+      '2 processes, affinity',
+    ]);
+    expect(() => parseOptions(['--processes', '2', '--one-behind-haproxy'])).toThrow(/put 1 in --processes/);
     expect(parseOptions([])).toMatchObject({ processes: [1], routings: ['affinity'] });
   });
 

@@ -6,6 +6,7 @@ import {
   createConferences,
   difference,
   summarise,
+  metricsOf,
   type CpuReadings,
   type PhaseContext,
   type PhaseResult,
@@ -79,9 +80,9 @@ export const checkoutPhase = async (ctx: PhaseContext, design: Design, connectio
     holdSeconds,
   });
   const checkout = closedCheckout(visitors);
-  const before = await scrapeCounters(baseUrl);
+  const before = await scrapeCounters(metricsOf(ctx));
   recorder.hold();
-  const sampler = sampleLag(baseUrl, recorder);
+  const sampler = sampleLag(metricsOf(ctx), recorder);
   const cpu: CpuReadings = { before: ctx.cpuTimes?.(), after: undefined };
   const started = performance.now();
   try {
@@ -100,8 +101,8 @@ export const checkoutPhase = async (ctx: PhaseContext, design: Design, connectio
     await sampler.stop();
   }
   const seconds = (performance.now() - started) / 1000;
-  await waitUntilIdle(baseUrl);
-  const server = difference(await scrapeCounters(baseUrl), before);
+  await waitUntilIdle(metricsOf(ctx));
+  const server = difference(await scrapeCounters(metricsOf(ctx)), before);
   const settled = await settleCheckout(baseUrl, design, conferenceId, ledger);
   const result = summarise(
     { design, scenario: 'checkout', phase: 'checkout', connections },

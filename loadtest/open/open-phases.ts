@@ -2,7 +2,7 @@ import { audit, type AuditResult } from '../audit.js';
 import { cpuUse, type CpuUse } from '../cpu.js';
 import { Ledger } from '../ledger.js';
 import { DESIGNS, type Design, type Scenario } from '../options.js';
-import { createConferences, type PhaseContext, type PhaseResult } from '../phases.js';
+import { createConferences, metricsOf, type PhaseContext, type PhaseResult } from '../phases.js';
 import { waitUntilIdle } from '../server-metrics.js';
 import type { WorkloadPlan } from '../workloads.js';
 import {
@@ -128,7 +128,7 @@ export const runLoad = async (
   });
   const after = ctx.cpuTimes?.();
   load.ledger.absorb(ledger);
-  await waitUntilIdle(ctx.baseUrl);
+  await waitUntilIdle(metricsOf(ctx));
   return {
     ...result,
     rate: load.rate,

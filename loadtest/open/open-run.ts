@@ -2,7 +2,7 @@ import { checkoutPhase } from '../checkout/checkout-phase.js';
 import { openCheckoutPhase, visitorRateOf, type OpenCheckoutResult } from '../checkout/open-checkout.js';
 import { Ledger } from '../ledger.js';
 import { isCrud } from '../options.js';
-import { ceilingPhase, mixedPhase, throughputPhase, type PhaseResult } from '../phases.js';
+import { ceilingPhase, metricsOf, mixedPhase, throughputPhase, type PhaseResult } from '../phases.js';
 import { waitUntilIdle } from '../server-metrics.js';
 import {
   capacityPhase,
@@ -38,7 +38,7 @@ const warmUpGenerator = async (ctx: OpenContext): Promise<void> => {
     timeoutMs: 30_000,
     limits: GENERATOR_LIMITS,
   });
-  await waitUntilIdle(ctx.baseUrl);
+  await waitUntilIdle(metricsOf(ctx));
 };
 
 /** An open load against the HTTP ceiling at `rate`: whether the generator kept its schedule there. */

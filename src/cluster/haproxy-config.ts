@@ -71,6 +71,10 @@ export const haproxyConfig = ({
     '# Rendered by src/cluster/haproxy-config.ts; `npm run start:cluster -- --processes N` writes and runs its own copy.',
     'global',
     `  stats socket ${statsSocket} mode 600 level admin`,
+    // One thread: HAProxy shares the machine's cores with the API processes and PostgreSQL, and a
+    // second thread there cost more than it gave (48 against 31 µs of HAProxy CPU per request,
+    // docs/scaling.md). On a machine with cores to spare, raise it.
+    '  nbthread 1',
     '',
     'defaults',
     '  mode http',
