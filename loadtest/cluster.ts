@@ -18,8 +18,6 @@ export type StartedCluster = {
   pid: number;
   /** The API processes running now (a killed one is started again by the launcher). */
   processes: () => ClusterProcess[];
-  /** HAProxy's process, a child of the launcher. */
-  haproxyPid: () => number | undefined;
   /** Each API process's state as HAProxy sees it (UP, DOWN, …), by name. */
   serverStates: () => Promise<Map<string, string>>;
   stop: () => Promise<void>;
@@ -96,7 +94,6 @@ export const startCluster = async (
           return apiPort ? [{ name: `api${apiPort - port}`, port: apiPort, pid: p }] : [];
         })
         .sort((a, b) => a.port - b.port),
-    haproxyPid: () => childrenOf(pid).find((p) => commandLine(p).startsWith('haproxy')),
     serverStates: () => serverStates(socket),
     stop,
   };

@@ -17,8 +17,8 @@ export type DriveOptions = {
   title: string;
   /** Ends the load early when it settles (the fault runs stop once their faults are done). */
   until?: Promise<unknown>;
-  /** Told of every answer, after the ledger and the recorder. */
-  onAnswer?: (planned: PlannedRequest, status: number) => void;
+  /** Told of every answer, after the ledger and the recorder, with the process HAProxy names (a cluster's). */
+  onAnswer?: (planned: PlannedRequest, status: number, servedBy: string | undefined) => void;
   /**
    * For fault runs: a 5xx other than busy (which decides nothing) leaves the outcome unknown, as
    * the database may have committed the request just before its connection was lost. Such a
@@ -37,6 +37,12 @@ const errorCodeOf = (body: string): unknown => {
 };
 
 type Context = { planned?: PlannedRequest; sentAt?: number };
+
+/** HAProxy's X-Served-By, whatever the case autocannon gives the name in. */
+const servedBy = (headers: Record<string, unknown> | undefined): string | undefined => {
+  const entry = Object.entries(headers ?? {}).find(([name]) => name.toLowerCase() === 'x-served-by');
+  return typeof entry?.[1] === 'string' ? entry[1] : undefined;
+};
 
 /**
  * Sends a workload with autocannon from this process (the server runs in another), recording
@@ -68,13 +74,13 @@ export const drive = (options: DriveOptions): Promise<autocannon.Result> => {
                 headers: planned.body ? { 'content-type': 'application/json' } : {},
               };
             },
-            onResponse: (status: number, body: string, context: Context) => {
+            onResponse: (status: number, body: string, context: Context, headers?: Record<string, unknown>) => {
               const { planned, sentAt = performance.now() } = context;
               if (!planned) return;
               const unknown = options.unknownOutcomeOn5xx && status >= 500 && errorCodeOf(body) !== 'busy';
               if (!unknown) noteAnswer(ledger, planned, status);
               recorder.record(planned.kind, status, performance.now() - sentAt, planned.conferenceId);
-              options.onAnswer?.(planned, status);
+              options.onAnswer?.(planned, status, servedBy(headers));
             },
           },
         ],

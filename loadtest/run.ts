@@ -207,14 +207,15 @@ export const runLoadtest = async (
   const named = topologies(options).length > 1 || options.processes.some((n) => n > 1);
   const phases: PhaseResult[] = [];
   let open: OpenReport | undefined;
-  for (const topology of options.target ? [undefined] : topologies(options)) {
+  for (const [index, topology] of (options.target ? [undefined] : topologies(options)).entries()) {
     const service = topology ? await startService(topology, options.outDir, serverEnv) : undefined;
     const rootPid = service?.pid;
     const ctx: PhaseContext = {
       baseUrl: options.target ?? service?.baseUrl ?? '',
       ...(service && 'processUrls' in service ? { processUrls: service.processUrls } : {}),
       options,
-      runTag: topology && named ? `${runTag}-${topology.processes}${topology.routing[0]}` : runTag,
+      // Each service its own conferences: they share the database.
+      runTag: named ? `${runTag}-s${index + 1}` : runTag,
       ...(rootPid === undefined ? {} : { cpuTimes: () => readCpuTimes(rootPid) }),
     };
     const record = (result: PhaseResult) => {

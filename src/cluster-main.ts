@@ -58,9 +58,10 @@ run('seat-surge cluster', async (config, log, releases) => {
 
   const directory = clusterDirectory(config.port);
   await mkdir(directory, { recursive: true, mode: 0o700 });
-  releases.push(() => rm(directory, { recursive: true, force: true }));
   const statsSocket = join(directory, 'haproxy.sock');
   const configFile = join(directory, 'haproxy.cfg');
+  // The directory stays: a HAProxy whose launcher was killed is found by its pid file there.
+  releases.push(() => rm(configFile, { force: true }));
   const haproxySettings = { host: config.host, port: config.port, backends, statsSocket };
   await writeFile(
     configFile,
@@ -69,6 +70,7 @@ run('seat-surge cluster', async (config, log, releases) => {
   const haproxy = await startHaproxy({
     path: config.haproxyPath,
     configFile,
+    pidFile: join(directory, 'haproxy.pid'),
     log,
     onExit: (reason) => {
       log.error(`${reason}; stopping the cluster`);

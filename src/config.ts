@@ -46,8 +46,8 @@ const configSchema = z
     SNAPSHOT_INTERVAL: integer(100, 0, 1_000_000),
     /**
      * Which snapshots a stream keeps: `all` (point-in-time reads replay fewer than
-     * SNAPSHOT_INTERVAL events), or K, a multiple of the interval: the latest and one every K
-     * versions (they replay fewer than K; the rows kept shrink K / interval times).
+     * SNAPSHOT_INTERVAL events), or K, a multiple of the interval: the latest and the lowest of
+     * each K versions (they replay fewer than 2K; the rows kept shrink about K / interval times).
      */
     SNAPSHOT_KEEP: z
       .string()
@@ -149,7 +149,7 @@ const configSchema = z
       'must be at least 2 (4 with PROJECTOR=in-api): the hold expirer and in-API projectors each keep one connection',
     path: ['DATABASE_POOL_SIZE'],
   })
-  // Then a snapshot lands on every multiple of K, and a point-in-time read replays fewer than K events.
+  // Then each span of K versions holds a snapshot to keep, and a point-in-time read replays fewer than 2K events.
   .refine(
     (env) =>
       env.SNAPSHOT_KEEP === 'all' ||

@@ -8,7 +8,7 @@ import { evolveAll, initialState, streamIdOf } from '../src/seat-availability/in
 import {
   createSnapshots,
   pruneSnapshots,
-  snapshotKept,
+  keptSnapshots,
   toSnapshot,
   writeSnapshot,
   type SnapshotKeep,
@@ -51,23 +51,23 @@ const playReservations = async (service: ReturnType<typeof createTestService>, c
 };
 
 describe('snapshot retention', () => {
-  it.each<[SnapshotKeep, number, number, boolean]>([
-    ['all', 3, 100, true],
-    [{ every: 10 }, 100, 100, true], // the latest
-    [{ every: 10 }, 90, 100, true],
-    [{ every: 10 }, 92, 100, false],
-    [{ every: 10 }, 0, 100, true],
-    [{ every: 1000 }, 999, 1002, false],
-    [{ every: 1000 }, 1002, 1002, true],
-  ])('with keep %o, a snapshot at %i once the latest is at %i is kept: %s', (keep, version, latest, kept) => {
-    expect(snapshotKept(keep, version, latest)).toBe(kept);
+  it.each<[SnapshotKeep, number[], number[]]>([
+    ['all', [3, 1, 2], [1, 2, 3]],
+    [{ every: 10 }, [2, 4, 10, 12, 20, 36], [2, 10, 20, 36]],
+    // Batches end where they end: the lowest of each span of ten, and the latest.
+    [{ every: 10 }, [7, 13, 19, 24, 31, 38, 42], [7, 13, 24, 31, 42]],
+    [{ every: 10 }, [103], [103]],
+    [{ every: 1000 }, [999, 1002, 1500], [999, 1002, 1500]],
+    [{ every: 1000 }, [1002, 1500, 1999, 2003], [1002, 2003]],
+  ])('with keep %o, of snapshots at %o keeps %o', (keep, versions, kept) => {
+    expect(keptSnapshots(keep, versions)).toEqual(kept);
   });
 
-  it('keeps the latest snapshot and one every K versions as it writes', async () => {
+  it('keeps the latest snapshot and the lowest of every K versions as it writes', async () => {
     const service = createTestService(db.sql, { snapshotInterval: 2, snapshotKeep: { every: 10 } });
     const conferenceId = newConferenceId();
     await playReservations(service, conferenceId, 35); // versions 1..36
-    expect(await keptVersions(streamIdOf(conferenceId))).toEqual([10, 20, 30, 36]);
+    expect(await keptVersions(streamIdOf(conferenceId))).toEqual([2, 10, 20, 30, 36]);
   });
 
   it('keeps every snapshot with keep all', async () => {
@@ -96,8 +96,8 @@ describe('snapshot retention', () => {
 
     const before = (await keptVersions(streamId)).length;
     const deleted = await pruneSnapshots(db.sql, streamId, { every: 9 });
-    expect(await keptVersions(streamId)).toEqual([9, 18, 27, 36, 39]);
-    expect(deleted).toBe(before - 5);
+    expect(await keptVersions(streamId)).toEqual([3, 9, 18, 27, 36, 39]);
+    expect(deleted).toBe(before - 6);
     expect(await answers()).toEqual(expected);
     expect((await loadSeatAvailability(service, conferenceId)).state).toEqual(expected.at(-1));
   });
@@ -154,9 +154,9 @@ describe('snapshot retention', () => {
     expect(kept.at(-1)).toBe(latest);
     // Late writes of old versions may linger until the next prune; one removes them.
     await pruneSnapshots(db.sql, streamId, keep);
-    expect(await keptVersions(streamId)).toEqual(
-      Array.from({ length: latest }, (_, i) => i + 1).filter((v) => snapshotKept(keep, v, latest)),
-    );
+    // The lowest written of each span is never deleted (none lower shares it): the rule over all written.
+    const written = versions.filter((version) => states[version - 1]!.status === 'open');
+    expect(await keptVersions(streamId)).toEqual(keptSnapshots(keep, written));
   });
 
   it('keeps loads exact while two processes write and prune the same stream under load', async () => {

@@ -206,8 +206,8 @@ export const cpuTable = (report: LoadtestReport) => {
     ...report.results.map((r) => ({ ...r, phase: `${r.scenario} / ${r.phase}` })),
   ].flatMap((r) => (r.cpu ? [{ ...r, cpu: r.cpu }] : []));
   const cell = (value: number | null) => value ?? '-';
-  // HAProxy and the API processes one by one only when a cluster ran.
-  const cluster = measured.some((r) => r.cpu.apiProcessCores.length > 1);
+  // HAProxy and the API processes one by one only when HAProxy ran (a cluster, or one process behind it).
+  const cluster = measured.some((r) => r.cpu.apiProcessCores.length > 1 || r.cpu.cores.haproxy > 0);
   return {
     title: 'Where the CPU goes (held part): cores busy, and CPU µs per request',
     header: [

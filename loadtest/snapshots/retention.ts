@@ -10,7 +10,7 @@ import { appendHistory, placeSnapshots, summary, timed } from './read-costs.js';
 
 /** One SNAPSHOT_KEEP setting on one stream: the rows it keeps, and what point-in-time reads cost then. */
 export type RetentionRow = {
-  /** `all`, or K: the latest snapshot and those at multiples of K. */
+  /** `all`, or K: the latest snapshot and the lowest of each span of K versions (see keptSnapshots). */
   keep: 'all' | number;
   snapshotInterval: number;
   streamLength: number;

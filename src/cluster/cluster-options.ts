@@ -4,8 +4,12 @@ import { ROUTINGS, type Routing } from './haproxy-config.js';
 
 export type ClusterOptions = { processes: number; routing: Routing };
 
-/** More API processes than this on one machine is a mistake, not a plan. */
-const MAX_PROCESSES = 32;
+/**
+ * More API processes than this on one machine is a mistake, not a plan: each keeps
+ * DATABASE_POOL_SIZE connections, its projector process 4 and a listener, and the embedded
+ * PostgreSQL allows 300.
+ */
+const MAX_PROCESSES = 16;
 
 export const CLUSTER_USAGE = `npm run start:cluster -- [options]
 

@@ -80,8 +80,11 @@ export const haproxyConfig = ({
     '  mode http',
     // Connections from clients at once; the process-wide limit follows the open-files limit.
     '  maxconn 4000',
-    // Loopback: a connection is made at once or never; a retry waits this long at most.
-    '  timeout connect 500ms',
+    // Loopback: a connection is made at once or refused; a retry waits this long at most.
+    '  timeout connect 1s',
+    // A check answers after the requests queued before it: under a surge that is far more than
+    // the 500 ms between checks, and a slow answer is no dead process (a refused one is, below).
+    '  timeout check 5s',
     '  timeout client 60s',
     // The live seats (server-sent events) send a heartbeat well within this.
     '  timeout server 60s',

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { readFile, writeFile } from 'node:fs/promises';
 import type { Logger } from '../logger.js';
 
 export type HaproxyProcessOptions = {
@@ -6,6 +7,8 @@ export type HaproxyProcessOptions = {
   path: string;
   /** The configuration file it runs. */
   configFile: string;
+  /** Where its pid is kept: a HAProxy left running by a launcher that was killed is stopped from it. */
+  pidFile: string;
   log: Logger;
   /** Told when HAProxy exits while it should be running: the cluster has no front door any more. */
   onExit: (reason: string) => void;
@@ -20,9 +23,11 @@ const notInstalled = (path: string) =>
  * in HAProxy's own words before anything listens. Its output (alerts and warnings: no access log
  * is configured) goes to this process's log.
  */
-export const startHaproxy = async ({ path, configFile, log, onExit }: HaproxyProcessOptions) => {
+export const startHaproxy = async ({ path, configFile, pidFile, log, onExit }: HaproxyProcessOptions) => {
   await check(path, configFile);
+  await stopStale(pidFile, log);
   const child = spawn(path, ['-db', '-f', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  if (child.pid !== undefined) await writeFile(pidFile, String(child.pid));
   let stopping = false;
   const relay = (chunk: Buffer) => {
     for (const line of chunk.toString().split('\n').filter(Boolean)) {
@@ -49,6 +54,21 @@ export const startHaproxy = async ({ path, configFile, log, onExit }: HaproxyPro
       clearTimeout(timer);
     },
   };
+};
+
+/**
+ * HAProxy has no IPC channel to notice its launcher die (the API processes have, see run.ts): a
+ * launcher killed with `kill -9` leaves it holding the port, and the next start stops it.
+ */
+const stopStale = async (pidFile: string, log: Logger) => {
+  const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+  if (!pid) return;
+  const command = await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '');
+  if (!command.includes('haproxy')) return;
+  log.warn({ pid }, 'stopping the HAProxy a killed launcher left running');
+  process.kill(pid, 'SIGKILL');
+  for (let i = 0; i < 50 && (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')); i++)
+    await new Promise((next) => setTimeout(next, 20));
 };
 
 /** `haproxy -c`: rejects with HAProxy's words when the configuration is not valid. */

@@ -7,7 +7,7 @@ export {
   type VersionedState,
   type StoredSnapshot,
 } from './snapshots.js';
-export { snapshotDue, snapshotKept, type SnapshotKeep } from './snapshot-policy.js';
+export { keptSnapshots, snapshotDue, type SnapshotKeep } from './snapshot-policy.js';
 export {
   SNAPSHOT_SCHEMA_VERSION,
   fromSnapshot,

@@ -3,7 +3,7 @@ import { bigint, integer, jsonb, pgTable, primaryKey, text, timestamp } from 'dr
 /**
  * Snapshots of each stream: the state as of stream `version` (whose last event has global
  * `position`), in the shape `schemaVersion` names. Every one is kept unless SNAPSHOT_KEEP says
- * otherwise (see snapshotKept): a command loads the latest, a point-in-time read the latest at or
+ * otherwise (see keptSnapshots): a command loads the latest, a point-in-time read the latest at or
  * before the version its time names. Both are one probe of the primary key.
  */
 export const snapshots = pgTable(

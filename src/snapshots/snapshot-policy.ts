@@ -9,12 +9,20 @@ export const snapshotDue = (interval: number, versionBefore: number, versionAfte
 
 /**
  * Which snapshots a stream keeps: `all` (every one, so a point-in-time read replays fewer than
- * an interval of events), or `{ every: K }`: the latest, which loads use, and those at multiples
- * of K, so a point-in-time read replays fewer than K events. K is a multiple of the interval
- * (config.ts checks it), so a snapshot lands on every multiple of K.
+ * an interval of events), or `{ every: K }`: the latest, which loads use, and the lowest of each
+ * span of K versions (versions bK to bK + K - 1), so a point-in-time read replays fewer than 2K
+ * events. Not "the multiples of K": the batched path snapshots where a batch ends (version 103
+ * for a batch from 97), and under load seldom on an exact multiple.
  */
 export type SnapshotKeep = 'all' | { every: number };
 
-/** Whether a snapshot at `version` is kept once the stream has one at `latestVersion`. */
-export const snapshotKept = (keep: SnapshotKeep, version: number, latestVersion: number): boolean =>
-  keep === 'all' || version >= latestVersion || version % keep.every === 0;
+/** The versions of a stream's snapshots that `keep` keeps, in ascending order. */
+export const keptSnapshots = (keep: SnapshotKeep, versions: readonly number[]): number[] => {
+  const ascending = [...versions].sort((a, b) => a - b);
+  if (keep === 'all') return ascending;
+  const latest = ascending.at(-1);
+  return ascending.filter(
+    (version, i) =>
+      version === latest || i === 0 || Math.floor(ascending[i - 1]! / keep.every) < Math.floor(version / keep.every),
+  );
+};

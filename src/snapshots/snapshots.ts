@@ -102,7 +102,7 @@ export const createSnapshots = (sql: Sql, options: SnapshotOptions) => {
 
 /**
  * Adds a snapshot and, unless every one is kept, deletes the stream's earlier ones that `keep`
- * lets go (see snapshotKept): in the same statement, so no reader ever sees the earlier ones gone
+ * lets go (see keptSnapshots): in the same statement, so no reader ever sees the earlier ones gone
  * without the new one there. Only versions below the new one are deleted, so a late write of an
  * older snapshot never removes a newer one, and the latest a load would use is always there.
  */
@@ -133,8 +133,12 @@ export const writeSnapshot = async (
         where snapshots.schema_version <> excluded.schema_version
       returning version
     )
-    delete from snapshots
-    where stream_id = ${streamId} and version < ${version} and version % ${keep.every} <> 0`;
+    delete from snapshots s
+    where s.stream_id = ${streamId} and s.version < ${version}
+      and exists (
+        select from snapshots lower
+        where lower.stream_id = s.stream_id and lower.version < s.version
+          and lower.version / ${keep.every} = s.version / ${keep.every})`;
 };
 
 /**
@@ -144,8 +148,12 @@ export const writeSnapshot = async (
 export const pruneSnapshots = async (sql: Sql, streamId: string, keep: SnapshotKeep): Promise<number> => {
   if (keep === 'all') return 0;
   const deleted = await sql`
-    delete from snapshots
-    where stream_id = ${streamId} and version % ${keep.every} <> 0
-      and version < (select max(version) from snapshots where stream_id = ${streamId})`;
+    delete from snapshots s
+    where s.stream_id = ${streamId}
+      and s.version < (select max(version) from snapshots where stream_id = ${streamId})
+      and exists (
+        select from snapshots lower
+        where lower.stream_id = s.stream_id and lower.version < s.version
+          and lower.version / ${keep.every} = s.version / ${keep.every})`;
   return deleted.count;
 };
