@@ -51,6 +51,21 @@ describe('the snapshot interval recommendation', () => {
       100,
       'p90 within noise of it',
     ],
+    // The two runs of 2026-12-03: the median of 1000 sat at the bound, over it in one, under in the other.
+    [
+      'the smaller neighbour beside a pick within noise, when its median meets the bound too',
+      [figures(10, 9, 14, [4900]), figures(100, 1.7, 12.6, [5000]), figures(1000, 4.3, 12.6, [5000])],
+      5,
+      1000,
+      'interval 100 is within noise',
+    ],
+    [
+      'the larger neighbour whose median is within 10% over the bound',
+      [figures(10, 9, 14, [4400]), figures(100, 2, 5.3, [4500]), figures(1000, 5.15, 21, [4600])],
+      5,
+      100,
+      'interval 1000 is within noise',
+    ],
     [
       'an interval without snapshots at some length counts its slowest length',
       [
@@ -88,7 +103,11 @@ describe('the snapshot interval recommendation', () => {
 
   it('says a cost inside the noise of the passes is not measurable', () => {
     const recommendation = recommendInterval([figures(0, 300, 320, [4000, 4200]), figures(100, 2, 3, [3950, 4150])], 5);
-    expect(recommendation.line).toContain('costing no measurable surge throughput (1.2% against no snapshots');
+    expect(recommendation.line).toContain(
+      'costing no measurable surge throughput (-1.2% committed/s against no snapshots',
+    );
+    const faster = recommendInterval([figures(0, 300, 320, [4000, 4200]), figures(100, 2, 3, [4500, 4700])], 5);
+    expect(faster.line).toContain('costing no measurable surge throughput (+12.2% committed/s against no snapshots');
   });
 
   it('compares two intervals pass by pass, with the range of the per-pass differences as the band', () => {

@@ -29,14 +29,22 @@ export type Recommendation = {
   line: string;
 };
 
+/**
+ * How far over the bound a cold-load median may be and still be within noise of it: the median of
+ * one interval at one length moved by more than this between two runs here (interval 1000 at
+ * 10,000 events: 5.02 and 4.25 ms).
+ */
+const MEDIAN_NOISE = 0.1;
+
 /** The rule, as the report states it. */
 export const RULE =
   'The largest interval whose cold-load p90 stays within --max-cold-ms at every stream length measured: a smaller one ' +
-  'only adds snapshot writes and rows. A p90 over the bound whose median meets it is within noise of the bound: the next ' +
-  'larger interval in that case is named as within noise, and when no interval meets the bound with its p90, the largest ' +
-  'whose median does is picked and said to be within noise. Its write cost is its surge committed/s against no snapshots ' +
-  '(or the largest interval measured), with the noise band of the passes (half the range between passes, each side); the ' +
-  'next smaller interval is named as within noise when the surges cannot tell the two apart.';
+  'only adds snapshot writes and rows. A p90 over the bound whose median meets it is within noise of the bound, and so ' +
+  `is a median within ${MEDIAN_NOISE * 100}% over it: the next larger interval in that case is named as within noise. ` +
+  'When no interval meets the bound with its p90, the largest whose median does is picked and said to be within noise, ' +
+  'and the next smaller one whose median meets it too is named beside it. Its write cost is its surge committed/s ' +
+  'against no snapshots (or the largest interval measured), with the noise band of the passes (half the range between ' +
+  'passes, each side); the next smaller interval is named as within noise when the surges cannot tell the two apart.';
 
 export const rateBand = (rates: number[]): RateBand | null => {
   if (rates.length === 0) return null;
@@ -89,32 +97,37 @@ export const recommendInterval = (figures: IntervalFigures[], maxColdMs: number)
   const larger = byInterval[index + 1];
   const smaller = byInterval[index - 1];
   const largerWorst = larger && worst(larger);
-  const largerMedianMeets = larger?.coldLoads.every((c) => c.median <= maxColdMs) ?? false;
+  const slowestMedian = (f: IntervalFigures) => Math.max(...f.coldLoads.map((c) => c.median));
+  const largerMedianNear = larger !== undefined && slowestMedian(larger) <= maxColdMs * (1 + MEDIAN_NOISE);
+  const smallerMedianMeets = smaller !== undefined && slowestMedian(smaller) <= maxColdMs;
   const smallerBand = smaller && rateBand(smaller.surgeRates);
-  const withinNoise = pickWithinNoise
-    ? {
-        interval: pick.interval,
-        reason: `its cold-load median meets ${maxColdMs} ms at every length, its p90 reaches ${worst(pick)!.p90} ms at ${worst(pick)!.streamLength.toLocaleString('en')} events`,
-      }
-    : larger && largerWorst && largerMedianMeets
+  const withinNoise =
+    larger && largerWorst && largerMedianNear
       ? {
           interval: larger.interval,
-          reason: `its cold-load median meets ${maxColdMs} ms at every length, its p90 reaches ${largerWorst.p90} ms at ${largerWorst.streamLength.toLocaleString('en')} events`,
+          reason: `its slowest cold-load median, ${slowestMedian(larger)} ms, is within noise of ${maxColdMs} ms, its p90 reaches ${largerWorst.p90} ms at ${largerWorst.streamLength.toLocaleString('en')} events`,
         }
-      : smaller && smallerBand && own && indistinct(own, smallerBand)
+      : pickWithinNoise && smaller && smallerMedianMeets
         ? {
             interval: smaller.interval,
-            reason: `its surge committed/s (${round(smallerBand.mean, 0)} ± ${round(smallerBand.halfRange, 0)}) is within noise of ${round(own.mean, 0)} ± ${round(own.halfRange, 0)}`,
+            reason: `its cold-load median meets ${maxColdMs} ms at every length too, with more room (slowest ${slowestMedian(smaller)} ms)`,
           }
-        : null;
+        : smaller && smallerBand && own && indistinct(own, smallerBand)
+          ? {
+              interval: smaller.interval,
+              reason: `its surge committed/s (${round(smallerBand.mean, 0)} ± ${round(smallerBand.halfRange, 0)}) is within noise of ${round(own.mean, 0)} ± ${round(own.halfRange, 0)}`,
+            }
+          : null;
   const w = worst(pick)!;
   const against = baselineFigures?.interval === 0 ? 'no snapshots' : `interval ${baselineFigures?.interval}`;
   const passes = Math.min(pick.surgeRates.length, baselineFigures?.surgeRates.length ?? 0);
+  // The change in committed/s against the baseline, signed: a cost is a negative change.
+  const change = surgeCost ? `${surgeCost.percent <= 0 ? '+' : '-'}${Math.abs(surgeCost.percent)}% committed/s` : '';
   const cost = surgeCost
     ? passes < 2
       ? `, costing ${surgeCost.percent}% of surge throughput against ${against} (one pass: no noise band)`
       : surgeCost.percent <= surgeCost.bandPercent
-        ? `, costing no measurable surge throughput (${surgeCost.percent}% against ${against}, within the noise of ±${surgeCost.bandPercent}%)`
+        ? `, costing no measurable surge throughput (${change} against ${against}, noise ±${surgeCost.bandPercent}%)`
         : `, costing ${surgeCost.percent}% of surge throughput against ${against} (noise ±${surgeCost.bandPercent}%)`
     : ', write cost not measured';
   const noise = withinNoise ? `; interval ${withinNoise.interval} is within noise (${withinNoise.reason})` : '';
@@ -125,7 +138,7 @@ export const recommendInterval = (figures: IntervalFigures[], maxColdMs: number)
     surgeCost,
     withinNoise,
     line: pickWithinNoise
-      ? `interval ${pick.interval}: cold-load median ≤ ${maxColdMs} ms at every length, p90 within noise of it (worst ${w.p90} ms at ${w.streamLength.toLocaleString('en')} events; no interval's p90 met the bound everywhere)${cost}`
+      ? `interval ${pick.interval}: cold-load median ≤ ${maxColdMs} ms at every length, p90 within noise of it (worst ${w.p90} ms at ${w.streamLength.toLocaleString('en')} events; no interval's p90 met the bound everywhere)${cost}${noise}`
       : `interval ${pick.interval}: cold-load p90 ≤ ${maxColdMs} ms at every length (worst ${w.p90} ms at ${w.streamLength.toLocaleString('en')} events)${cost}${noise}`,
   };
 };
