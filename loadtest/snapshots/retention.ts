@@ -6,7 +6,7 @@ import { createLogger } from '../../src/logger.js';
 import { streamIdOf } from '../../src/seat-availability/index.js';
 import { createSnapshots, pruneSnapshots, type SnapshotKeep } from '../../src/snapshots/index.js';
 import type { BenchOptions } from './bench-options.js';
-import { appendHistory, placeSnapshots, summary, timed } from './read-costs.js';
+import { appendHistory, placeSnapshots, settle, summary, timed } from './read-costs.js';
 
 /** One SNAPSHOT_KEEP setting on one stream: the rows it keeps, and what point-in-time reads cost then. */
 export type RetentionRow = {
@@ -40,6 +40,7 @@ export const measureRetention = async (sql: Sql, options: BenchOptions): Promise
   const streamId = streamIdOf(conferenceId);
   const events = await appendHistory(sql, conferenceId, length, 0, PER_APPEND);
   await placeSnapshots(sql, streamId, events, interval, length);
+  await settle(sql);
   const times = await sql<{ at: Date }[]>`
     select distinct recorded_at as at from events where stream_id = ${streamId} order by at`;
   const count = Math.min(times.length, Math.max(15, options.samples * 3));
