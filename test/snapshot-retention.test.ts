@@ -202,7 +202,11 @@ describe('snapshot retention', () => {
     const latest = await one.eventStore.streamVersion(streamId);
     const kept = await keptVersions(streamId);
     expect(kept.at(-1)).toBeGreaterThan(latest - 10);
-    expect(kept.filter((v) => v % 10 !== 0).length).toBeLessThanOrEqual(2);
+    // One snapshot per span of ten versions, but for the latest's span and a late write of an old
+    // version that no later write came to prune.
+    const spans = new Set(kept.map((v) => Math.floor(v / 10)));
+    expect(kept.length - spans.size).toBeLessThanOrEqual(2);
+    expect(spans.size).toBeGreaterThanOrEqual(Math.floor(latest / 10) - 1);
     expect((await loadSeatAvailability(two, conferenceId)).version).toBe(latest);
   });
 });
