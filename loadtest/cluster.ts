@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { clusterDirectory } from '../src/cluster/cluster-directory.js';
 import type { Routing } from '../src/cluster/haproxy-config.js';
-import { freePort } from './server.js';
+import { childPids, commandLine, environment, freePort, stopChild, waitForHealth } from './server.js';
 
 /** One API process of a running cluster. */
 export type ClusterProcess = { name: string; port: number; pid: number };
@@ -66,17 +66,10 @@ export const startCluster = async (
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const baseUrl = `http://127.0.0.1:${port}`;
-  const exited = new Promise<void>((done) => child.once('exit', () => done()));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    await exited;
-    clearTimeout(timer);
-  };
+  const stop = () => stopChild(child);
   const pid = child.pid!;
   try {
-    await waitForHealth(baseUrl, () => child.exitCode !== null, logFile);
+    await waitForHealth(baseUrl, child, logFile, { what: 'the cluster', withinMs: 180_000 });
   } catch (error) {
     await stop();
     throw error;
@@ -87,7 +80,7 @@ export const startCluster = async (
     processUrls: Array.from({ length: processes }, (_, i) => `http://127.0.0.1:${port + i + 1}`),
     pid,
     processes: () =>
-      childrenOf(pid)
+      childPids(pid)
         .filter((p) => commandLine(p).includes('src/main.ts'))
         .flatMap((p) => {
           const apiPort = Number(/(?:^|\0)PORT=(\d+)/.exec(environment(p))?.[1]);
@@ -118,30 +111,4 @@ const serverStates = async (socket: string): Promise<Map<string, string>> => {
       .filter((fields) => fields[at('pxname')] === 'api' && !['FRONTEND', 'BACKEND'].includes(fields[at('svname')]!))
       .map((fields) => [fields[at('svname')]!, fields[at('status')]!]),
   );
-};
-
-const read = (path: string): string => {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return '';
-  }
-};
-const childrenOf = (pid: number): number[] =>
-  read(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
-const commandLine = (pid: number) => read(`/proc/${pid}/cmdline`).replaceAll('\0', ' ');
-const environment = (pid: number) => read(`/proc/${pid}/environ`);
-
-const waitForHealth = async (baseUrl: string, exited: () => boolean, logFile: string) => {
-  const deadline = Date.now() + 180_000;
-  while (Date.now() < deadline) {
-    if (exited()) throw new Error(`the cluster exited during start-up; see ${logFile}`);
-    try {
-      if ((await fetch(`${baseUrl}/healthz`)).ok) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((next) => setTimeout(next, 200));
-  }
-  throw new Error(`the cluster did not become healthy within 180 s; see ${logFile}`);
 };

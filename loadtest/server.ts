@@ -76,20 +76,42 @@ export const startServer = async (
   };
 };
 
-/** The first child process of `pid` with this name (Linux /proc), if any. */
-const childNamed = (pid: number, name: string): number | undefined => {
+/** A file of /proc as text; empty when the process is gone (or there is no /proc). */
+const readProc = (path: string): string => {
   try {
-    const children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
-    return children.map(Number).find((child) => readFileSync(`/proc/${child}/comm`, 'utf8').trim() === name);
+    return readFileSync(path, 'utf8');
   } catch {
-    return undefined;
+    return '';
   }
 };
 
-const waitForHealth = async (baseUrl: string, child: ChildProcess, logFile: string) => {
-  const deadline = Date.now() + 120_000;
+/** The pids of `pid`'s child processes (Linux /proc). */
+export const childPids = (pid: number): number[] =>
+  readProc(`/proc/${pid}/task/${pid}/children`).trim().split(/\s+/).filter(Boolean).map(Number);
+
+/** A process's command line, its arguments joined by spaces. */
+export const commandLine = (pid: number): string => readProc(`/proc/${pid}/cmdline`).replaceAll('\0', ' ');
+
+/** A process's environment, NUL-separated as /proc gives it. */
+export const environment = (pid: number): string => readProc(`/proc/${pid}/environ`);
+
+/** The first child process of `pid` with this name, if any. */
+const childNamed = (pid: number, name: string): number | undefined =>
+  childPids(pid).find((child) => readProc(`/proc/${child}/comm`).trim() === name);
+
+/**
+ * Polls `baseUrl`/healthz until it answers 200; fails at once if the process `what` names exited
+ * meanwhile, and after `withinMs`.
+ */
+export const waitForHealth = async (
+  baseUrl: string,
+  child: ChildProcess,
+  logFile: string,
+  { what = 'the server', withinMs = 120_000 }: { what?: string; withinMs?: number } = {},
+) => {
+  const deadline = Date.now() + withinMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`the server exited during start-up; see ${logFile}`);
+    if (child.exitCode !== null) throw new Error(`${what} exited during start-up; see ${logFile}`);
     try {
       if ((await fetch(`${baseUrl}/healthz`)).ok) return;
     } catch {
@@ -97,10 +119,11 @@ const waitForHealth = async (baseUrl: string, child: ChildProcess, logFile: stri
     }
     await new Promise((next) => setTimeout(next, 200));
   }
-  throw new Error(`the server did not become healthy within 120 s; see ${logFile}`);
+  throw new Error(`${what} did not become healthy within ${withinMs / 1000} s; see ${logFile}`);
 };
 
-const stopChild = async (child: ChildProcess) => {
+/** SIGTERM, and SIGKILL 30 s later if it has not exited by then. */
+export const stopChild = async (child: ChildProcess) => {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   child.kill('SIGTERM');

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startCluster, type StartedCluster } from '../loadtest/cluster.js';
+import { parseMetrics } from '../loadtest/server-metrics.js';
 import { CLUSTER_USAGE, ClusterUsageRequested, parseClusterOptions } from '../src/cluster/cluster-options.js';
 import { CHECK_INTERVAL_MS, clusterBackends, haproxyConfig, type Routing } from '../src/cluster/haproxy-config.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
@@ -98,13 +99,8 @@ const tryReserve = (base: string, conferenceId: string, reservationId: string): 
   reserve(base, '/conferences', conferenceId, reservationId).catch(() => ({ status: 0, servedBy: null, body: {} }));
 
 /** A counter of one process's /metrics, summed over its labels. */
-const counter = async (port: number, name: string): Promise<number> => {
-  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-  return text
-    .split('\n')
-    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
-    .reduce((sum, line) => sum + Number(line.split(' ').at(-1)), 0);
-};
+const counter = async (port: number, name: string): Promise<number> =>
+  parseMetrics(await (await fetch(`http://127.0.0.1:${port}/metrics`)).text()).get(name) ?? 0;
 
 describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by conference', () => {
   let db: TestDatabase;
