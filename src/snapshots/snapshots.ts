@@ -1,3 +1,4 @@
+import type postgres from 'postgres';
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
 import type { SeatAvailability } from '../seat-availability/index.js';
@@ -27,6 +28,9 @@ export type SnapshotOptions = {
   /** Where snapshots are written; replaced in tests to make writes fail. */
   write?: (sql: Sql, streamId: string, snapshot: StoredSnapshot, keep: SnapshotKeep) => Promise<void>;
 };
+
+/** The advisory lock class (with the stream's hash) under which a stream's snapshot writes take turns when pruning. */
+const SNAPSHOT_WRITE_LOCK = 72_630_031;
 
 type SnapshotRow = { version: number; position: number; state: SeatAvailabilitySnapshotV3 };
 
@@ -122,24 +126,37 @@ export const writeSnapshot = async (
         where snapshots.schema_version <> excluded.schema_version`;
     return;
   }
-  // The prune rides in the insert's statement: one round trip, and atomic with it.
-  await sql`
-    with written as (
-      insert into snapshots (stream_id, version, position, schema_version, state)
-      values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${sql.json(state)})
-      on conflict (stream_id, version) do update
-        set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
-            taken_at = now()
-        where snapshots.schema_version <> excluded.schema_version
-      returning version
-    )
-    delete from snapshots s
-    where s.stream_id = ${streamId} and s.version < ${version}
-      and exists (
-        select from snapshots lower
-        where lower.stream_id = s.stream_id and lower.version < s.version
-          and lower.version / ${keep.every} = s.version / ${keep.every})`;
+  // The prune rides in the insert's statement, atomic with it. Writes of one stream take turns on
+  // an advisory lock: two prunes deleting overlapping rows in different orders deadlock otherwise
+  // (two processes snapshotting one conference, or a late write racing a newer one).
+  await inTurn(
+    sql,
+    streamId,
+    (tx) => tx`
+      with written as (
+        insert into snapshots (stream_id, version, position, schema_version, state)
+        values (${streamId}, ${version}, ${position}, ${SNAPSHOT_SCHEMA_VERSION}, ${tx.json(state)})
+        on conflict (stream_id, version) do update
+          set position = excluded.position, schema_version = excluded.schema_version, state = excluded.state,
+              taken_at = now()
+          where snapshots.schema_version <> excluded.schema_version
+        returning version
+      )
+      delete from snapshots s
+      where s.stream_id = ${streamId} and s.version < ${version}
+        and exists (
+          select from snapshots lower
+          where lower.stream_id = s.stream_id and lower.version < s.version
+            and lower.version / ${keep.every} = s.version / ${keep.every})`,
+  );
 };
+
+/** Runs `statement` in a transaction that first waits its turn among the stream's pruning writes. */
+const inTurn = <T>(sql: Sql, streamId: string, statement: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> =>
+  sql.begin(async (tx) => {
+    await tx`select pg_advisory_xact_lock(${SNAPSHOT_WRITE_LOCK}, hashtext(${streamId}))`;
+    return statement(tx);
+  }) as Promise<T>;
 
 /**
  * Applies `keep` to a stream's snapshots at once (what writes do as they go), for a stream whose
@@ -147,13 +164,17 @@ export const writeSnapshot = async (
  */
 export const pruneSnapshots = async (sql: Sql, streamId: string, keep: SnapshotKeep): Promise<number> => {
   if (keep === 'all') return 0;
-  const deleted = await sql`
-    delete from snapshots s
-    where s.stream_id = ${streamId}
-      and s.version < (select max(version) from snapshots where stream_id = ${streamId})
-      and exists (
-        select from snapshots lower
-        where lower.stream_id = s.stream_id and lower.version < s.version
-          and lower.version / ${keep.every} = s.version / ${keep.every})`;
+  const deleted = await inTurn(
+    sql,
+    streamId,
+    (tx) => tx`
+      delete from snapshots s
+      where s.stream_id = ${streamId}
+        and s.version < (select max(version) from snapshots where stream_id = ${streamId})
+        and exists (
+          select from snapshots lower
+          where lower.stream_id = s.stream_id and lower.version < s.version
+            and lower.version / ${keep.every} = s.version / ${keep.every})`,
+  );
   return deleted.count;
 };
