@@ -117,6 +117,11 @@ const configSchema = z
     PROJECTOR_SEATS_BATCH_SIZE: integer(5000, 1, 100_000),
     /** How often the projector looks for events without a notification, and tries to take over leadership. */
     PROJECTOR_POLL_INTERVAL_MS: integer(1000, 10, 600_000),
+    /**
+     * Appends wake the projectors at most once per this many ms from each API process (and always
+     * after the last append); 0: after every append. See src/event-store/projector-wake-ups.ts.
+     */
+    PROJECTOR_WAKE_INTERVAL_MS: integer(5, 0, 1000),
     /** How long a hold keeps its seats when the request names no holdSeconds (15 minutes, as the CQRS Journey's checkout). */
     HOLD_DEFAULT_SECONDS: integer(HOLD_DEFAULTS.defaultSeconds, 1, 86_400),
     /** The longest hold a request may ask for; longer is answered 400. */
@@ -198,6 +203,7 @@ const configSchema = z
       batchSize: env.PROJECTOR_BATCH_SIZE,
       seatsBatchSize: env.PROJECTOR_SEATS_BATCH_SIZE,
       pollIntervalMs: env.PROJECTOR_POLL_INTERVAL_MS,
+      wakeIntervalMs: env.PROJECTOR_WAKE_INTERVAL_MS,
     },
     holds: {
       defaultSeconds: env.HOLD_DEFAULT_SECONDS,

@@ -155,6 +155,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     close: () => {
       health.stop();
       write.writers.close();
+      write.wakeUps.flush();
       crudHoldSweepers.forEach((sweeper) => sweeper.stop());
     },
   };

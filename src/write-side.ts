@@ -6,6 +6,7 @@ import {
 } from './command-handlers/index.js';
 import type { Sql } from './database/connect.js';
 import { createEventStore } from './event-store/event-store.js';
+import { createProjectorWakeUps } from './event-store/projector-wake-ups.js';
 import type { Logger } from './logger.js';
 import type { Metrics } from './metrics.js';
 import type { ServiceHooks, ServiceSettings } from './service.js';
@@ -19,12 +20,13 @@ export const createWriteSide = (
   sql: Sql,
   settings: Pick<
     ServiceSettings,
-    'snapshotInterval' | 'snapshotKeep' | 'writePath' | 'batch' | 'groupCommit' | 'retry'
+    'snapshotInterval' | 'snapshotKeep' | 'writePath' | 'batch' | 'groupCommit' | 'retry' | 'projector'
   >,
   { log, metrics, hooks }: { log: Logger; metrics: Metrics; hooks: ServiceHooks },
 ) => {
   const clock = hooks.clock ?? (() => new Date());
-  const eventStore = createEventStore(sql);
+  const wakeUps = createProjectorWakeUps(sql, { intervalMs: settings.projector.wakeIntervalMs, log });
+  const eventStore = createEventStore(sql, { wakeUps });
   const snapshots = createSnapshots(sql, {
     interval: settings.snapshotInterval,
     keep: settings.snapshotKeep,
@@ -52,6 +54,8 @@ export const createWriteSide = (
   const batchedHandlers = createCommandHandlers({ clock, handle: writers.handle });
   return {
     eventStore,
+    /** Wakes the projectors after appends; `flush()` as the process stops. */
+    wakeUps,
     snapshots,
     writers,
     directHandlers,

@@ -137,18 +137,6 @@ describe('events partitioned by stream id', () => {
     expect(await partitioned.sql`select count(*)::int as n from events`).toEqual([{ n: 24 }]);
   });
 
-  it('notifies the projectors of an append', async () => {
-    let notified = () => {};
-    const notification = new Promise<void>((done) => (notified = done));
-    const listening = await partitioned.sql.listen('seat_surge_events', () => notified());
-    try {
-      await createEventStore(partitioned.sql).append(streamIdOf('notified'), 0, [created('notified')]);
-      await notification;
-    } finally {
-      await listening.unlisten();
-    }
-  });
-
   it('sells exactly the capacity when 300 reservations race for 100 seats through the service', async () => {
     const service = createTestService(partitioned.sql);
     try {

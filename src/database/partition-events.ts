@@ -101,9 +101,8 @@ const conversion = (partitions: number): string => {
     create index events_transaction_position_idx on events (transaction_id, position);
     create index events_stream_key_idx on events (stream_id, key);
 
-    -- The triggers of 0001 and 0003. The row trigger is cloned to every partition. Statement
-    -- triggers are not: the notification fires for inserts into events (all the code does), and
-    -- the TRUNCATE guard is repeated on each partition, which can be truncated on its own.
+    -- The triggers of 0001. The row trigger is cloned to every partition. Statement triggers are
+    -- not: the TRUNCATE guard is repeated on each partition, which can be truncated on its own.
     create trigger events_no_update_or_delete before update or delete on events
       for each row execute function events_are_append_only();
     create trigger events_no_truncate before truncate on events
@@ -113,7 +112,5 @@ const conversion = (partitions: number): string => {
         (remainder) => `create trigger events_no_truncate before truncate on ${partitionName(remainder)}
           for each statement execute function events_are_append_only();`,
       )
-      .join('\n')}
-    create trigger events_notify_appended after insert on events
-      for each statement execute function notify_events_appended();`;
+      .join('\n')}`;
 };

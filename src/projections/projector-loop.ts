@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { Queryable, Sql } from '../database/connect.js';
 import { LeaderLock } from '../database/leader-lock.js';
+import { EVENTS_APPENDED_CHANNEL } from '../event-store/projector-wake-ups.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './apply-events.js';
 import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
@@ -34,8 +35,9 @@ export type ProjectorOptions = {
 
 /**
  * Keeps one projection's views up to date from the event store. Owns a lifecycle: `start()` begins
- * trying to become the one instance that applies its events (PostgreSQL advisory lock), wakes on NOTIFY from
- * the append trigger and polls as a fallback; `stop()` ends it between batches.
+ * trying to become the one instance that applies its events (PostgreSQL advisory lock), polls while it
+ * finds events, sleeps until appends wake it (NOTIFY) when it finds none, and polls as a fallback;
+ * `stop()` ends it between batches.
  */
 export class Projector {
   #stopped = true;
@@ -118,7 +120,13 @@ export class Projector {
         if (failures > 0) log.info({ failures, projection: this.options.projection.name }, 'projector works again');
         failures = 0;
         if (applied === batchSize) continue;
-        await this.#sleep(this.options.minBatchIntervalMs ?? 0, false);
+        // Events came, so more are likely coming: look again after the least interval, without
+        // waiting to be woken. Appends wake only a projector that found nothing (they send a
+        // wake-up every few ms at most, see projector-wake-ups.ts), so a busy one costs no NOTIFYs.
+        if (applied > 0) {
+          await this.#sleep(this.options.minBatchIntervalMs ?? 0, false);
+          continue;
+        }
         await this.#sleep(pollIntervalMs);
       } catch (error) {
         if (this.#stopped) break;
@@ -144,7 +152,7 @@ export class Projector {
   }
 
   /**
-   * Subscribes anew to the append trigger's notifications each time leadership is taken: the
+   * Subscribes anew to the appends' wake-ups each time leadership is taken: the
    * driver re-subscribes by itself after a lost connection only if the database answers at that
    * moment, so after an outage the subscription may be gone. Without it, the poll still finds events.
    */
@@ -153,7 +161,7 @@ export class Projector {
     this.#listening = undefined;
     await previous?.unlisten().catch(() => {});
     const listening = await this.options.sql
-      .listen('seat_surge_events', () => {
+      .listen(EVENTS_APPENDED_CHANNEL, () => {
         this.#notified = true;
         this.#wake();
       })
