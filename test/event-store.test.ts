@@ -81,4 +81,25 @@ describe('event store', () => {
     ]);
     expect(await store.readAll(first.position - 1, 1)).toHaveLength(1);
   });
+
+  it('names, for any point in time, the version of the latest event recorded by then', async () => {
+    // Appends of one to four events (which share their recording time), some within one
+    // millisecond, some a few apart: every branch of versionAt's search, at every boundary.
+    for (let i = 0, version = 0; i < 30; i++) {
+      const events = Array.from({ length: 1 + (i % 4) }, (_, j) => event(version + j + 1));
+      version = (await store.append('s-as-of', version, events)).version;
+      if (i % 3 === 0) await new Promise((later) => setTimeout(later, 2));
+    }
+    const recorded = await store.readStream('s-as-of');
+    const times = recorded.map(({ recordedAt }) => recordedAt.getTime());
+    // The latest event recorded within the point's millisecond or before it (the store keeps microseconds).
+    const expected = (at: number) => recorded.filter((_, i) => times[i]! <= at).at(-1)?.streamVersion ?? 0;
+    const points = [...new Set(times.flatMap((at) => [at - 1, at, at + 1]))];
+    expect(new Set(times).size).toBeGreaterThan(5);
+    expect(points.map((at) => expected(at))).toContain(0);
+    const found = await Promise.all(points.map((at) => store.versionAt('s-as-of', new Date(at))));
+    expect(found).toEqual(points.map((at) => expected(at)));
+    expect(found.at(-1)).toBe(recorded.length);
+    expect(await store.versionAt('s-never-appended', new Date())).toBe(0);
+  });
 });

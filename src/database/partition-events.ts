@@ -97,7 +97,6 @@ const conversion = (partitions: number): string => {
     alter table events
       add constraint events_pkey primary key (position, stream_id),
       add constraint events_stream_version_unique unique (stream_id, stream_version);
-    create index events_recorded_at_idx on events (stream_id, recorded_at);
     create index events_transaction_position_idx on events (transaction_id, position);
     create index events_stream_key_idx on events (stream_id, key);
 

@@ -41,8 +41,9 @@ export const events = pgTable(
     key: text('key'),
   },
   (table) => [
+    // A stream's events in version order: loading, the listing, and point-in-time reads, which
+    // need no index on recorded_at (see versionAt in read-stream.ts).
     unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
-    index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
     // The projector reads in (transaction id, position) order; see readSettled in read-all.ts.
     index('events_transaction_position_idx').on(table.transactionId, table.position),
     // Not partial: a generic plan of a prepared `key = any($1)` cannot prove a partial index's
