@@ -6,6 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
  */
 export const CPU_ROLES = ['api', 'projector', 'postgres', 'haproxy', 'loadGenerator'] as const;
 export type CpuRole = (typeof CPU_ROLES)[number];
+/** The roles that make up the service: every one but the load generator. */
+const SERVER_ROLES = CPU_ROLES.filter((role) => role !== 'loadGenerator');
 
 /**
  * CPU seconds used so far, by role; `postgres` is null when the database is not the service's own
@@ -16,15 +18,27 @@ export type CpuTimes = Record<Exclude<CpuRole, 'postgres'>, number> & {
   apiProcesses: Record<string, number>;
 };
 
+/** CPU seconds (or a figure derived from them) by role; `postgres` is null when not measured. */
+export type RoleTimes = Omit<CpuTimes, 'apiProcesses'>;
+
+/**
+ * CPU microseconds per unit of work by role, with `server` (every role but the load generator:
+ * what the work cost the service) and `total` (all roles).
+ */
+export type Microseconds = RoleTimes & { server: number; total: number };
+
 /**
  * What a phase's held part used: cores kept busy by each role (CPU seconds per second), and CPU
- * microseconds per request answered, by role and in all. The load generator is the harness itself
- * (autocannon and the bookkeeping of every answer) with the open model's generator process, on
- * the same cores as the server. `apiProcessCores` is the cores of each API process, busiest first.
+ * microseconds per request answered and per reservation committed (a 201 to a reservation, or a
+ * confirm answered 200: the count committed/s is made of), by role. The load generator is the
+ * harness itself (autocannon and the bookkeeping of every answer) with the open model's generator
+ * process, on the same cores as the server. `microsecondsPerCommitted` is null when nothing was
+ * committed (the HTTP ceiling). `apiProcessCores` is the cores of each API process, busiest first.
  */
 export type CpuUse = {
-  cores: Omit<CpuTimes, 'apiProcesses'>;
-  microsecondsPerRequest: Omit<CpuTimes, 'apiProcesses'> & { total: number };
+  cores: RoleTimes;
+  microsecondsPerRequest: Microseconds;
+  microsecondsPerCommitted: Microseconds | null;
   apiProcessCores: number[];
 };
 
@@ -142,7 +156,7 @@ export const readCpuTimes = (rootPid: number, harnessPid = process.pid, database
 const round = (value: number, digits: number) => Math.round(value * 10 ** digits) / 10 ** digits;
 
 /** Applies `f` to the time of each role; a role not measured stays null. */
-const mapRoles = (times: Omit<CpuTimes, 'apiProcesses'>, f: (seconds: number) => number) => ({
+const mapRoles = (times: RoleTimes, f: (seconds: number) => number): RoleTimes => ({
   api: f(times.api),
   projector: f(times.projector),
   postgres: times.postgres === null ? null : f(times.postgres),
@@ -151,10 +165,27 @@ const mapRoles = (times: Omit<CpuTimes, 'apiProcesses'>, f: (seconds: number) =>
 });
 
 /**
- * What was used between two readings, over `seconds` in which `requests` were answered. An API
- * process started between them (one killed and started again) counts from its start.
+ * CPU seconds used by role, spread over `count` units of work (requests answered, reservations
+ * committed) as whole microseconds each; the server's and the total are summed before rounding.
+ * No units: zero.
  */
-export const cpuUse = (before: CpuTimes, after: CpuTimes, seconds: number, requests: number): CpuUse => {
+export const microsecondsPer = (used: RoleTimes, count: number): Microseconds => {
+  const per = (cpuSeconds: number) => (count > 0 ? round((cpuSeconds * 1e6) / count, 0) : 0);
+  const server = SERVER_ROLES.reduce((sum, role) => sum + (used[role] ?? 0), 0);
+  return { ...mapRoles(used, per), server: per(server), total: per(server + used.loadGenerator) };
+};
+
+/**
+ * What was used between two readings, over `seconds` in which `requests` were answered and
+ * `committed` reservations committed. An API process started between them (one killed and
+ * started again) counts from its start.
+ */
+export const cpuUse = (
+  before: CpuTimes,
+  after: CpuTimes,
+  seconds: number,
+  { requests, committed }: { requests: number; committed: number },
+): CpuUse => {
   const used = {
     api: after.api - before.api,
     projector: after.projector - before.projector,
@@ -162,14 +193,25 @@ export const cpuUse = (before: CpuTimes, after: CpuTimes, seconds: number, reque
     haproxy: after.haproxy - before.haproxy,
     loadGenerator: after.loadGenerator - before.loadGenerator,
   };
-  const total = CPU_ROLES.reduce((sum, role) => sum + (used[role] ?? 0), 0);
-  const perRequest = (cpuSeconds: number) => (requests > 0 ? round((cpuSeconds * 1e6) / requests, 0) : 0);
   const perSecond = (cpuSeconds: number) => (seconds > 0 ? round(cpuSeconds / seconds, 2) : 0);
   return {
     cores: mapRoles(used, perSecond),
-    microsecondsPerRequest: { ...mapRoles(used, perRequest), total: perRequest(total) },
+    microsecondsPerRequest: microsecondsPer(used, requests),
+    microsecondsPerCommitted: committed > 0 ? microsecondsPer(used, committed) : null,
     apiProcessCores: Object.entries(after.apiProcesses)
       .map(([pid, cpuSeconds]) => perSecond(cpuSeconds - (before.apiProcesses[pid] ?? 0)))
       .sort((a, b) => b - a),
   };
+};
+
+/**
+ * A design's cost against the HTTP layer's: the server's CPU per reservation committed in a
+ * phase, as a multiple of the server's CPU per request at the HTTP ceiling (whose requests commit
+ * nothing, so per request is its comparable figure). Null when either was not measured or
+ * nothing was committed.
+ */
+export const cpuCeilingRatio = (phase: CpuUse | undefined, ceiling: CpuUse | undefined): number | null => {
+  const perCommitted = phase?.microsecondsPerCommitted?.server;
+  const ceilingPerRequest = ceiling?.microsecondsPerRequest.server;
+  return perCommitted === undefined || !ceilingPerRequest ? null : round(perCommitted / ceilingPerRequest, 2);
 };

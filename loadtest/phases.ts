@@ -136,7 +136,7 @@ export const summarise = (
     server,
     lag: recorder.lag(),
     timeline: recorder.timeline(),
-    ...(before && after ? { cpu: cpuUse(before, after, durationSeconds, requests) } : {}),
+    ...(before && after ? { cpu: cpuUse(before, after, durationSeconds, { requests, committed }) } : {}),
   };
 };
 

@@ -22,6 +22,7 @@ import {
   mixedPhase,
   selloutPhase,
   throughputPhase,
+  type Phase,
   type PhaseContext,
   type PhaseResult,
 } from './phases.js';
@@ -31,13 +32,31 @@ import { buildReport, reportTables, writeLoadtestReport } from './report/loadtes
 import { markdownTable } from './report/markdown.js';
 import { startServer } from './server.js';
 
+/**
+ * What a phase's server CPU is counted per: a request at the HTTP ceiling (it commits nothing),
+ * else what it commits (a seat sold in a sell-out, a confirm in a checkout).
+ */
+const CPU_PER: Record<Phase, string> = {
+  ceiling: 'request',
+  throughput: 'committed',
+  sellout: 'seat sold',
+  mixed: 'committed',
+  checkout: 'confirmed',
+};
+
+/** The server's CPU per what the phase is judged by (see CPU_PER), where it was measured. */
+const serverCpuNote = (r: PhaseResult): string => {
+  const us = r.phase === 'ceiling' ? r.cpu?.microsecondsPerRequest.server : r.cpu?.microsecondsPerCommitted?.server;
+  return us === undefined ? '' : `, server CPU ${us} µs/${CPU_PER[r.phase]}`;
+};
+
 /** A checkout phase's line: its rates, the latencies of holds and confirms, expiry lag and what stayed held. */
 const checkoutLine = (r: PhaseResult, audit: string): string => {
   const c = r.checkout;
   if (!c) return '';
   const lag = c.expiryLagMs;
   return (
-    `${designLabel(r)} checkout c=${r.connections}: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
+    `${designLabel(r)} checkout c=${r.connections}: ${c.confirmedPerSecond} confirmed/s${serverCpuNote(r)}, ${c.holdsPerSecond} holds/s, ` +
     `hold p50/p99 ${c.holds.latencyMs.p50}/${c.holds.latencyMs.p99} ms, confirm p50/p99 ${c.confirms.latencyMs.p50}/${c.confirms.latencyMs.p99} ms, ` +
     `expiry lag p50/p99/max ${lag.p50}/${lag.p99}/${lag.max} ms (${lag.count} expired), held at end ${c.seatsHeldAtEnd}, ${audit}`
   );
@@ -54,7 +73,7 @@ const summaryLine = (r: PhaseResult): string => {
         ? `${r.requestsPerSecond} req/s`
         : `${r.reservationsPerSecond} committed/s, ${r.requestsPerSecond} req/s`;
   const hot = r.hot ? `, hot conference ${r.hot.reservationsPerSecond} committed/s p99 ${r.hot.latencyMs.p99} ms` : '';
-  return `${designLabel(r)} ${r.scenario}/${r.phase} c=${r.connections}: ${main}, p99 ${r.latencyMs.all.p99} ms${hot}, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
+  return `${designLabel(r)} ${r.scenario}/${r.phase} c=${r.connections}: ${main}${serverCpuNote(r)}, p99 ${r.latencyMs.all.p99} ms${hot}, conflicts ${r.server.versionConflicts}, busy ${r.statusCounts[503] ?? 0} ${audit}`;
 };
 
 /**

@@ -130,6 +130,7 @@ describe('snapshot benchmark', () => {
       for (const surge of report.surges) {
         expect(surge.committedPerSecond).toBeGreaterThan(0);
         expect(surge.phase.audit?.passed).toBe(true);
+        expect(surge.serverCpuUsPerCommitted).toBeGreaterThan(0);
       }
       expect(report.surges.find((s) => s.interval === 0)?.snapshotsWrittenPerSecond).toBe(0);
       expect(report.recommendation.line).toMatch(/^(interval \d+|no interval)/);

@@ -169,9 +169,17 @@ describe('npm run loadtest -- --scenario checkout', () => {
       'no unacknowledged reservation',
       'confirmed + held <= capacity at every version',
     ]);
+    // The server's CPU per confirm answered 200: the count confirmed/s is made of.
+    const perConfirmed = result!.cpu?.microsecondsPerCommitted?.server;
+    expect(perConfirmed).toBeGreaterThanOrEqual(result!.cpu?.microsecondsPerRequest.server ?? Infinity);
     const markdown = await readFile(files[1]!, 'utf8');
-    expect(markdown).toMatch(/## checkout\n\n\| design \| conns \| confirmed\/s \| holds\/s \|/);
-    expect(markdown).toMatch(/\| es-batched \| 8 \| [\d.]+ \| [\d.]+ \|.*\| 0 \|.*\| pass \|/);
+    expect(markdown).toMatch(
+      /## checkout\n\n\| design \| conns \| confirmed\/s \| server CPU µs\/confirmed \| holds\/s \|/,
+    );
+    expect(markdown).toContain(
+      `| es-batched | 8 | ${checkout.confirmedPerSecond} | ${perConfirmed} | ${checkout.holdsPerSecond} |`,
+    );
+    expect(markdown).toMatch(/\| es-batched \| 8 \| [\d.]+ \| \d+ \| [\d.]+ \|.*\| 0 \|.*\| pass \|/);
   }, 240_000);
 
   it('--model open: visitors arrive at the rate the closed loop served them, and the same figures and audit follow', async () => {
@@ -202,8 +210,11 @@ describe('npm run loadtest -- --scenario checkout', () => {
     expect(checkout.confirms.statusCounts['200']).toBeGreaterThan(0);
     expect(checkout.confirmedPerSecond).toBeGreaterThan(0);
     expect(checkout.expiryLagMs.count).toBeGreaterThan(0);
+    const perConfirmed = load.cpu?.microsecondsPerCommitted?.server;
+    expect(perConfirmed).toBeGreaterThanOrEqual(load.cpu?.microsecondsPerRequest.server ?? Infinity);
     const markdown = await readFile(files[1]!, 'utf8');
     expect(markdown).toContain('## checkout, open model');
+    expect(markdown).toContain(`| ${load.achievedRate} | ${checkout.confirmedPerSecond} | ${perConfirmed} |`);
     expect(markdown).toContain('## checkout\n');
   }, 240_000);
 

@@ -87,6 +87,7 @@ describe.runIf(haproxyInstalled)('the harness on a cluster', () => {
     const clusterCpu = surges[1]!.cpu!;
     expect(clusterCpu.apiProcessCores).toHaveLength(2);
     expect(clusterCpu.cores.haproxy).toBeGreaterThan(0);
+    expect(clusterCpu.microsecondsPerCommitted?.haproxy).toBeGreaterThan(0);
     expect(surges[0]!.cpu!.apiProcessCores).toHaveLength(1);
     expect(report.ceilings.map((c) => c.topology)).toEqual(['1 process', '2 processes, affinity']);
     expect(await readFile(files[1]!, 'utf8')).toContain('| es-batched · 2 processes, affinity |');

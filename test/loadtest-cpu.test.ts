@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { cpuByRole, cpuUse, parseProcStat, readCpuTimes, type ProcessCpu } from '../loadtest/cpu.js';
+import {
+  cpuByRole,
+  cpuCeilingRatio,
+  cpuUse,
+  microsecondsPer,
+  parseProcStat,
+  readCpuTimes,
+  type ProcessCpu,
+} from '../loadtest/cpu.js';
 
 /** A /proc/<pid>/stat line with these times in ticks (utime stime cutime cstime). */
 const statLine = (pid: number, name: string, parentPid: number, [utime, stime, cutime, cstime]: number[]) =>
@@ -88,24 +96,92 @@ describe('CPU time by role', () => {
     expect(cpuByRole(processes, 20, 10)).toMatchObject({ api: 3, projector: 0, postgres: null, loadGenerator: 7 });
   });
 
-  it('turns two readings into cores busy and microseconds per request', () => {
-    const before = { api: 1, projector: 0.5, postgres: 2, haproxy: 0, loadGenerator: 1, apiProcesses: { 7: 1 } };
-    const after = { api: 8, projector: 1.5, postgres: 6, haproxy: 1, loadGenerator: 3, apiProcesses: { 7: 6, 9: 3 } };
-    expect(cpuUse(before, after, 10, 20_000)).toEqual({
+  const before = { api: 1, projector: 0.5, postgres: 2, haproxy: 0, loadGenerator: 1, apiProcesses: { 7: 1 } };
+  const after = { api: 8, projector: 1.5, postgres: 6, haproxy: 1, loadGenerator: 3, apiProcesses: { 7: 6, 9: 3 } };
+
+  it('turns two readings into cores busy and microseconds per request and per committed reservation', () => {
+    expect(cpuUse(before, after, 10, { requests: 20_000, committed: 5_000 })).toEqual({
       cores: { api: 0.7, projector: 0.1, postgres: 0.4, haproxy: 0.1, loadGenerator: 0.2 },
-      microsecondsPerRequest: { api: 350, projector: 50, postgres: 200, haproxy: 50, loadGenerator: 100, total: 750 },
+      microsecondsPerRequest: {
+        api: 350,
+        projector: 50,
+        postgres: 200,
+        haproxy: 50,
+        loadGenerator: 100,
+        server: 650,
+        total: 750,
+      },
+      // The same CPU over the 201s alone: 409s and 503s are part of what a commit costs.
+      microsecondsPerCommitted: {
+        api: 1400,
+        projector: 200,
+        postgres: 800,
+        haproxy: 200,
+        loadGenerator: 400,
+        server: 2600,
+        total: 3000,
+      },
       // The process started between the readings counts from its start.
       apiProcessCores: [0.5, 0.3],
     });
-    const outside = cpuUse({ ...before, postgres: null }, { ...after, postgres: null }, 10, 20_000);
+    const outside = cpuUse({ ...before, postgres: null }, { ...after, postgres: null }, 10, {
+      requests: 20_000,
+      committed: 5_000,
+    });
     expect(outside.microsecondsPerRequest).toEqual({
       api: 350,
       projector: 50,
       postgres: null,
       haproxy: 50,
       loadGenerator: 100,
+      server: 450,
       total: 550,
     });
+    expect(outside.microsecondsPerCommitted).toMatchObject({ postgres: null, server: 1800, total: 2200 });
+  });
+
+  it('has no CPU per committed reservation where nothing was committed (the HTTP ceiling)', () => {
+    const ceiling = cpuUse(before, after, 10, { requests: 20_000, committed: 0 });
+    expect(ceiling.microsecondsPerCommitted).toBeNull();
+    expect(ceiling.microsecondsPerRequest.server).toBe(650);
+  });
+
+  it("sums the server's and the total before rounding, and gives zeros for no units of work", () => {
+    // A third of a microsecond each for three roles: each rounds to 0, the server's to 1.
+    const used = { api: 1e-6, projector: 1e-6, postgres: 1e-6, haproxy: 0, loadGenerator: 0 };
+    expect(microsecondsPer(used, 3)).toEqual({
+      api: 0,
+      projector: 0,
+      postgres: 0,
+      haproxy: 0,
+      loadGenerator: 0,
+      server: 1,
+      total: 1,
+    });
+    expect(microsecondsPer({ ...used, postgres: null }, 0)).toEqual({
+      api: 0,
+      projector: 0,
+      postgres: null,
+      haproxy: 0,
+      loadGenerator: 0,
+      server: 0,
+      total: 0,
+    });
+  });
+
+  it("holds the server's CPU per committed reservation against the HTTP ceiling's per request", () => {
+    const zero = { api: 0, projector: 0, postgres: null, haproxy: 0, loadGenerator: 0, apiProcesses: {} };
+    // 2.6 s of server CPU over 1,000 commits: 2,600 µs; the ceiling's 1.2 s over 1,000 requests: 1,200 µs.
+    const phase = cpuUse(zero, { ...zero, api: 2, projector: 0.6, loadGenerator: 9 }, 10, {
+      requests: 2_000,
+      committed: 1_000,
+    });
+    const ceiling = cpuUse(zero, { ...zero, api: 1.2, loadGenerator: 9 }, 10, { requests: 1_000, committed: 0 });
+    expect(cpuCeilingRatio(phase, ceiling)).toBe(2.17);
+    expect(cpuCeilingRatio(ceiling, ceiling)).toBeNull(); // nothing committed
+    expect(cpuCeilingRatio(phase, undefined)).toBeNull(); // no ceiling measured
+    expect(cpuCeilingRatio(undefined, ceiling)).toBeNull();
+    expect(cpuCeilingRatio(phase, cpuUse(zero, zero, 10, { requests: 1_000, committed: 0 }))).toBeNull();
   });
 
   it('reads this process from /proc', () => {

@@ -102,6 +102,11 @@ describe('npm run loadtest --quick', () => {
       expect(result.cpu?.microsecondsPerRequest.total).toBeGreaterThanOrEqual(
         result.cpu?.microsecondsPerRequest.api ?? 0,
       );
+      // Every phase committed something, each commit costing its share of every answer's CPU.
+      const perCommitted = result.cpu?.microsecondsPerCommitted?.server ?? 0;
+      expect(perCommitted).toBeGreaterThanOrEqual(result.cpu?.microsecondsPerRequest.server ?? Infinity);
+      const ceilingPerRequest = report.ceilings[0]?.cpu?.microsecondsPerRequest.server ?? 0;
+      expect(result.cpuCeilingRatio).toBeCloseTo(perCommitted / ceilingPerRequest, 1);
     }
     for (const sellout of report.results.filter((r) => r.phase === 'sellout')) {
       // Exactly the capacity is sold, never more.
@@ -118,17 +123,30 @@ describe('npm run loadtest --quick', () => {
     }
 
     const markdown = await readFile(files[1]!, 'utf8');
-    expect(markdown).toContain('## surge / sellout');
-    expect(markdown).toContain('seats lag p50/p99/max ms');
     expect(markdown).toMatch(
-      /## Comparisons within this run[^]*\| es-batched \| 8 \| [\d.]+ \| [\d.]+× \| [\d.]+× \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
+      /HTTP ceiling \(POST with a validated body and one `select 1`\): [\d.]+ req\/s at 8 connections \(server CPU \d+ µs\/request\)\./,
     );
     expect(markdown).toMatch(
-      /## Where the CPU goes[^]*\| http-ceiling \| ceiling \| 8 \| [\d.]+ \| [\d.]+ \|[^]*\| crud-atomic \| mixed \/ mixed \| 8 \|/,
+      /## surge \/ throughput\n\n\| design \| conns \| committed\/s \| of ceiling \| server CPU µs\/committed \| req\/s \|[^]*\| es-batched \| 8 \| [\d.]+ \| \d+% \| \d+ \| [\d.]+ \|/,
+    );
+    expect(markdown).toMatch(
+      /## surge \/ sellout\n\n\| design \| conns \| sold \| sold out after s \| attempts\/s \| server CPU µs\/seat sold \|[^]*\| es-batched \| 8 \| 50\/50 \| [\d.]+ \| [\d.]+ \| \d+ \|/,
+    );
+    expect(markdown).toContain('seats lag p50/p99/max ms');
+    expect(markdown).toMatch(
+      /## Comparisons within this run[^]*\| es-batched \| 8 \| [\d.]+ \| [\d.]+× \| [\d.]+× \| [\d.]+× \| [\d.]+ \| [\d.]+ \| [\d.]+ \| [\d.]+× \|/,
+    );
+    // The ceiling's server CPU per request stands in its per-committed columns; a phase's ratio to it comes last.
+    expect(markdown).toMatch(
+      /## Where the CPU goes[^]*\| http-ceiling \| ceiling \| 8 \| [\d.]+ \| [\d.]+ \|.*\| (\d+) \| \d+ \| \d+ \| - \| \1 \| - \|\n[^]*\| crud-atomic \| mixed \/ mixed \| 8 \|.*\| \d+ \| \d+ \| - \| \d+ \| [\d.]+× \|\n/,
     );
     expect(markdown).toContain('Integrity audit: **passed**');
     const html = await readFile(files[2]!, 'utf8');
     expect(html).toContain('<svg');
+    expect(html).toMatch(
+      /HTTP ceiling \(POST [^)]*<code>select 1<\/code>\): [\d.]+ req\/s at 8 connections \(server CPU \d+ µs\/request\)\./,
+    );
+    expect(html).toContain('<th>of ceiling</th><th>server CPU µs/committed</th>');
     expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href="http/); // opens from disk, no network
   }, 240_000);
 
@@ -187,8 +205,19 @@ describe('npm run loadtest --quick', () => {
     // A step the generator could not drive (one second of a quick run on a busy machine) is
     // never counted as kept, and the headline says when that bounded a capacity.
     expect(markdown).toMatch(
-      /\*\*surge, poisson arrivals, p99 ≤ 100 ms: es-batched takes \d+( \(generator limit\))? arrivals\/s; crud-atomic takes \d+( \(generator limit\))? arrivals\/s\.\*\*/,
+      /\*\*surge, poisson arrivals, p99 ≤ 100 ms: es-batched takes \d+( \(generator limit\))? arrivals\/s( \(server CPU \d+ µs\/committed\))?; crud-atomic takes \d+( \(generator limit\))? arrivals\/s( \(server CPU \d+ µs\/committed\))?\.\*\*/,
     );
+    // Beside each capacity found, the server's CPU per committed reservation at that step.
+    for (const c of open.capacity) {
+      const step = c.steps.find((s) => s.rate === c.capacityAtSlo && s.verdict.passed);
+      const perCommitted = step?.cpu?.microsecondsPerCommitted?.server;
+      const capacity = `${c.capacityAtSlo}${c.limitedByGenerator ? ' (generator limit)' : ''}`;
+      if (perCommitted !== undefined)
+        expect(markdown).toContain(
+          `${c.design} takes ${capacity} arrivals/s (server CPU ${perCommitted} µs/committed)`,
+        );
+    }
+    expect(markdown).toContain('| server CPU µs/request there | server CPU µs/committed there |');
     // The open model's tables come first.
     expect(markdown.indexOf('## Capacity at p99 ≤ 100 ms')).toBeLessThan(markdown.indexOf('## surge / throughput'));
     expect(markdown).toContain('## Spike: base rate, a step up, back to base');

@@ -134,7 +134,9 @@ export const runLoad = async (
     rate: load.rate,
     connections,
     verdict: stepVerdict(result, open.sloMs),
-    ...(before && after ? { cpu: cpuUse(before, after, result.seconds, result.answered) } : {}),
+    ...(before && after
+      ? { cpu: cpuUse(before, after, result.seconds, { requests: result.answered, committed: result.committed }) }
+      : {}),
   };
 };
 

@@ -85,7 +85,9 @@ const spikeShapeFor = (ctx: OpenContext, capacity: CapacityResult[]): SpikeShape
 };
 
 const openCheckoutLine = ({ design, rate, load, checkout: c, audit }: OpenCheckoutResult) =>
-  `${design} checkout open ${rate} visitors/s: ${c.confirmedPerSecond} confirmed/s, ${c.holdsPerSecond} holds/s, ` +
+  `${design} checkout open ${rate} visitors/s: ${c.confirmedPerSecond} confirmed/s` +
+  (load.cpu?.microsecondsPerCommitted ? `, server CPU ${load.cpu.microsecondsPerCommitted.server} µs/confirmed` : '') +
+  `, ${c.holdsPerSecond} holds/s, ` +
   `hold p50/p99 ${c.holds.latencyMs.p50}/${c.holds.latencyMs.p99} ms, confirm p50/p99 ${c.confirms.latencyMs.p50}/${c.confirms.latencyMs.p99} ms, ` +
   `expiry lag p50/p99/max ${c.expiryLagMs.p50}/${c.expiryLagMs.p99}/${c.expiryLagMs.max} ms, held at end ${c.seatsHeldAtEnd}, ` +
   `dropped ${load.dropped}, send lag p99 ${load.generator.sendLagMs.p99} ms, ${audit.passed ? 'audit ok' : 'AUDIT FAILED'}`;

@@ -1,6 +1,6 @@
 import type { OpenCheckoutResult } from '../checkout/open-checkout.js';
 import { designLabel, type PhaseResult } from '../phases.js';
-import { statusCount } from './markdown.js';
+import { serverCpuPerCommitted, statusCount } from './markdown.js';
 
 const auditCell = (r: PhaseResult) =>
   r.audit
@@ -18,7 +18,7 @@ const statuses = (counts: Record<string, number>, codes: string[]) =>
 
 /**
  * The checkout's table, one row per design and connection count: confirms and holds per second,
- * the latencies of holds and of confirms, the expiry lag of the holds that expired, the seats
+ * the server's CPU per confirmed reservation, the latencies of holds and of confirms, the expiry lag of the holds that expired, the seats
  * still held once every hold was due, the answers by kind, and the server's version conflicts
  * and retries exhausted (a 503 busy each) over the load.
  */
@@ -28,6 +28,7 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
     'design',
     'conns',
     'confirmed/s',
+    'server CPU µs/confirmed',
     'holds/s',
     'hold p50 ms',
     'hold p99 ms',
@@ -55,6 +56,7 @@ export const checkoutTable = (rows: PhaseResult[]) => ({
         designLabel(r),
         r.connections,
         c.confirmedPerSecond,
+        serverCpuPerCommitted(r.cpu),
         c.holdsPerSecond,
         c.holds.latencyMs.p50,
         c.holds.latencyMs.p99,
@@ -89,6 +91,7 @@ export const openCheckoutTable = (results: OpenCheckoutResult[]) => ({
     'visitors/s offered',
     'issued/s',
     'confirmed/s',
+    'server CPU µs/confirmed',
     'holds/s',
     'hold p50 ms',
     'hold p99 ms',
@@ -109,6 +112,7 @@ export const openCheckoutTable = (results: OpenCheckoutResult[]) => ({
     rate,
     load.achievedRate,
     c.confirmedPerSecond,
+    serverCpuPerCommitted(load.cpu),
     c.holdsPerSecond,
     c.holds.latencyMs.p50,
     c.holds.latencyMs.p99,

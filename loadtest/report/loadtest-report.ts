@@ -1,13 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
 import { join } from 'node:path';
-import type { CpuUse } from '../cpu.js';
+import { cpuCeilingRatio, type CpuUse } from '../cpu.js';
 import { CRUD_DESIGNS, isCrud, type LoadtestOptions } from '../options.js';
 import { designLabel, type PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
 import type { OpenReport } from '../open/open-run.js';
 import { checkoutTable } from './checkout-report.js';
-import { htmlTable, markdownTable, otherStatuses, statusCount } from './markdown.js';
+import { htmlTable, markdownTable, otherStatuses, serverCpuPerCommitted, statusCount } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
 import { designColor } from './colors.js';
 import { barChart, escapeHtml, lineChart, page } from './svg.js';
@@ -23,7 +23,12 @@ export type LoadtestReport = {
   options: LoadtestOptions;
   /** Requests per second of the HTTP ceiling probe, per connection count, and the CPU it used. */
   ceilings: { connections: number; requestsPerSecond: number; cpu?: CpuUse; topology?: string }[];
-  results: (PhaseResult & { ceilingFraction: number | null })[];
+  /**
+   * `ceilingFraction`: committed/s ÷ the HTTP ceiling's req/s (throughput phases). `cpuCeilingRatio`:
+   * the server's CPU µs per committed reservation ÷ the HTTP ceiling's server CPU µs per request
+   * (see cpuCeilingRatio). Both against the ceiling of the same connection count and service.
+   */
+  results: (PhaseResult & { ceilingFraction: number | null; cpuCeilingRatio: number | null })[];
   /** The open model's capacity at the objective, spikes and generator check (`--model open`). */
   open?: OpenReport;
   auditPassed: boolean;
@@ -55,12 +60,12 @@ export const buildReport = (
   const results = phases
     .filter((p) => p.phase !== 'ceiling')
     .map((p) => {
-      const ceiling = ceilings.find(
-        (c) => c.connections === p.connections && c.topology === p.topology,
-      )?.requestsPerSecond;
+      const ceiling = ceilings.find((c) => c.connections === p.connections && c.topology === p.topology);
       return {
         ...p,
-        ceilingFraction: p.phase === 'throughput' && ceiling ? round(p.reservationsPerSecond / ceiling, 3) : null,
+        ceilingFraction:
+          p.phase === 'throughput' && ceiling ? round(p.reservationsPerSecond / ceiling.requestsPerSecond, 3) : null,
+        cpuCeilingRatio: cpuCeilingRatio(p.cpu, ceiling?.cpu),
       };
     });
   return {
@@ -126,7 +131,9 @@ export const reportTables = (
     const header = [
       'design',
       'conns',
-      ...(sellout ? ['sold', 'sold out after s', 'attempts/s'] : ['committed/s', 'of ceiling']),
+      ...(sellout
+        ? ['sold', 'sold out after s', 'attempts/s', 'server CPU µs/seat sold']
+        : ['committed/s', 'of ceiling', 'server CPU µs/committed']),
       'req/s',
       'p50 ms',
       'p90 ms',
@@ -158,8 +165,13 @@ export const reportTables = (
               `${r.sellout?.seatsSold}/${r.sellout?.capacity}`,
               r.sellout?.timeToSellOutSeconds ?? 'not sold out',
               r.attemptsPerSecond,
+              serverCpuPerCommitted(r.cpu),
             ]
-          : [r.reservationsPerSecond, r.ceilingFraction === null ? '-' : `${Math.round(r.ceilingFraction * 100)}%`]),
+          : [
+              r.reservationsPerSecond,
+              r.ceilingFraction === null ? '-' : `${Math.round(r.ceilingFraction * 100)}%`,
+              serverCpuPerCommitted(r.cpu),
+            ]),
         r.requestsPerSecond,
         r.latencyMs.all.p50,
         r.latencyMs.all.p90,
@@ -189,12 +201,12 @@ export const reportTables = (
 };
 
 /**
- * Where the CPU of each held part went: the cores each process kept busy, and the CPU time per
- * request answered. The machine's cores are shared by all four, so a design's requests per second
- * is bounded by the sum: fewer microseconds per request is what lets a design answer more.
+ * The ceilings and the phases whose CPU was measured, with the figures of their per-committed
+ * columns: the HTTP ceiling commits nothing, so its per-request figures stand in (the figures
+ * `÷ ceiling` divides by).
  */
-export const cpuTable = (report: LoadtestReport) => {
-  const measured = [
+const measuredCpu = (report: LoadtestReport) =>
+  [
     ...report.ceilings.map((c) => ({
       design: 'http-ceiling',
       ...(c.topology ? { topology: c.topology } : {}),
@@ -202,14 +214,29 @@ export const cpuTable = (report: LoadtestReport) => {
       connections: c.connections,
       requestsPerSecond: c.requestsPerSecond,
       cpu: c.cpu,
+      perCommitted: c.cpu?.microsecondsPerRequest,
+      cpuCeilingRatio: null,
     })),
-    ...report.results.map((r) => ({ ...r, phase: `${r.scenario} / ${r.phase}` })),
+    ...report.results.map((r) => ({
+      ...r,
+      phase: `${r.scenario} / ${r.phase}`,
+      perCommitted: r.cpu?.microsecondsPerCommitted,
+    })),
   ].flatMap((r) => (r.cpu ? [{ ...r, cpu: r.cpu }] : []));
-  const cell = (value: number | null) => value ?? '-';
+
+/**
+ * Where the CPU of each held part went: the cores each process kept busy, and the CPU time per
+ * request answered and per reservation committed. The machine's cores are shared by all four, so
+ * a design's requests per second is bounded by the sum: fewer microseconds per request is what
+ * lets a design answer more, and fewer per committed reservation what lets it sell more.
+ */
+export const cpuTable = (report: LoadtestReport) => {
+  const measured = measuredCpu(report);
+  const cell = (value: number | null | undefined) => value ?? '-';
   // HAProxy and the API processes one by one only when HAProxy ran (a cluster, or one process behind it).
   const cluster = measured.some((r) => r.cpu.apiProcessCores.length > 1 || r.cpu.cores.haproxy > 0);
   return {
-    title: 'Where the CPU goes (held part): cores busy, and CPU µs per request',
+    title: 'Where the CPU goes (held part): cores busy, and CPU µs per request and per committed reservation',
     header: [
       'design',
       'phase',
@@ -227,9 +254,16 @@ export const cpuTable = (report: LoadtestReport) => {
       'load generator',
       'all',
       'server (all but the load generator)',
+      'µs/committed (http-ceiling: per request): API',
+      ...(cluster ? ['HAProxy'] : []),
+      'projector',
+      'PostgreSQL',
+      'server',
+      '÷ ceiling (server µs/committed ÷ http-ceiling server µs/request)',
     ],
     rows: measured.map((r) => {
       const { cores, microsecondsPerRequest: us, apiProcessCores } = r.cpu;
+      const committed = r.perCommitted;
       return [
         designLabel(r),
         r.phase,
@@ -246,7 +280,13 @@ export const cpuTable = (report: LoadtestReport) => {
         cell(us.postgres),
         us.loadGenerator,
         us.total,
-        us.total - us.loadGenerator,
+        us.server,
+        cell(committed?.api),
+        ...(cluster ? [cell(committed?.haproxy)] : []),
+        cell(committed?.projector),
+        cell(committed?.postgres),
+        cell(committed?.server),
+        r.cpuCeilingRatio === null ? '-' : `${r.cpuCeilingRatio}×`,
       ];
     }),
   };
@@ -254,8 +294,10 @@ export const cpuTable = (report: LoadtestReport) => {
 
 /**
  * What spreading the load and a hot conference among quiet ones cost each design, against
- * figures of the same run: spread committed/s against the strongest CRUD baseline's and against
- * its own surge's; the hot conference's p99 in the hotspot against the p99 of a surge alone.
+ * figures of the same run: spread committed/s, and the server's CPU per committed reservation
+ * in the spread, against the strongest CRUD baseline's (the one of most spread committed/s), and
+ * committed/s against its own surge's; the hot conference's p99 in the hotspot against the p99
+ * of a surge alone.
  */
 export const comparisonTable = (report: LoadtestReport) => {
   const throughput = report.results.filter((r) => r.phase === 'throughput');
@@ -277,15 +319,16 @@ export const comparisonTable = (report: LoadtestReport) => {
       const spread = find(design, 'spread', connections, topology);
       const surge = find(design, 'surge', connections, topology);
       const hot = find(design, 'hotspot', connections, topology)?.hot;
-      const crudSpreads = CRUD_DESIGNS.flatMap(
-        (d) => find(d, 'spread', connections, topology)?.reservationsPerSecond ?? [],
+      const [strongestCrud] = CRUD_DESIGNS.flatMap((d) => find(d, 'spread', connections, topology) ?? []).sort(
+        (a, b) => b.reservationsPerSecond - a.reservationsPerSecond,
       );
-      const strongestCrud = crudSpreads.length > 0 ? Math.max(...crudSpreads) : undefined;
+      const serverCpu = (r: PhaseResult | undefined) => r?.cpu?.microsecondsPerCommitted?.server;
       return [
         designLabel({ design, topology }),
         connections,
         spread?.reservationsPerSecond ?? '-',
-        isCrud(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud),
+        isCrud(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud?.reservationsPerSecond),
+        isCrud(design) ? '-' : ratio(serverCpu(spread), serverCpu(strongestCrud)),
         ratio(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
         hot?.reservationsPerSecond ?? '-',
         hot?.latencyMs.p99 ?? '-',
@@ -300,6 +343,7 @@ export const comparisonTable = (report: LoadtestReport) => {
       'conns',
       'spread committed/s',
       'spread ÷ strongest CRUD spread',
+      'spread server CPU/committed ÷ strongest CRUD’s',
       'spread ÷ own surge',
       'hotspot: hot conference committed/s',
       'hot conference p99 ms',
@@ -310,12 +354,25 @@ export const comparisonTable = (report: LoadtestReport) => {
   };
 };
 
+/**
+ * The HTTP ceiling of each connection count, with the server's CPU per request there: the figure
+ * each design's server CPU per committed reservation is held against (the ceiling commits nothing).
+ */
+const ceilingFigures = (report: LoadtestReport): string =>
+  report.ceilings
+    .map(
+      (c) =>
+        `${c.requestsPerSecond} req/s at ${c.connections} connections` +
+        (c.cpu ? ` (server CPU ${c.cpu.microsecondsPerRequest.server} µs/request)` : ''),
+    )
+    .join('; ') || 'not measured';
+
 const markdown = (report: LoadtestReport): string => {
   const lines = [
     `# seat-surge load test, ${report.startedAt}`,
     '',
     `Machine: ${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}. Server: ${report.server}.`,
-    `HTTP ceiling (POST with a validated body and one \`select 1\`): ${report.ceilings.map((c) => `${c.requestsPerSecond} req/s at ${c.connections} connections`).join('; ') || 'not measured'}.`,
+    `HTTP ceiling (POST with a validated body and one \`select 1\`): ${ceilingFigures(report)}.`,
     `Integrity audit: **${report.auditPassed ? 'passed' : 'FAILED'}**.`,
     ...(report.open
       ? [
@@ -340,7 +397,7 @@ const markdown = (report: LoadtestReport): string => {
 
 const html = (report: LoadtestReport): string => {
   const sections: string[] = [
-    `<p>Machine: ${escapeHtml(`${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}`)}. Server: ${escapeHtml(report.server)}. Integrity audit: <b class="${report.auditPassed ? 'pass' : 'fail'}">${report.auditPassed ? 'passed' : 'FAILED'}</b>.</p>`,
+    `<p>Machine: ${escapeHtml(`${report.machine.cpus} × ${report.machine.cpuModel}, ${report.machine.memoryGiB} GiB, Node ${report.machine.node}`)}. Server: ${escapeHtml(report.server)}. HTTP ceiling (POST with a validated body and one <code>select 1</code>): ${escapeHtml(ceilingFigures(report))}. Integrity audit: <b class="${report.auditPassed ? 'pass' : 'fail'}">${report.auditPassed ? 'passed' : 'FAILED'}</b>.</p>`,
   ];
   if (report.open) sections.push(openHtml(report.open));
   const byPhase = new Map<string, LoadtestReport['results']>();

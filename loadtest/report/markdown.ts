@@ -1,3 +1,5 @@
+import type { CpuUse } from '../cpu.js';
+
 /** How many answers had this status code. */
 export const statusCount = (counts: Record<string, number>, code: string): number => counts[code] ?? 0;
 
@@ -6,6 +8,10 @@ export const otherStatuses = (counts: Record<string, number>): number =>
   Object.entries(counts)
     .filter(([code]) => !['200', '201', '409', '503'].includes(code))
     .reduce((n, [, c]) => n + c, 0);
+
+/** The server's CPU µs per reservation committed; '-' where not measured or nothing was committed. */
+export const serverCpuPerCommitted = (cpu: CpuUse | undefined): number | '-' =>
+  cpu?.microsecondsPerCommitted?.server ?? '-';
 
 /** A Markdown table from a header row and rows of cells. */
 export const markdownTable = (header: string[], rows: (string | number)[][]): string =>

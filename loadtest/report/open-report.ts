@@ -4,28 +4,29 @@ import { round } from '../stats.js';
 import { isCrud } from '../options.js';
 import { openCheckoutTable } from './checkout-report.js';
 import { designColor } from './colors.js';
-import { otherStatuses, statusCount } from './markdown.js';
+import { otherStatuses, serverCpuPerCommitted, statusCount } from './markdown.js';
 import { escapeHtml, lineChart } from './svg.js';
 
 type Table = { title: string; header: string[]; rows: (string | number)[][] };
 
 const perSecond = (n: number, seconds: number) => (seconds > 0 ? round(n / seconds) : 0);
 const auditCell = (audit: { passed: boolean }) => (audit.passed ? 'pass' : 'FAIL');
-/** Server CPU (API, projector, PostgreSQL) per answered request, µs. */
-const serverCpu = (step: OpenStep | undefined) => {
-  const us = step?.cpu?.microsecondsPerRequest;
-  return us ? us.api + us.projector + (us.postgres ?? 0) : '-';
-};
+/** Server CPU (all but the load generator) per answered request, µs. */
+const serverCpuPerRequest = (step: OpenStep | undefined) => step?.cpu?.microsecondsPerRequest.server ?? '-';
 const capacityStep = (c: CapacityResult) => c.steps.find((s) => s.rate === c.capacityAtSlo && s.verdict.passed);
 const capacityCell = (c: CapacityResult) => `${c.capacityAtSlo}${c.limitedByGenerator ? ' (generator limit)' : ''}`;
+
+/** A design's capacity, with the server's CPU per committed reservation at that step where it was measured. */
+const capacityClause = (c: CapacityResult) => {
+  const cpu = serverCpuPerCommitted(capacityStep(c)?.cpu);
+  return `${c.design} takes ${capacityCell(c)} arrivals/s${cpu === '-' ? '' : ` (server CPU ${cpu} µs/committed)`}`;
+};
 
 /** The first line of the results: each design's capacity at the objective, per scenario. */
 export const openHeadline = (open: OpenReport): string[] =>
   [...new Set(open.capacity.map((c) => c.scenario))].map((scenario) => {
     const rows = open.capacity.filter((c) => c.scenario === scenario);
-    return `${scenario}, ${open.spacing} arrivals, p99 ≤ ${open.sloMs} ms: ${rows
-      .map((c) => `${c.design} takes ${capacityCell(c)} arrivals/s`)
-      .join('; ')}.`;
+    return `${scenario}, ${open.spacing} arrivals, p99 ≤ ${open.sloMs} ms: ${rows.map(capacityClause).join('; ')}.`;
   });
 
 export const capacityTable = (open: OpenReport): Table => ({
@@ -39,6 +40,7 @@ export const capacityTable = (open: OpenReport): Table => ({
     'p99 ms there',
     'p99.9 ms there',
     'server CPU µs/request there',
+    'server CPU µs/committed there',
     'closed loop committed/s',
     'capacity ÷ closed loop',
     'steps',
@@ -58,7 +60,8 @@ export const capacityTable = (open: OpenReport): Table => ({
       step ? perSecond(step.committed, step.seconds) : '-',
       step?.latencyMs.all.p99 ?? '-',
       step?.latencyMs.all.p999 ?? '-',
-      serverCpu(step),
+      serverCpuPerRequest(step),
+      serverCpuPerCommitted(step?.cpu),
       c.closed?.reservationsPerSecond ?? '-',
       c.closed && c.closed.reservationsPerSecond > 0
         ? `${Math.round((c.capacityAtSlo / c.closed.reservationsPerSecond) * 100)}%`

@@ -15,7 +15,7 @@ export type SurgeRun = {
   pass: number;
   committedPerSecond: number;
   p99Ms: number;
-  /** CPU of the service's processes (API, projector, and PostgreSQL where measured) per committed reservation, µs. */
+  /** CPU of the service's processes (all but the load generator; PostgreSQL where measured) per committed reservation, µs. */
   serverCpuUsPerCommitted: number | null;
   postgresMeasured: boolean;
   /** Snapshots the server wrote per second of the held part (the metric's `written` outcome). */
@@ -29,13 +29,6 @@ const snapshotsWritten = async (baseUrl: string): Promise<number> => {
   const text = await (await fetch(`${baseUrl}/metrics`)).text();
   const match = /^seat_surge_snapshots_total\{[^}]*outcome="written"[^}]*\}\s+(\S+)/m.exec(text);
   return Number(match?.[1] ?? 0);
-};
-
-const serverCpuPerCommitted = (phase: PhaseResult): number | null => {
-  const us = phase.cpu?.microsecondsPerRequest;
-  if (!us || phase.reservationsCommitted === 0) return null;
-  const perRequest = us.api + us.projector + (us.postgres ?? 0);
-  return round((perRequest * phase.requests) / phase.reservationsCommitted, 0);
 };
 
 /**
@@ -93,7 +86,7 @@ export const runWriteCosts = async (
           pass,
           committedPerSecond: phase.reservationsPerSecond,
           p99Ms: phase.latencyMs.all.p99,
-          serverCpuUsPerCommitted: serverCpuPerCommitted(phase),
+          serverCpuUsPerCommitted: phase.cpu?.microsecondsPerCommitted?.server ?? null,
           postgresMeasured: phase.cpu?.microsecondsPerRequest.postgres !== null && phase.cpu !== undefined,
           // Counted from the ramp's start to after the audit: over the held part's length it overstates a little.
           snapshotsWrittenPerSecond: round(written / (phase.durationSeconds + 2 * loadtestOptions.rampSeconds), 0),
