@@ -42,28 +42,28 @@ export const createApp = (deps: AppDeps) => {
   // silently falls back to its TrieRouter, slower by a few µs per request, as soon as one route is
   // more than the RegExpRouter takes; named, such a route fails every test instead.
   const app = new Hono<AppEnv>({ router: new RegExpRouter() });
+  // Every layer of middleware is an async step per request (Hono's dispatch, a promise, a
+  // closure): the in-flight gauge and the id on the answer share one, and the layers with
+  // nothing to do after `next()` return its promise rather than await it.
   app.use(requestId());
-  // Error answers are built as new Responses; every answer carries the id, also those.
   app.use(async (c, next) => {
-    await next();
-    c.res.headers.set('X-Request-Id', c.get('requestId'));
-  });
-  app.use(requestLog(log));
-  app.use(async (_, next) => {
     metrics.requestsInFlight.inc();
     try {
       await next();
     } finally {
       metrics.requestsInFlight.dec();
     }
+    // Error answers are built as new Responses; every answer carries the id, also those.
+    c.res.headers.set('X-Request-Id', c.get('requestId'));
   });
+  app.use(requestLog(log));
   app.use(limitBody(deps.bodyLimitBytes));
 
   // While the database is known to be down, what needs it is answered at once: requests would
   // otherwise queue on a pool that cannot connect, and pile up for as long as the outage lasts.
-  const needsDatabase: MiddlewareHandler<AppEnv> = async (_, next) => {
+  const needsDatabase: MiddlewareHandler<AppEnv> = (_, next) => {
     if (!health.reachable) throw new DatabaseUnavailableError(DATABASE_RETRY_AFTER_SECONDS);
-    await next();
+    return next();
   };
   for (const path of [...Object.keys(designs), '/loadtest']) {
     app.use(path, needsDatabase);

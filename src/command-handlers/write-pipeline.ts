@@ -158,7 +158,11 @@ const commitBatch = async (deps: PipelineDeps, conferenceId: string, cache: Conf
 const knownOf = (cache: ConferenceCache, batch: Pending[], learnt: Map<string, Reservation>) => {
   const known = new Map<string, Reservation>();
   const unknown: string[] = [];
-  for (const id of new Set(batch.flatMap(({ command }) => reservationIdOfCommand(command) ?? []))) {
+  const seen = new Set<string>();
+  for (const { command } of batch) {
+    const id = reservationIdOfCommand(command);
+    if (id === undefined || seen.has(id)) continue;
+    seen.add(id);
     const reservation = learnt.get(id) ?? cache.reservations.get(id);
     if (reservation) known.set(id, reservation);
     else unknown.push(id);

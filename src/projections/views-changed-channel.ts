@@ -66,7 +66,7 @@ export const listenForChangedViews = ({
   log,
 }: {
   sql: Sql;
-  viewsChanged: Pick<ViewsChanged, 'notify'>;
+  viewsChanged: Pick<ViewsChanged, 'notify' | 'listenerCount'>;
   log: Logger;
 }) => {
   let stopped = true;
@@ -79,12 +79,15 @@ export const listenForChangedViews = ({
     listening = undefined;
     await previous?.unlisten().catch(() => {});
     if (stopped) return;
-    const subscribed = await sql
-      .listen(VIEWS_CHANGED_CHANNEL, (payload) => viewsChanged.notify(new Set(streamIdsOf(payload))))
-      .catch((error: unknown) => {
-        log.warn({ err: error }, 'cannot LISTEN for changed views; live readers re-check only');
-        return undefined;
-      });
+    // A payload may name hundreds of streams; with no live reader in this process (the usual case
+    // under load) it is not split into a set nobody reads.
+    const changed = (payload: string) => {
+      if (viewsChanged.listenerCount > 0) viewsChanged.notify(new Set(streamIdsOf(payload)));
+    };
+    const subscribed = await sql.listen(VIEWS_CHANGED_CHANNEL, changed).catch((error: unknown) => {
+      log.warn({ err: error }, 'cannot LISTEN for changed views; live readers re-check only');
+      return undefined;
+    });
     if (stopped) await subscribed?.unlisten().catch(() => {});
     else listening = subscribed;
   };
