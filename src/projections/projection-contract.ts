@@ -1,6 +1,6 @@
 import type { Queryable } from '../database/connect.js';
 import type { Checkpoint } from '../event-store/event-store.js';
-import type { ViewTables } from './apply-events.js';
+import type { ViewTables } from './view-tables.js';
 
 /** What one batch of a projection applied: how many events, up to where, and which streams. */
 export type AppliedBatch = { last: Checkpoint; count: number; streamIds: string[] };
