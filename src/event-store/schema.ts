@@ -43,7 +43,7 @@ export const events = pgTable(
   (table) => [
     unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
     index('events_recorded_at_idx').on(table.streamId, table.recordedAt),
-    // The projector reads in (transaction id, position) order; see readSettled in read-all.ts.
+    // The projector reads in (transaction id, position) order; see settledBatch in read-all.ts.
     index('events_transaction_position_idx').on(table.transactionId, table.position),
     // Not partial: a generic plan of a prepared `key = any($1)` cannot prove a partial index's
     // `is not null` and fell back to walking the whole stream.

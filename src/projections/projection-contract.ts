@@ -27,7 +27,7 @@ export type Projection = {
    * `alongside` (the projector's checkpoint write and announcement, given what the batch applies)
    * is sent together with the view's writes: a
    * writing transaction holds back the settled horizon of every projection until it commits
-   * (see readSettled), so it must not wait a round trip more than it needs.
+   * (see settledBatch), so it must not wait a round trip more than it needs.
    */
   applyNext: (
     tx: Queryable,
