@@ -4,7 +4,7 @@ import { RECORDED_EVENT_COLUMNS, type RecordedEvent } from './recorded-event.js'
 /** The statements that read every stream in global order (what projectors follow), and the positions in that order. */
 
 /**
- * A place in the order in which every stream is read (see readSettled): the last event read, as
+ * A place in the order in which every stream is read (see settledBatch): the last event read, as
  * (transaction id, position). A projection keeps one as its checkpoint, advanced in the same
  * transaction as its views, so each projection resumes from where it alone has got to.
  */
@@ -30,18 +30,15 @@ const upTo = (sql: Queryable, last: Checkpoint) =>
 /**
  * The events after `from` up to `last` (inclusive), as a condition on the `events` table: the
  * range of one batch. Every transaction in that range had ended when the batch was chosen (see
- * readSettled), so the range holds the same events however often it is read within the batch.
+ * settledBatch), so the range holds the same events however often it is read within the batch.
  */
 export const inRange = (sql: Queryable, from: Checkpoint, last: Checkpoint) =>
   sql`${after(sql, from)} and ${upTo(sql, last)}`;
 
-/** Events past `from` whose transactions have all ended, up to `last` if given: what readSettled may return. */
+/** Events past `from` whose transactions have all ended, up to `last` if given: what settledBatch may choose. */
 const settled = (sql: Queryable, from: Checkpoint, last?: Checkpoint) => sql`
   ${after(sql, from)} and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
   ${last ? sql`and ${upTo(sql, last)}` : sql``}`;
-
-/** An event with the id of the transaction that wrote it (xid8, as text). */
-export type SettledEvent = RecordedEvent & { transactionId: string };
 
 /** Events of every stream after global position `afterPosition`, in position order. */
 export const readAll = async (sql: Queryable, afterPosition: number, limit: number): Promise<RecordedEvent[]> =>
@@ -52,37 +49,23 @@ export const readAll = async (sql: Queryable, afterPosition: number, limit: numb
     limit ${limit}`;
 
 /**
- * Events after `after` in (transaction id, position) order, only from transactions that have
- * ended: the safe way for a projector to never pass over an event that commits late.
+ * The next batch of a projection: the last (transaction id, position) of at most `limit` events
+ * after `from`, in (transaction id, position) order, only from transactions that have ended;
+ * how many events, and their streams. Not the events: each projection applies the range
+ * (`inRange`) inside PostgreSQL. This is the safe way for a projector to never pass over an
+ * event that commits late.
  *
  * Why this is correct: a position is drawn from a sequence, so a transaction can commit an
  * event with a LOWER position after another has committed a higher one; a reader that goes
- * by `position > checkpoint` skips the late one forever. Instead we read only events whose
+ * by `position > checkpoint` skips the late one forever. Instead a batch takes only events whose
  * transaction id is below `pg_snapshot_xmin(pg_current_snapshot())`. Every transaction below
  * that horizon has ended, and every transaction that has not yet written gets a larger id, so
- * the set of events below the horizon never grows behind the reader. Reading that set in
+ * the set of events below the horizon never grows behind the reader. Taking that set in
  * (transaction id, position) order and checkpointing the pair therefore never skips an
  * event. Within one stream this order is the version order: an append waits for the
  * stream-row lock held by the previous append, whose transaction id is therefore smaller.
  * The price: a long-running transaction anywhere holds the horizon back and delays readers.
- * `last` bounds the read (inclusive), for catching up to another reader's checkpoint.
- */
-export const readSettled = async (
-  sql: Queryable,
-  from: Checkpoint,
-  limit: number,
-  last?: Checkpoint,
-): Promise<SettledEvent[]> => sql<SettledEvent[]>`
-  select ${sql.unsafe(RECORDED_EVENT_COLUMNS)}, transaction_id::text as "transactionId" from events
-  where ${settled(sql, from, last)}
-  order by transaction_id, position
-  limit ${limit}`;
-
-/**
- * The bounds of the batch `readSettled` would return, without its events: the last
- * (transaction id, position), how many events, and their streams. For a projection that
- * applies the range inside PostgreSQL; the same reading order and horizon, so the same
- * guarantee that no late commit is passed over.
+ * `last` bounds the batch (inclusive), for catching up to another reader's checkpoint.
  */
 export const settledBatch = async (
   sql: Queryable,

@@ -44,7 +44,7 @@ export const events = pgTable(
     // A stream's events in version order: loading, the listing, and point-in-time reads, which
     // need no index on recorded_at (see versionAt in read-stream.ts).
     unique('events_stream_version_unique').on(table.streamId, table.streamVersion),
-    // The projector reads in (transaction id, position) order; see readSettled in read-all.ts.
+    // The projector reads in (transaction id, position) order; see settledBatch in read-all.ts.
     index('events_transaction_position_idx').on(table.transactionId, table.position),
     // Not partial: a generic plan of a prepared `key = any($1)` cannot prove a partial index's
     // `is not null` and fell back to walking the whole stream.

@@ -10,7 +10,7 @@ export { PROJECTIONS, remainingSeats, reservations } from './all-projections.js'
 export type { AppliedBatch, Projection } from './projection-contract.js';
 export { rebuildViews, type RebuildOptions, type RebuildResult } from './rebuild.js';
 export { createReadModel, type ReadModel } from './read-model.js';
-export { LIVE_VIEWS, type ViewTables } from './apply-events.js';
+export { LIVE_VIEWS, type ViewTables } from './view-tables.js';
 export { projectionLag, readCheckpoint, type ProjectionLag } from './checkpoint.js';
 export { createViewsChanged, type ViewsChanged, type ViewsChangedListener } from './views-changed.js';
 export {

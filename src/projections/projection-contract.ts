@@ -1,6 +1,6 @@
 import type { Queryable } from '../database/connect.js';
 import type { Checkpoint } from '../event-store/event-store.js';
-import type { ViewTables } from './apply-events.js';
+import type { ViewTables } from './view-tables.js';
 
 /** What one batch of a projection applied: how many events, up to where, and which streams. */
 export type AppliedBatch = { last: Checkpoint; count: number; streamIds: string[] };
@@ -27,7 +27,7 @@ export type Projection = {
    * `alongside` (the projector's checkpoint write and announcement, given what the batch applies)
    * is sent together with the view's writes: a
    * writing transaction holds back the settled horizon of every projection until it commits
-   * (see readSettled), so it must not wait a round trip more than it needs.
+   * (see settledBatch), so it must not wait a round trip more than it needs.
    */
   applyNext: (
     tx: Queryable,

@@ -3,7 +3,7 @@ import type { Queryable, Sql } from '../database/connect.js';
 import { LeaderLock } from '../database/leader-lock.js';
 import { EVENTS_APPENDED_CHANNEL } from '../event-store/projector-wake-ups.js';
 import type { Logger } from '../logger.js';
-import { LIVE_VIEWS } from './apply-events.js';
+import { LIVE_VIEWS } from './view-tables.js';
 import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
 import type { AppliedBatch, Projection } from './projection-contract.js';
 

@@ -1,6 +1,6 @@
 import type { Sql } from '../database/connect.js';
 import type { Logger } from '../logger.js';
-import { LIVE_VIEWS, VIEW_COLUMNS, type ViewTables } from './apply-events.js';
+import { LIVE_VIEWS, VIEW_COLUMNS, type ViewTables } from './view-tables.js';
 import { compareCheckpoints, START, type Checkpoint } from '../event-store/event-store.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
 import type { Projection } from './projection-contract.js';

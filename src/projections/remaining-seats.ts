@@ -1,8 +1,8 @@
 import type { Queryable } from '../database/connect.js';
 import { createEventStore, inRange, type Checkpoint } from '../event-store/event-store.js';
 import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
-import type { ViewTables } from './apply-events.js';
 import type { Projection } from './projection-contract.js';
+import type { ViewTables } from './view-tables.js';
 
 /**
  * The remaining-seats view and the conference list, applied by PostgreSQL itself: a few

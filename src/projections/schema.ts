@@ -67,7 +67,7 @@ export const reservationsView = pgTable(
 
 /**
  * How far each projection has read, as the (transaction id, position) of the last event
- * applied: the order in which the projector reads (see readSettled in the event store).
+ * applied: the order in which the projector reads (see settledBatch in the event store).
  */
 export const projectionCheckpoints = pgTable('projection_checkpoints', {
   name: text('name').primaryKey(),

@@ -15,11 +15,11 @@ import type {
 type Names<K extends string> = { readonly [Name in K]: Name };
 
 /**
- * The names under which the events are stored, for SQL that reads them where they lie (the
- * remaining-seats projection folds the events inside PostgreSQL), so that a field renamed in
- * types.ts cannot leave that SQL reading a name no event has any more. Each entry must list
- * exactly the keys of its type, each as itself: renaming or removing an event type or a field
- * fails to compile here until this follows, and the SQL takes its names from here.
+ * The names under which the events are stored, for SQL that reads them where they lie (both
+ * projections apply the events inside PostgreSQL), so that a field renamed in types.ts cannot
+ * leave that SQL reading a name no event has any more. Each entry must list exactly the keys of
+ * its type, each as itself: renaming or removing an event type or a field fails to compile here
+ * until this follows, and the SQL takes its names from here.
  */
 export const STORED_EVENT_NAMES = {
   eventType: {
@@ -36,6 +36,14 @@ export const STORED_EVENT_NAMES = {
   seatsChanged: { conferenceId: 'conferenceId', reservationId: 'reservationId', seats: 'seats' },
   seatTypeCapacity: { type: 'type', capacity: 'capacity' },
   seatQuantity: { seatType: 'seatType', quantity: 'quantity' },
+  times: {
+    SeatsReserved: { reservedAt: 'reservedAt' },
+    ReservationCancelled: { cancelledAt: 'cancelledAt' },
+    SeatsHeld: { heldAt: 'heldAt', expiresAt: 'expiresAt' },
+    HoldConfirmed: { confirmedAt: 'confirmedAt' },
+    HoldReleased: { releasedAt: 'releasedAt' },
+    HoldExpired: { expiresAt: 'expiresAt', expiredAt: 'expiredAt' },
+  },
 } as const satisfies {
   eventType: Names<SeatAvailabilityEvent['type']>;
   /** The data fields every event has. */
@@ -45,15 +53,20 @@ export const STORED_EVENT_NAMES = {
    * The data fields every event that moves seats has: a reservation or a hold takes them, a
    * confirm moves them from held to reserved, a cancel, a release or an expiry gives them back.
    */
-  seatsChanged: Names<keyof (SeatsReserved | ReservationCancelled | SeatMovedByHold)['data']>;
+  seatsChanged: Names<keyof SeatMovingEvent['data']>;
   /** An element of ConferenceCreated's `seatTypes`. */
   seatTypeCapacity: Names<keyof SeatTypeCapacity>;
   /** An element of the `seats` of any event that moves seats. */
   seatQuantity: Names<keyof SeatQuantity>;
+  /** The times each event that moves seats records, by event type: its data fields besides `seatsChanged`'s. */
+  times: { [Type in SeatMovingEvent['type']]: Names<TimeFields<Extract<SeatMovingEvent, { type: Type }>>> };
 };
 
-/** The events of the checkout flow, all of which move seats. */
-type SeatMovedByHold = SeatsHeld | HoldConfirmed | HoldReleased | HoldExpired;
+/** Every event that moves seats: the one-step reservation and its cancel, and the checkout flow. */
+type SeatMovingEvent = SeatsReserved | ReservationCancelled | SeatsHeld | HoldConfirmed | HoldReleased | HoldExpired;
+
+/** The data fields of one event that moves seats that not every such event has. */
+type TimeFields<Event extends SeatMovingEvent> = Exclude<keyof Event['data'] & string, keyof SeatMovingEvent['data']>;
 
 const isEventType = (type: string): type is SeatAvailabilityEvent['type'] =>
   Object.hasOwn(STORED_EVENT_NAMES.eventType, type);

@@ -38,4 +38,11 @@ describe('stored events', () => {
         expect(Object.keys(seat).sort()).toEqual(Object.values(STORED_EVENT_NAMES.seatQuantity).sort());
     }
   });
+
+  it('names for the SQL the times of each event moving seats: its fields besides those every such event has', () => {
+    for (const { type, data } of seatMovingEvents)
+      expect(Object.keys(data).sort()).toEqual(
+        [...Object.values(STORED_EVENT_NAMES.seatsChanged), ...Object.values(STORED_EVENT_NAMES.times[type])].sort(),
+      );
+  });
 });
