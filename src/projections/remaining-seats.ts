@@ -1,31 +1,9 @@
 import type { Queryable } from '../database/connect.js';
-import { createEventStore, inRange, type Checkpoint } from '../event-store/event-store.js';
+import { inRange, type Checkpoint } from '../event-store/event-store.js';
+import { applyRange } from './apply-range.js';
 import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
 import type { Projection } from './projection-contract.js';
 import type { ViewTables } from './view-tables.js';
-
-/**
- * The remaining-seats view and the conference list, applied by PostgreSQL itself: a few
- * set-based statements over the batch's range of events, with no event data shipped to node and
- * back, so a batch costs about the same whether it holds 10 events or 5,000. Idempotent: a row
- * only takes the deltas of events later than the last one it has seen.
- */
-export const remainingSeats: Projection = {
-  name: 'remaining_seats',
-  locks: { leader: 72_630_001, batch: 72_630_002, rebuild: 72_630_003 },
-  views: ['conferences', 'seats'],
-  async applyNext(tx, tables, after, limit, upTo, alongside) {
-    const batch = await createEventStore(tx).settledBatch(after, limit, upTo);
-    if (!batch) return undefined;
-    // Sent at once, run in this order by the transaction's one connection (see projection-contract.ts).
-    await Promise.all([
-      applyConferencesCreated(tx, tables, after, batch.last),
-      applySeatDeltas(tx, tables, after, batch.last),
-      alongside?.(batch),
-    ]);
-    return batch;
-  },
-};
 
 /**
  * The names of the events and of their fields that these statements read, checked against the
@@ -105,4 +83,17 @@ const applySeatDeltas = async (sql: Queryable, tables: ViewTables, after: Checkp
       select data->>${anyEvent.conferenceId} as conference_id, max(position) as last_position from batch group by 1
     ) x
     where v.conference_id = x.conference_id and v.last_position < x.last_position`;
+};
+
+/**
+ * The remaining-seats view and the conference list, applied by PostgreSQL itself: a few
+ * set-based statements over the batch's range of events, with no event data shipped to node and
+ * back, so a batch costs about the same whether it holds 10 events or 5,000. Idempotent: a row
+ * only takes the deltas of events later than the last one it has seen.
+ */
+export const remainingSeats: Projection = {
+  name: 'remaining_seats',
+  locks: { leader: 72_630_001, batch: 72_630_002, rebuild: 72_630_003 },
+  views: ['conferences', 'seats'],
+  applyNext: applyRange([applyConferencesCreated, applySeatDeltas]),
 };

@@ -1,32 +1,9 @@
 import type { Queryable } from '../database/connect.js';
-import { createEventStore, inRange, type Checkpoint } from '../event-store/event-store.js';
+import { inRange, type Checkpoint } from '../event-store/event-store.js';
+import { applyRange } from './apply-range.js';
 import { STORED_EVENT_NAMES, type ReservationStatus } from '../seat-availability/index.js';
 import type { Projection } from './projection-contract.js';
 import type { ViewTables } from './view-tables.js';
-
-/**
- * The reservations view: a row per reservation or hold, its seats, status and the time of each
- * change. Applied by PostgreSQL itself, as the remaining seats are: two set-based statements over
- * the batch's range of events, with no event data shipped to node and back, so a batch costs
- * about the same whether it holds 10 events or 5,000. Idempotent: a row only takes the events
- * later than the last one it has seen.
- */
-export const reservations: Projection = {
-  name: 'reservations',
-  locks: { leader: 72_630_011, batch: 72_630_012, rebuild: 72_630_013 },
-  views: ['reservations'],
-  async applyNext(tx, tables, after, limit, upTo, alongside) {
-    const batch = await createEventStore(tx).settledBatch(after, limit, upTo);
-    if (!batch) return undefined;
-    // Sent at once, run in this order by the transaction's one connection (see projection-contract.ts).
-    await Promise.all([
-      applySeatsTaken(tx, tables, after, batch.last),
-      applyStatusChanges(tx, tables, after, batch.last),
-      alongside?.(batch),
-    ]);
-    return batch;
-  },
-};
 
 /**
  * The names of the events and of their fields that these statements read, checked against the
@@ -129,4 +106,18 @@ const applyStatusChanges = async (sql: Queryable, tables: ViewTables, after: Che
         confirmed_at = coalesce(f.confirmed_at, v.confirmed_at), released_at = coalesce(f.released_at, v.released_at),
         expired_at = coalesce(f.expired_at, v.expired_at), last_position = f.last_position
     from folded f where v.conference_id = f.conference_id and v.reservation_id = f.reservation_id`;
+};
+
+/**
+ * The reservations view: a row per reservation or hold, its seats, status and the time of each
+ * change. Applied by PostgreSQL itself, as the remaining seats are: two set-based statements over
+ * the batch's range of events, with no event data shipped to node and back, so a batch costs
+ * about the same whether it holds 10 events or 5,000. Idempotent: a row only takes the events
+ * later than the last one it has seen.
+ */
+export const reservations: Projection = {
+  name: 'reservations',
+  locks: { leader: 72_630_011, batch: 72_630_012, rebuild: 72_630_013 },
+  views: ['reservations'],
+  applyNext: applyRange([applySeatsTaken, applyStatusChanges]),
 };
