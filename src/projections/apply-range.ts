@@ -1,5 +1,5 @@
 import type { Queryable } from '../database/connect.js';
-import { createEventStore, type Checkpoint } from '../event-store/event-store.js';
+import { createEventStore, inRange, type Checkpoint } from '../event-store/event-store.js';
 import type { Projection } from './projection-contract.js';
 import type { ViewTables } from './view-tables.js';
 
@@ -10,6 +10,10 @@ export type RangeStatement = (
   after: Checkpoint,
   last: Checkpoint,
 ) => Promise<unknown>;
+
+/** The batch's events (position, type, data), as the `batch` of a range statement's `with`. */
+export const rangeEvents = (sql: Queryable, after: Checkpoint, last: Checkpoint) =>
+  sql`select position, type, data from events where ${inRange(sql, after, last)}`;
 
 /**
  * How a projection applied by PostgreSQL itself takes its next batch: the settled batch's bounds,

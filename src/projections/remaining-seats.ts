@@ -1,9 +1,7 @@
-import type { Queryable } from '../database/connect.js';
-import { inRange, type Checkpoint } from '../event-store/event-store.js';
-import { applyRange } from './apply-range.js';
+import { inRange } from '../event-store/event-store.js';
+import { applyRange, rangeEvents, type RangeStatement } from './apply-range.js';
 import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
 import type { Projection } from './projection-contract.js';
-import type { ViewTables } from './view-tables.js';
 
 /**
  * The names of the events and of their fields that these statements read, checked against the
@@ -12,7 +10,7 @@ import type { ViewTables } from './view-tables.js';
 const { eventType, anyEvent, conferenceCreated, seatsChanged, seatTypeCapacity, seatQuantity } = STORED_EVENT_NAMES;
 
 /** New conferences and their seat types, in the order the seat types were created. */
-const applyConferencesCreated = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
+const applyConferencesCreated: RangeStatement = async (sql, tables, after, last) => {
   await sql`
     with created as (
       select data, position from events
@@ -54,12 +52,12 @@ const _everyMove: Exclude<SeatMovingEvent, (typeof SEAT_MOVES)[number]['type']> 
  * position. A separate statement from the creations, so it sees the seat rows a creation in the
  * same batch inserted.
  */
-const applySeatDeltas = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
+const applySeatDeltas: RangeStatement = async (sql, tables, after, last) => {
   const seats = sql(tables.seats);
   const conferences = sql(tables.conferences);
   await sql`
     with batch as (
-      select position, type, data from events where ${inRange(sql, after, last)}
+      ${rangeEvents(sql, after, last)}
     ), moves as (
       select * from jsonb_to_recordset(${sql.json(SEAT_MOVES)}) as m(type text, reserved int, held int)
     ), deltas as (

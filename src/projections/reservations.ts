@@ -1,9 +1,6 @@
-import type { Queryable } from '../database/connect.js';
-import { inRange, type Checkpoint } from '../event-store/event-store.js';
-import { applyRange } from './apply-range.js';
+import { applyRange, rangeEvents, type RangeStatement } from './apply-range.js';
 import { STORED_EVENT_NAMES, type ReservationStatus } from '../seat-availability/index.js';
 import type { Projection } from './projection-contract.js';
-import type { ViewTables } from './view-tables.js';
 
 /**
  * The names of the events and of their fields that these statements read, checked against the
@@ -45,10 +42,10 @@ const _everyEvent: Exclude<
  * writes them (the last such event of an id, should one be taken again). A row an earlier batch
  * wrote is replaced only by a later event, so applying a batch again changes nothing.
  */
-const applySeatsTaken = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
+const applySeatsTaken: RangeStatement = async (sql, tables, after, last) => {
   await sql`
     with batch as (
-      select position, type, data from events where ${inRange(sql, after, last)}
+      ${rangeEvents(sql, after, last)}
     ), taken as (
       select * from jsonb_to_recordset(${sql.json(SEATS_TAKEN)}) as t(type text, status text, at text, due text)
     )
@@ -72,11 +69,11 @@ const applySeatsTaken = async (sql: Queryable, tables: ViewTables, after: Checkp
  * earlier in the same batch: a hold taken, confirmed and cancelled in one batch ends cancelled,
  * with the times of all three.
  */
-const applyStatusChanges = async (sql: Queryable, tables: ViewTables, after: Checkpoint, last: Checkpoint) => {
+const applyStatusChanges: RangeStatement = async (sql, tables, after, last) => {
   const reservations = sql(tables.reservations);
   await sql`
     with batch as (
-      select position, type, data from events where ${inRange(sql, after, last)}
+      ${rangeEvents(sql, after, last)}
     ), changes as (
       select * from jsonb_to_recordset(${sql.json(STATUS_CHANGES)}) as c(type text, status text, at text)
     ), changed as (
