@@ -1,27 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { drizzle } from 'drizzle-orm/postgres-js';
 import { migrate } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { connect } from '../src/database/connect.js';
 import { dropDatabase, ensureDatabase } from '../src/database/databases.js';
-import { applyMigrations, migrationsFolder } from '../src/database/migrate.js';
+import { applyMigrations } from '../src/database/migrate.js';
+import { rm } from 'node:fs/promises';
 import { createEventStore } from '../src/event-store/event-store.js';
-import { testEventsPartitions } from './support/database.js';
-
-/** The migrations as they were before the events' key column became the store's own. */
-const migrationsUpTo = async (tag: string): Promise<string> => {
-  const folder = await mkdtemp(join(tmpdir(), 'seat-surge-migrations-'));
-  await cp(migrationsFolder, folder, { recursive: true });
-  const journalPath = join(folder, 'meta', '_journal.json');
-  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
-  const last = journal.entries.findIndex((entry) => entry.tag === tag);
-  await writeFile(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, last + 1) }));
-  return folder;
-};
+import { migrationsUpTo, testEventsPartitions } from './support/database.js';
 
 const serverUrl = inject('serverUrl');
 const name = `test_${randomBytes(6).toString('hex')}`;

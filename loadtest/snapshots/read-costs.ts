@@ -83,7 +83,10 @@ export const history = (conferenceId: string, length: number, seed = 1, activeHo
     const seats = [{ seatType: random() < 0.9 ? 'standard' : 'vip', quantity: 1 + Math.floor(random() * 4) }];
     const id = `bench-${i.toString(36)}-${Math.floor(random() * 1e9).toString(36)}`;
     live.push({ id, seats });
-    events.push({ type: 'SeatsReserved', data: { conferenceId, reservationId: id, seats, reservedAt: at } });
+    events.push({
+      type: 'SeatsReserved',
+      data: { conferenceId, reservationId: id, seats, reservedAt: at, attendee: null },
+    });
   }
   return events;
 };

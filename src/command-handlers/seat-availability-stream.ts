@@ -5,6 +5,7 @@ import {
   reservationIdOf,
   streamIdOf,
   toSeatAvailabilityEvent,
+  toStoredEvent,
   type SeatAvailabilityEvent,
 } from '../seat-availability/index.js';
 import type { Snapshots, VersionedState } from '../snapshots/index.js';
@@ -68,13 +69,12 @@ const replay = (events: RecordedEvent[], from: VersionedState): VersionedState =
 };
 
 /**
- * An event as the store takes it: a SeatAvailability stream's events are keyed by the
+ * An event as the store takes it, in its type's current version: a SeatAvailability stream's events are keyed by the
  * reservation they are about, so a reservation's earlier events are found by its id, and an
  * append can require that the ids it decided as new have no events yet.
  */
 export const toNewEvent = (event: SeatAvailabilityEvent, metadata: Record<string, unknown>): NewEvent => ({
-  type: event.type,
-  data: event.data,
+  ...toStoredEvent(event),
   metadata,
   key: reservationIdOf(event),
 });

@@ -6,10 +6,18 @@ import { keyEvents } from './read-keys.js';
 import { VersionConflictError } from './version-conflict-error.js';
 
 /**
- * An event to append: its type, its data, metadata such as the request id, and the key it is
- * about within its stream (an entity's id, extracted by the appender), if any.
+ * An event to append: its type, the version of its data's shape for that type (1 unless given:
+ * the store only keeps the number, readers upcast older shapes), its data, metadata such as the
+ * request id, and the key it is about within its stream (an entity's id, extracted by the
+ * appender), if any.
  */
-export type NewEvent = { type: string; data: unknown; metadata?: Record<string, unknown>; key?: string | undefined };
+export type NewEvent = {
+  type: string;
+  schemaVersion?: number;
+  data: unknown;
+  metadata?: Record<string, unknown>;
+  key?: string | undefined;
+};
 
 export type AppendResult = { version: number; position: number };
 
@@ -96,8 +104,9 @@ const appendStatement = (sql: Queryable, input: postgres.JSONValue) => sql<Strea
     ), claimed as (
       select stream_id from updated union all select stream_id from created
     ), inserted as (
-      insert into events (stream_id, stream_version, type, data, metadata, key)
-      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', e.event->'data',
+      insert into events (stream_id, stream_version, type, schema_version, data, metadata, key)
+      select i.stream_id, i.expected_version + e.ordinality, e.event->>'type', coalesce((e.event->>'schemaVersion')::smallint, 1),
+        e.event->'data',
         coalesce(e.event->'metadata', '{}'::jsonb), e.event->>'key'
       from input i join claimed using (stream_id), jsonb_array_elements(i.events) with ordinality as e(event, ordinality)
       order by i.stream_id, e.ordinality

@@ -1,5 +1,5 @@
 import type { Queryable } from '../database/connect.js';
-import type { RecordedEvent } from './recorded-event.js';
+import { RECORDED_EVENT_COLUMNS, type RecordedEvent } from './recorded-event.js';
 
 /**
  * The events of some keys of one stream (`stream`, `keys` are SQL expressions: the statement's
@@ -17,8 +17,7 @@ import type { RecordedEvent } from './recorded-event.js';
 export const keyEvents = (stream: string, keys: string, condition = '') => `
   select found.* from unnest(${keys}::text[]) as wanted(key)
   cross join lateral (
-    select position, stream_id as "streamId", stream_version as "streamVersion", type, data, metadata,
-      recorded_at as "recordedAt"
+    select ${RECORDED_EVENT_COLUMNS}
     from events
     where events.stream_id = ${stream} and events.key = wanted.key ${condition}
     offset 0

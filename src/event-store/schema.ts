@@ -1,5 +1,16 @@
 import { sql } from 'drizzle-orm';
-import { bigint, customType, index, integer, jsonb, pgTable, text, timestamp, unique } from 'drizzle-orm/pg-core';
+import {
+  bigint,
+  customType,
+  index,
+  integer,
+  jsonb,
+  pgTable,
+  smallint,
+  text,
+  timestamp,
+  unique,
+} from 'drizzle-orm/pg-core';
 
 /** PostgreSQL's 64-bit transaction id; the projector uses it to never pass over a late commit. */
 export const xid8 = customType<{ data: string }>({ dataType: () => 'xid8' });
@@ -24,6 +35,12 @@ export const events = pgTable(
     streamId: text('stream_id').notNull(),
     streamVersion: integer('stream_version').notNull(),
     type: text('type').notNull(),
+    /**
+     * The version of the shape of `data` for its type: readers upcast older shapes to the current
+     * one (see the domain's event-versions.ts). Every append states it; the default is for the rows
+     * written before events had versions, which are version 1.
+     */
+    schemaVersion: smallint('schema_version').notNull().default(1),
     data: jsonb('data').notNull(),
     /** Request id, causation and the like; the recording time has its own column. */
     metadata: jsonb('metadata')

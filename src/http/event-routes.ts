@@ -1,6 +1,6 @@
 import { Hono } from 'hono';
 import type { EventStore } from '../event-store/event-store.js';
-import { streamIdOf } from '../seat-availability/index.js';
+import { streamIdOf, toSeatAvailabilityEvent } from '../seat-availability/index.js';
 import type { AppEnv } from './app-env.js';
 import { rejectionProblem } from './problem.js';
 import { valid } from './request.js';
@@ -19,11 +19,11 @@ export const eventRoutes = (eventStore: EventStore) =>
     const last = events.at(-1);
     return c.json({
       conferenceId,
-      events: events.map(({ position, streamVersion, type, data, metadata, recordedAt }) => ({
+      // In the current shape of each type, whatever version it was written in.
+      events: events.map(({ position, streamVersion, metadata, recordedAt, ...stored }) => ({
         position,
         version: streamVersion,
-        type,
-        data,
+        ...toSeatAvailabilityEvent(stored),
         metadata,
         recordedAt: recordedAt.toISOString(),
       })),

@@ -77,6 +77,7 @@ const reserveSeats = (state: OpenConference, command: ReserveSeats, existing: Re
         reservationId: command.reservationId,
         seats: seatsOf(command.seats),
         reservedAt: command.now,
+        attendee: command.attendee ?? null,
       },
     },
   ]);

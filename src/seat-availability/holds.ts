@@ -55,7 +55,13 @@ export const confirmReservation = (state: OpenConference, command: ConfirmReserv
       return accepted([
         {
           type: 'HoldConfirmed',
-          data: { conferenceId: state.conferenceId, reservationId, seats: hold.seats, confirmedAt: command.now },
+          data: {
+            conferenceId: state.conferenceId,
+            reservationId,
+            seats: hold.seats,
+            confirmedAt: command.now,
+            attendee: command.attendee ?? null,
+          },
         },
       ]);
     case 'confirmed':

@@ -6,6 +6,7 @@ export { evolve, evolveAll, initialState } from './evolve.js';
 export {
   ABSENT,
   RESERVATION_STATUSES,
+  attendeeIdOf,
   evolveReservation,
   reservationIdOf,
   reservationIdOfCommand,
@@ -13,7 +14,8 @@ export {
   reservationsOf,
 } from './reservation.js';
 export { availability, type SeatTypeAvailability } from './availability.js';
-export { STORED_EVENT_NAMES, toSeatAvailabilityEvent } from './stored-events.js';
+export { STORED_EVENT_NAMES, toSeatAvailabilityEvent, toStoredEvent, type StoredEvent } from './stored-events.js';
+export { UPCASTERS, currentVersionOf, upcast, type HoldConfirmedV1, type SeatsReservedV1 } from './event-versions.js';
 
 /** Every conference has one stream; its id is derived from the conference id. */
 export const streamIdOf = (conferenceId: string): string => `seat-availability-${conferenceId}`;

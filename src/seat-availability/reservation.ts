@@ -43,13 +43,13 @@ export const evolveReservation = (reservation: Reservation, event: SeatAvailabil
     case 'ConferenceCreated':
       return reservation;
     case 'SeatsReserved':
-      return { status: 'reserved', seats: event.data.seats };
+      return withAttendee({ status: 'reserved', seats: event.data.seats }, event.data.attendee?.id);
     case 'ReservationCancelled':
-      return { status: 'cancelled', seats: event.data.seats };
+      return withAttendee({ status: 'cancelled', seats: event.data.seats }, attendeeIdOf(reservation));
     case 'SeatsHeld':
       return { status: 'held', seats: event.data.seats, expiresAt: event.data.expiresAt };
     case 'HoldConfirmed':
-      return { status: 'confirmed', seats: event.data.seats };
+      return withAttendee({ status: 'confirmed', seats: event.data.seats }, event.data.attendee?.id);
     case 'HoldReleased':
       return { status: 'released', seats: event.data.seats };
     case 'HoldExpired':
@@ -60,6 +60,14 @@ export const evolveReservation = (reservation: Reservation, event: SeatAvailabil
     }
   }
 };
+
+/** The attendee a reservation names, if any (a hold names none until it is confirmed). */
+export const attendeeIdOf = (reservation: Reservation): string | undefined =>
+  'attendeeId' in reservation ? reservation.attendeeId : undefined;
+
+/** A reservation that names its attendee when there is one (no `attendeeId: undefined` member). */
+const withAttendee = <R extends Reservation>(reservation: R, attendeeId: string | undefined): R =>
+  attendeeId === undefined ? reservation : { ...reservation, attendeeId };
 
 /**
  * Folds events into what each reservation they name stands at, by reservation id (into `known`,

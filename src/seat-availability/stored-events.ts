@@ -10,6 +10,7 @@ import type {
   SeatsReserved,
   SeatTypeCapacity,
 } from './types.js';
+import { currentVersionOf, upcast, type HoldConfirmedV1, type SeatsReservedV1 } from './event-versions.js';
 
 /** Each of the names `K`, as itself. */
 type Names<K extends string> = { readonly [Name in K]: Name };
@@ -65,18 +66,47 @@ export const STORED_EVENT_NAMES = {
 /** Every event that moves seats: the one-step reservation and its cancel, and the checkout flow. */
 type SeatMovingEvent = SeatsReserved | ReservationCancelled | SeatsHeld | HoldConfirmed | HoldReleased | HoldExpired;
 
-/** The data fields of one event that moves seats that not every such event has. */
-type TimeFields<Event extends SeatMovingEvent> = Exclude<keyof Event['data'] & string, keyof SeatMovingEvent['data']>;
+/**
+ * The data fields of one event that moves seats that not every such event has, but the attendee
+ * (personal data, which no statement reads where it lies).
+ */
+type TimeFields<Event extends SeatMovingEvent> = Exclude<
+  keyof Event['data'] & string,
+  keyof SeatMovingEvent['data'] | 'attendee'
+>;
+
+/**
+ * The fields read where they lie exist in every version of their events: the SQL reads stored
+ * data, which no upcaster has passed through. This fails to compile when a new version renames
+ * or drops one of them; that SQL must then learn to read the older versions too.
+ */
+type ReadWhereTheyLie = keyof typeof STORED_EVENT_NAMES.seatsChanged;
+const _readInEveryVersion: [ReadWhereTheyLie | 'reservedAt'] extends [keyof SeatsReservedV1]
+  ? [ReadWhereTheyLie | 'confirmedAt'] extends [keyof HoldConfirmedV1]
+    ? true
+    : never
+  : never = true;
 
 const isEventType = (type: string): type is SeatAvailabilityEvent['type'] =>
   Object.hasOwn(STORED_EVENT_NAMES.eventType, type);
 
+/** An event as the store keeps it: its type, the version of its data's shape, and the data. */
+export type StoredEvent = { type: string; schemaVersion: number; data: unknown };
+
 /**
- * A stored event as the domain's event, for any reader of the events: it lives in the domain so
- * the read side does not decode through the write side. Events are written only by this
- * service, so their data has the shape their type names.
+ * A stored event as the domain's event, in the current shape of its type whatever version it was
+ * written in (event-versions.ts), for every reader of the events: it lives in the domain so the
+ * read side does not decode through the write side. Events are written only by this service, so
+ * their data has the shape their type and version name.
  */
-export const toSeatAvailabilityEvent = ({ type, data }: { type: string; data: unknown }): SeatAvailabilityEvent => {
+export const toSeatAvailabilityEvent = ({ type, schemaVersion, data }: StoredEvent): SeatAvailabilityEvent => {
   if (!isEventType(type)) throw new Error(`unknown event type ${type} in a SeatAvailability stream`);
-  return { type, data } as SeatAvailabilityEvent;
+  return { type, data: upcast(type, schemaVersion, data) } as SeatAvailabilityEvent;
 };
+
+/** A domain event as the store takes it: in the current version of its type. */
+export const toStoredEvent = (event: SeatAvailabilityEvent): StoredEvent => ({
+  type: event.type,
+  schemaVersion: currentVersionOf(event.type),
+  data: event.data,
+});

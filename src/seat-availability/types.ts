@@ -10,6 +10,16 @@ export type SeatTypeCapacity = { type: string; capacity: number };
 /** A requested or reserved quantity of one seat type. */
 export type SeatQuantity = { seatType: string; quantity: number };
 
+/**
+ * An attendee's personal fields as they are stored: encrypted with that attendee's own key
+ * (AES-256-GCM; base64 text), so that deleting the key forgets them. Opaque to the domain: no
+ * decision reads them.
+ */
+export type SealedPersonalData = { iv: string; ciphertext: string; tag: string };
+
+/** Whom a reservation is for: the data subject's id, and their personal fields, sealed. */
+export type Attendee = { id: string; personalData: SealedPersonalData };
+
 export type CreateConference = {
   type: 'CreateConference';
   conferenceId: string;
@@ -23,6 +33,8 @@ export type ReserveSeats = {
   conferenceId: string;
   reservationId: string;
   seats: SeatQuantity[];
+  /** Whom the seats are for, if the caller says. */
+  attendee?: Attendee | undefined;
   now: string;
 };
 
@@ -46,11 +58,12 @@ export type HoldSeats = {
   now: string;
 };
 
-/** Makes a hold's seats reserved, while the hold is still due to last. */
+/** Makes a hold's seats reserved, while the hold is still due to last; the checkout names the attendee here. */
 export type ConfirmReservation = {
   type: 'ConfirmReservation';
   conferenceId: string;
   reservationId: string;
+  attendee?: Attendee | undefined;
   now: string;
 };
 
@@ -78,9 +91,16 @@ export type ConferenceCreated = {
   data: { conferenceId: string; name: string; seatTypes: SeatTypeCapacity[]; createdAt: string };
 };
 
+/** Version 2: names its attendee (null when the reservation named none, as every version 1 event reads). */
 export type SeatsReserved = {
   type: 'SeatsReserved';
-  data: { conferenceId: string; reservationId: string; seats: SeatQuantity[]; reservedAt: string };
+  data: {
+    conferenceId: string;
+    reservationId: string;
+    seats: SeatQuantity[];
+    reservedAt: string;
+    attendee: Attendee | null;
+  };
 };
 
 export type ReservationCancelled = {
@@ -93,9 +113,16 @@ export type SeatsHeld = {
   data: { conferenceId: string; reservationId: string; seats: SeatQuantity[]; heldAt: string; expiresAt: string };
 };
 
+/** Version 2: names its attendee, as SeatsReserved does. */
 export type HoldConfirmed = {
   type: 'HoldConfirmed';
-  data: { conferenceId: string; reservationId: string; seats: SeatQuantity[]; confirmedAt: string };
+  data: {
+    conferenceId: string;
+    reservationId: string;
+    seats: SeatQuantity[];
+    confirmedAt: string;
+    attendee: Attendee | null;
+  };
 };
 
 export type HoldReleased = {
@@ -150,11 +177,13 @@ export type SeatCount = { capacity: number; reserved: number; held: number };
  * `released` or `expired`; `cancelled` is a reserved or confirmed one given up. A hold keeps its
  * due time while it is held, and once it expired (a late confirm is told when that was). It is
  * not part of the conference's state, which would then grow with every reservation ever made: it
- * is found by the reservation id and handed to `decide` with the command.
+ * is found by the reservation id and handed to `decide` with the command. A reservation or a
+ * confirmed hold carries the id of the attendee it names, if any, for the answers (no decision
+ * reads it).
  */
 export type Reservation =
   | { status: 'absent' }
-  | { status: 'reserved' | 'cancelled' | 'confirmed' | 'released'; seats: SeatQuantity[] }
+  | { status: 'reserved' | 'cancelled' | 'confirmed' | 'released'; seats: SeatQuantity[]; attendeeId?: string }
   | { status: 'held' | 'expired'; seats: SeatQuantity[]; expiresAt: string };
 
 /** A reservation that exists, at any status. */

@@ -22,7 +22,7 @@ const eventsOf = (conferenceId: string, reservationId: string) => {
   return {
     reserved: (reservedAt: string): SeatAvailabilityEvent => ({
       type: 'SeatsReserved',
-      data: { ...moved, reservedAt },
+      data: { ...moved, reservedAt, attendee: null },
     }),
     cancelled: (cancelledAt: string): SeatAvailabilityEvent => ({
       type: 'ReservationCancelled',
@@ -34,7 +34,7 @@ const eventsOf = (conferenceId: string, reservationId: string) => {
     }),
     confirmed: (confirmedAt: string): SeatAvailabilityEvent => ({
       type: 'HoldConfirmed',
-      data: { ...moved, confirmedAt },
+      data: { ...moved, confirmedAt, attendee: null },
     }),
     released: (releasedAt: string): SeatAvailabilityEvent => ({ type: 'HoldReleased', data: { ...moved, releasedAt } }),
     expired: (expiresAt: string, expiredAt: string): SeatAvailabilityEvent => ({

@@ -30,7 +30,7 @@ export const created: SeatAvailabilityEvent = {
 };
 export const reserved = (reservationId: string, seats: SeatQuantity[]): SeatAvailabilityEvent => ({
   type: 'SeatsReserved',
-  data: { conferenceId, reservationId, seats, reservedAt: now },
+  data: { conferenceId, reservationId, seats, reservedAt: now, attendee: null },
 });
 export const cancelled = (reservationId: string, seats: SeatQuantity[], at = now): SeatAvailabilityEvent => ({
   type: 'ReservationCancelled',

@@ -37,7 +37,7 @@ const held = (reservationId: string, seats: SeatQuantity[], expiresAt = due): Se
 });
 const confirmed = (reservationId: string, seats: SeatQuantity[], at = now): SeatAvailabilityEvent => ({
   type: 'HoldConfirmed',
-  data: { conferenceId, reservationId, seats, confirmedAt: at },
+  data: { conferenceId, reservationId, seats, confirmedAt: at, attendee: null },
 });
 const released = (reservationId: string, seats: SeatQuantity[], at = now): SeatAvailabilityEvent => ({
   type: 'HoldReleased',

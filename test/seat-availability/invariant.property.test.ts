@@ -137,7 +137,9 @@ const referenceDecide = (model: Reference, command: ReserveSeats | CancelReserva
     return { kind: 'rejected', rejection: { kind: 'insufficient_seats', remaining } };
   return {
     kind: 'accepted',
-    events: [{ type: 'SeatsReserved', data: { conferenceId: 'c', reservationId, seats, reservedAt: now } }],
+    events: [
+      { type: 'SeatsReserved', data: { conferenceId: 'c', reservationId, seats, reservedAt: now, attendee: null } },
+    ],
   };
 };
 const referenceEvolve = (model: Reference, event: SeatAvailabilityEvent) => {

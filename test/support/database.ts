@@ -1,9 +1,12 @@
 import { randomBytes } from 'node:crypto';
+import { cp, mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { connect, type Sql } from '../../src/database/connect.js';
 import { dropDatabase, ensureDatabase } from '../../src/database/databases.js';
-import { applyMigrations } from '../../src/database/migrate.js';
+import { applyMigrations, migrationsFolder } from '../../src/database/migrate.js';
 
 export type TestDatabase = { url: string; sql: Sql; drop: () => Promise<void> };
 
@@ -34,4 +37,20 @@ export const createTestDatabase = async (
       await dropDatabase(serverUrl, name);
     },
   };
+};
+
+/**
+ * A copy of the migrations folder that ends with migration `tag`: the schema an older release
+ * ran, for tests of what a migration and this release make of the rows it wrote. The caller
+ * removes the folder.
+ */
+export const migrationsUpTo = async (tag: string): Promise<string> => {
+  const folder = await mkdtemp(join(tmpdir(), 'seat-surge-migrations-'));
+  await cp(migrationsFolder, folder, { recursive: true });
+  const journalPath = join(folder, 'meta', '_journal.json');
+  const journal = JSON.parse(await readFile(journalPath, 'utf8')) as { entries: { tag: string }[] };
+  const last = journal.entries.findIndex((entry) => entry.tag === tag);
+  if (last < 0) throw new Error(`no migration ${tag}`);
+  await writeFile(journalPath, JSON.stringify({ ...journal, entries: journal.entries.slice(0, last + 1) }));
+  return folder;
 };

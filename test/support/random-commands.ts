@@ -85,44 +85,50 @@ export const endOfEvents = async (sql: Sql): Promise<Checkpoint> => {
   return last ?? START;
 };
 
+/** The run's commands: each conference created, then the steps. */
+export const commandsOf = (
+  conferenceIds: string[],
+  conferences: Conference[],
+  steps: Step[],
+): SeatAvailabilityCommand[] => [
+  ...conferences.map(({ name, createdAt, seatTypes }, i) => ({
+    type: 'CreateConference' as const,
+    conferenceId: conferenceIds[i]!,
+    name,
+    seatTypes,
+    now: createdAt.toISOString(),
+  })),
+  ...steps.map(({ conference, kind, at, reservationId, seats }): SeatAvailabilityCommand => {
+    const { seatTypes } = conferences[conference % conferences.length]!;
+    const conferenceId = conferenceIds[conference % conferenceIds.length]!;
+    const now = new Date(Date.UTC(2026, 10, 21, 10) + at * 1000).toISOString();
+    const named = seats.map(({ seatType, quantity }) => ({
+      seatType: seatTypes[seatType]?.type ?? 'unknown',
+      quantity,
+    }));
+    const key = { conferenceId, reservationId, now };
+    switch (kind) {
+      case 'reserve':
+        return { type: 'ReserveSeats', ...key, seats: named };
+      case 'cancel':
+        return { type: 'CancelReservation', ...key };
+      case 'hold':
+        return { type: 'HoldSeats', ...key, seats: named, holdSeconds: HOLD_SECONDS };
+      case 'confirm':
+        return { type: 'ConfirmReservation', ...key };
+      case 'release':
+        return { type: 'ReleaseHold', ...key };
+      case 'expire':
+        return { type: 'ExpireHold', ...key };
+    }
+  }),
+];
+
 /** The run's events, as the domain decides them: only what a stream can hold. */
 export const decideEvents = (conferenceIds: string[], conferences: Conference[], steps: Step[]) => {
   const streams = new Map<string, SeatAvailabilityEvent[]>(conferenceIds.map((id) => [id, []]));
-  const commands: SeatAvailabilityCommand[] = [
-    ...conferences.map(({ name, createdAt, seatTypes }, i) => ({
-      type: 'CreateConference' as const,
-      conferenceId: conferenceIds[i]!,
-      name,
-      seatTypes,
-      now: createdAt.toISOString(),
-    })),
-    ...steps.map(({ conference, kind, at, reservationId, seats }): SeatAvailabilityCommand => {
-      const { seatTypes } = conferences[conference % conferences.length]!;
-      const conferenceId = conferenceIds[conference % conferenceIds.length]!;
-      const now = new Date(Date.UTC(2026, 10, 21, 10) + at * 1000).toISOString();
-      const named = seats.map(({ seatType, quantity }) => ({
-        seatType: seatTypes[seatType]?.type ?? 'unknown',
-        quantity,
-      }));
-      const key = { conferenceId, reservationId, now };
-      switch (kind) {
-        case 'reserve':
-          return { type: 'ReserveSeats', ...key, seats: named };
-        case 'cancel':
-          return { type: 'CancelReservation', ...key };
-        case 'hold':
-          return { type: 'HoldSeats', ...key, seats: named, holdSeconds: HOLD_SECONDS };
-        case 'confirm':
-          return { type: 'ConfirmReservation', ...key };
-        case 'release':
-          return { type: 'ReleaseHold', ...key };
-        case 'expire':
-          return { type: 'ExpireHold', ...key };
-      }
-    }),
-  ];
   const inOrder: SeatAvailabilityEvent[] = [];
-  for (const command of commands) {
+  for (const command of commandsOf(conferenceIds, conferences, steps)) {
     const stream = streams.get(command.conferenceId)!;
     const id = reservationIdOfCommand(command);
     const own = stream.filter((event) => id !== undefined && reservationIdOf(event) === id);
