@@ -55,6 +55,8 @@ export const reservationsView = pgTable(
     confirmedAt: timestamp('confirmed_at', { withTimezone: true, mode: 'date' }),
     releasedAt: timestamp('released_at', { withTimezone: true, mode: 'date' }),
     expiredAt: timestamp('expired_at', { withTimezone: true, mode: 'date' }),
+    /** The attendee the reservation names, if any: the id only; their personal fields stay sealed in the events. */
+    attendeeId: text('attendee_id'),
     lastPosition: bigint('last_position', { mode: 'number' }).notNull(),
   },
   (table) => [

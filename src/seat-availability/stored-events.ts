@@ -1,4 +1,5 @@
 import type {
+  Attendee,
   ConferenceCreated,
   HoldConfirmed,
   HoldExpired,
@@ -37,6 +38,8 @@ export const STORED_EVENT_NAMES = {
   seatsChanged: { conferenceId: 'conferenceId', reservationId: 'reservationId', seats: 'seats' },
   seatTypeCapacity: { type: 'type', capacity: 'capacity' },
   seatQuantity: { seatType: 'seatType', quantity: 'quantity' },
+  namesAttendee: { attendee: 'attendee' },
+  attendee: { id: 'id', personalData: 'personalData' },
   times: {
     SeatsReserved: { reservedAt: 'reservedAt' },
     ReservationCancelled: { cancelledAt: 'cancelledAt' },
@@ -59,6 +62,10 @@ export const STORED_EVENT_NAMES = {
   seatTypeCapacity: Names<keyof SeatTypeCapacity>;
   /** An element of the `seats` of any event that moves seats. */
   seatQuantity: Names<keyof SeatQuantity>;
+  /** The field of the events that name an attendee (null when they name none). */
+  namesAttendee: Names<keyof SeatsReserved['data'] & keyof HoldConfirmed['data'] & 'attendee'>;
+  /** The attendee such an event names: the id, which the reservations view keeps, and the sealed personal fields. */
+  attendee: Names<keyof Attendee>;
   /** The times each event that moves seats records, by event type: its data fields besides `seatsChanged`'s. */
   times: { [Type in SeatMovingEvent['type']]: Names<TimeFields<Extract<SeatMovingEvent, { type: Type }>>> };
 };

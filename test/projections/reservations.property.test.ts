@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { reservations } from '../../src/projections/index.js';
 import {
   RESERVATION_STATUSES,
+  attendeeIdOf,
   reservationIdOf,
   reservationOf,
   type SeatAvailabilityEvent,
@@ -58,6 +59,7 @@ const rowOf = (conferenceId: string, reservationId: string, own: Positioned[]) =
     confirmed_at: timeOf(own, 'HoldConfirmed', 'confirmedAt'),
     released_at: timeOf(own, 'HoldReleased', 'releasedAt'),
     expired_at: timeOf(own, 'HoldExpired', 'expiredAt'),
+    attendee_id: attendeeIdOf(reservation) ?? null,
     last_position: own.at(-1)!.position,
   };
 };
@@ -109,6 +111,8 @@ const everyStatus: [Conference[], Step[]] = [
     at,
     reservationId,
     seats: [{ seatType: 0, quantity: 1 }],
+    // The confirmed ones name their attendee at the confirm, the others at the reserve.
+    namesAttendee: reservationId.startsWith('confirmed') ? kind === 'confirm' : kind === 'reserve',
   })),
 ];
 
@@ -132,7 +136,7 @@ describe('the reservations projection in SQL', () => {
 
           const rows = await db.sql<{ conference_id: string; reservation_id: string; status: string }[]>`
             select conference_id, reservation_id, seats, status, reserved_at, expires_at, cancelled_at, confirmed_at,
-              released_at, expired_at, last_position
+              released_at, expired_at, attendee_id, last_position
             from reservations_view where conference_id in ${db.sql(conferenceIds)}`;
           const expected = [...byReservation(inOrder, positions).values()].map(
             ({ conferenceId, reservationId, events }) => rowOf(conferenceId, reservationId, events),

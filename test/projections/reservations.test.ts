@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventStore, type Checkpoint } from '../../src/event-store/event-store.js';
 import { LIVE_VIEWS, reservations } from '../../src/projections/index.js';
-import { streamIdOf, type SeatAvailabilityEvent } from '../../src/seat-availability/index.js';
+import { streamIdOf, toStoredEvent, type SeatAvailabilityEvent } from '../../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { endOfEvents } from '../support/random-commands.js';
 
@@ -54,7 +54,7 @@ const applyAsOneBatch = async (conferenceId: string, events: SeatAvailabilityEve
   const store = createEventStore(db.sql);
   const streamId = streamIdOf(conferenceId);
   const version = await store.streamVersion(streamId);
-  await store.append(streamId, version, events);
+  await store.append(streamId, version, events.map(toStoredEvent));
   const positions = (await store.readStream(streamId, { afterVersion: version })).map((event) => event.position);
   const deadline = Date.now() + 20_000;
   // Another test file's open transaction may hold the settled horizon back for a moment.

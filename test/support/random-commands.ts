@@ -10,6 +10,7 @@ import {
   reservationIdOfCommand,
   reservationOf,
   streamIdOf,
+  toStoredEvent,
   type SeatAvailabilityCommand,
   type SeatAvailabilityEvent,
   type SeatTypeCapacity,
@@ -34,6 +35,8 @@ export type Step = {
   at: number;
   reservationId: string;
   seats: { seatType: number; quantity: number }[];
+  /** Whether a reserve or a confirm names an attendee. */
+  namesAttendee: boolean;
 };
 
 export const conferenceArb: fc.Arbitrary<Conference> = fc.record({
@@ -66,6 +69,7 @@ export const stepArb = (reservationIds: number): fc.Arbitrary<Step> =>
       fc.record({ seatType: fc.nat({ max: seatTypeNames.length }), quantity: fc.integer({ min: 1, max: 5 }) }),
       { minLength: 1, maxLength: 2, selector: ({ seatType }) => seatType },
     ),
+    namesAttendee: fc.boolean(),
   });
 
 /** Most events per batch, taken in turn; and whether to apply each batch a second time. */
@@ -85,6 +89,9 @@ export const endOfEvents = async (sql: Sql): Promise<Checkpoint> => {
   return last ?? START;
 };
 
+/** An attendee as a command carries it; its sealed fields are not what these tests look at. */
+const sealedAttendee = (id: string) => ({ id, personalData: { iv: 'aXY=', ciphertext: 'Y3Q=', tag: 'dGFn' } });
+
 /** The run's commands: each conference created, then the steps. */
 export const commandsOf = (
   conferenceIds: string[],
@@ -98,7 +105,7 @@ export const commandsOf = (
     seatTypes,
     now: createdAt.toISOString(),
   })),
-  ...steps.map(({ conference, kind, at, reservationId, seats }): SeatAvailabilityCommand => {
+  ...steps.map(({ conference, kind, at, reservationId, seats, namesAttendee }): SeatAvailabilityCommand => {
     const { seatTypes } = conferences[conference % conferences.length]!;
     const conferenceId = conferenceIds[conference % conferenceIds.length]!;
     const now = new Date(Date.UTC(2026, 10, 21, 10) + at * 1000).toISOString();
@@ -107,15 +114,16 @@ export const commandsOf = (
       quantity,
     }));
     const key = { conferenceId, reservationId, now };
+    const attendee = namesAttendee ? { attendee: sealedAttendee(`${conferenceId}-${reservationId}-${at}`) } : {};
     switch (kind) {
       case 'reserve':
-        return { type: 'ReserveSeats', ...key, seats: named };
+        return { type: 'ReserveSeats', ...key, seats: named, ...attendee };
       case 'cancel':
         return { type: 'CancelReservation', ...key };
       case 'hold':
         return { type: 'HoldSeats', ...key, seats: named, holdSeconds: HOLD_SECONDS };
       case 'confirm':
-        return { type: 'ConfirmReservation', ...key };
+        return { type: 'ConfirmReservation', ...key, ...attendee };
       case 'release':
         return { type: 'ReleaseHold', ...key };
       case 'expire':
@@ -147,7 +155,7 @@ export const appendEach = async (sql: Sql, events: SeatAvailabilityEvent[]): Pro
   for (const event of events) {
     const streamId = streamIdOf(event.data.conferenceId);
     const version = await store.streamVersion(streamId);
-    const { position } = await store.append(streamId, version, [{ type: event.type, data: event.data }]);
+    const { position } = await store.append(streamId, version, [toStoredEvent(event)]);
     positions.push(position);
   }
   return positions;

@@ -8,7 +8,7 @@ export const viewContents = async (sql: Sql) => ({
     select conference_id, seat_type, ordinal, capacity, reserved, remaining, last_position
     from seat_availability_view order by conference_id, seat_type`,
   reservations: await sql`
-    select conference_id, reservation_id, seats, status, reserved_at, cancelled_at, last_position
+    select conference_id, reservation_id, seats, status, reserved_at, cancelled_at, attendee_id, last_position
     from reservations_view order by conference_id, reservation_id`,
 });
 
