@@ -1,12 +1,14 @@
 import { Hono, type MiddlewareHandler } from 'hono';
 import { requestId } from 'hono/request-id';
 import { RegExpRouter } from 'hono/router/reg-exp-router';
+import type { Attendees } from './attendees/index.js';
 import type { Bookings } from './bookings.js';
 import type { Sql } from './database/connect.js';
 import { DatabaseUnavailableError } from './database/database-health.js';
 import type { EventStore } from './event-store/event-store.js';
 import type { AppEnv } from './http/app-env.js';
 import { limitBody } from './http/body-limit.js';
+import { attendeeRoutes } from './http/attendee-routes.js';
 import { bookingRoutes, routeNotFound, type BookingRoutesOptions } from './http/booking-routes.js';
 import { docsRoutes } from './http/docs-routes.js';
 import { nodeRequest, toProblem } from './http/error-problem.js';
@@ -26,6 +28,8 @@ export type AppDeps = HealthDeps & {
    */
   designs: Record<string, Bookings>;
   eventStore: EventStore;
+  /** The event-sourced design's personal data: revealed in the events listing, forgotten on request. */
+  attendees: Attendees;
   /** What GET /conferences/:id/stream reads and waits on. */
   live: Omit<LiveDeps, 'eventStore' | 'log'>;
   sql: Sql;
@@ -65,7 +69,7 @@ export const createApp = (deps: AppDeps) => {
     if (!health.reachable) throw new DatabaseUnavailableError(DATABASE_RETRY_AFTER_SECONDS);
     return next();
   };
-  for (const path of [...Object.keys(designs), '/loadtest']) {
+  for (const path of [...Object.keys(designs), '/loadtest', '/attendees']) {
     app.use(path, needsDatabase);
     app.use(`${path}/*`, needsDatabase);
   }
@@ -75,7 +79,8 @@ export const createApp = (deps: AppDeps) => {
     ...(deps.newReservationId ? { newReservationId: deps.newReservationId } : {}),
   };
   for (const [path, bookings] of Object.entries(designs)) app.route(path, bookingRoutes(bookings, routesOptions));
-  app.route('/conferences', eventRoutes(eventStore));
+  app.route('/conferences', eventRoutes(eventStore, deps.attendees));
+  app.route('/attendees', attendeeRoutes(deps.attendees));
   app.route('/conferences', liveRoutes({ ...deps.live, eventStore, log }));
   app.route('/loadtest', loadtestRoutes(deps.sql));
   app.route('/', healthRoutes(deps));

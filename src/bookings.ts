@@ -5,6 +5,7 @@ import type {
   SeatTypeAvailability,
   SeatTypeCapacity,
 } from './seat-availability/index.js';
+import type { PersonalData, RevealedAttendee } from './attendees/index.js';
 
 /**
  * What the HTTP routes need of a booking design. The event-sourced path implements it, and so
@@ -17,7 +18,7 @@ export type Bookings = {
   /** Takes seats from sale for `holdSeconds` (the checkout): confirmed, released, or expired when due. */
   holdSeats: (input: HoldRequest, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
   /** Makes a pending hold's seats reserved; `hold_expired` once its due time has passed. */
-  confirmReservation: (input: ReservationKey, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
+  confirmReservation: (input: ConfirmRequest, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
   /** Gives a pending hold's seats back (the visitor gave up). */
   releaseHold: (input: ReservationKey, metadata: RequestMetadata) => Promise<BookingResult<Reservation>>;
   /** `strong` reads the authoritative state; `eventual` may answer from a read model. */
@@ -28,6 +29,8 @@ export type Bookings = {
   reservation: (conferenceId: string, reservationId: string) => Promise<Reservation | undefined>;
   /** A page of a conference's reservations ordered by id, after `after` (for audits); undefined for an unknown conference. */
   reservations: (conferenceId: string, page: { after: string; limit: number }) => Promise<Reservation[] | undefined>;
+  /** Whether a reservation may name its attendee here (the event-sourced design); where not, naming one is a 400. */
+  namesAttendees: boolean;
 };
 
 export type ConferenceSummary = { conferenceId: string; name: string; createdAt: string; position: number };
@@ -38,9 +41,13 @@ export type NewConference = { conferenceId: string; name: string; seatTypes: Sea
 
 export type ReservationKey = { conferenceId: string; reservationId: string };
 
-export type ReservationRequest = ReservationKey & { seats: SeatQuantity[] };
+/** A reservation's request; `attendee`, whom it is for, only where the design `namesAttendees`. */
+export type ReservationRequest = ReservationKey & { seats: SeatQuantity[]; attendee?: PersonalData | undefined };
 
-export type HoldRequest = ReservationRequest & { holdSeconds: number };
+/** A hold's confirm, which may name whom the seats are for (the checkout asks at the end). */
+export type ConfirmRequest = ReservationKey & { attendee?: PersonalData | undefined };
+
+export type HoldRequest = ReservationKey & { seats: SeatQuantity[]; holdSeconds: number };
 
 export type RequestMetadata = { requestId?: string };
 
@@ -77,6 +84,11 @@ export type Reservation = {
   cancelledAt?: string;
   releasedAt?: string;
   expiredAt?: string;
+  /**
+   * The attendee it names: the id in a command's answer and in listings; their personal fields
+   * (or that they were forgotten) where a reservation is read by its id.
+   */
+  attendee?: { id: string } | RevealedAttendee;
 };
 
 /** One row per seat type, in order, with the conference's name: what both read sides select. */

@@ -1,3 +1,4 @@
+import type { Attendees, PersonalData } from './attendees/index.js';
 import type { Availability, Bookings, BookingResult, Reservation, ReservationKey } from './bookings.js';
 import {
   loadSeatAvailability,
@@ -7,31 +8,52 @@ import {
   type StreamDeps,
 } from './command-handlers/index.js';
 import type { ReadModel } from './projections/index.js';
-import { availability, type OpenConference } from './seat-availability/index.js';
+import {
+  attendeeIdOf,
+  availability,
+  streamIdOf,
+  toSeatAvailabilityEvent,
+  type Attendee,
+  type OpenConference,
+  type SeatAvailabilityEvent,
+} from './seat-availability/index.js';
 import type { VersionedState } from './snapshots/index.js';
 
 /**
  * The event-sourced booking design: commands go through the SeatAvailability aggregate; reads
  * come from the projected views, or from the aggregate when asked for strong consistency or for
- * a past time.
+ * a past time. An attendee's personal fields are sealed before the command (`attendees`), and
+ * revealed only where a reservation is read by its id.
  */
 export const eventSourcedBookings = (
   handlers: SeatAvailabilityHandlers,
   stream: StreamDeps,
   views: ReadModel,
+  attendees: Attendees,
 ): Bookings => ({
   createConference: async (input, metadata) =>
     toResult(await handlers.createConference(input, metadata), toAvailability),
 
-  reserveSeats: async (input, metadata) => toReservationResult(await handlers.reserveSeats(input, metadata), input),
+  reserveSeats: async ({ attendee, ...input }, metadata) =>
+    toReservationResult(
+      await withAttendee(attendees, attendee, { eventType: 'SeatsReserved', ...input }, (named) =>
+        handlers.reserveSeats({ ...input, attendee: named }, metadata),
+      ),
+      input,
+    ),
 
   cancelReservation: async (input, metadata) =>
     toReservationResult(await handlers.cancelReservation(input, metadata), input),
 
   holdSeats: async (input, metadata) => toReservationResult(await handlers.holdSeats(input, metadata), input),
 
-  confirmReservation: async (input, metadata) =>
-    toReservationResult(await handlers.confirmReservation(input, metadata), input),
+  confirmReservation: async ({ attendee, ...input }, metadata) =>
+    toReservationResult(
+      await withAttendee(attendees, attendee, { eventType: 'HoldConfirmed', ...input }, (named) =>
+        handlers.confirmReservation({ ...input, attendee: named }, metadata),
+      ),
+      input,
+    ),
 
   releaseHold: async (input, metadata) => toReservationResult(await handlers.releaseHold(input, metadata), input),
 
@@ -45,10 +67,53 @@ export const eventSourcedBookings = (
 
   conferences: () => views.conferences(),
 
-  reservation: (conferenceId, reservationId) => views.reservation(conferenceId, reservationId),
+  reservation: async (conferenceId, reservationId) => {
+    const reservation = await views.reservation(conferenceId, reservationId);
+    if (!reservation?.attendee) return reservation;
+    return { ...reservation, attendee: await revealAttendee(stream, attendees, reservation, reservation.attendee.id) };
+  },
 
   reservations: (conferenceId, page) => views.reservations(conferenceId, page),
+
+  namesAttendees: true,
 });
+
+/**
+ * Carries out a command that may name an attendee: seals their personal fields first (a key
+ * issued and stored for them), and deletes that key again when the command appended nothing
+ * (rejected, or a repeat, which keeps the attendee it named first). Not on an error: the command
+ * may have committed without its answer (see the database-loss tests).
+ */
+const withAttendee = async (
+  attendees: Attendees,
+  personal: PersonalData | undefined,
+  where: { eventType: SeatAvailabilityEvent['type']; conferenceId: string; reservationId: string },
+  command: (attendee: Attendee | undefined) => Promise<CommandOutcome>,
+): Promise<CommandOutcome> => {
+  const attendee = personal && (await attendees.name(personal, where));
+  const outcome = await command(attendee);
+  if (attendee && (outcome.kind === 'rejected' || outcome.appended === 0)) await attendees.discard([attendee]);
+  return outcome;
+};
+
+/**
+ * The attendee a reservation names, from the event that named them (the views keep the id only),
+ * with their personal fields or shown forgotten.
+ */
+const revealAttendee = async (
+  stream: StreamDeps,
+  attendees: Attendees,
+  { conferenceId, reservationId }: ReservationKey,
+  attendeeId: string,
+) => {
+  const { events } = await stream.eventStore.readByKeys(streamIdOf(conferenceId), [reservationId]);
+  const naming = events
+    .map(toSeatAvailabilityEvent)
+    .filter((event) => 'attendee' in event.data && event.data.attendee?.id === attendeeId);
+  const [revealed] = await attendees.reveal(naming.slice(-1));
+  if (!revealed) throw new Error(`no event of reservation ${reservationId} names attendee ${attendeeId}`);
+  return revealed;
+};
 
 type OpenState = VersionedState & { state: OpenConference };
 
@@ -84,6 +149,7 @@ const toReservationResult = (outcome: CommandOutcome, input: ReservationKey): Bo
       seats: reservation.seats,
       status: reservation.status,
       ...('expiresAt' in reservation ? { expiresAt: reservation.expiresAt } : {}),
+      ...(attendeeIdOf(reservation) === undefined ? {} : { attendee: { id: attendeeIdOf(reservation)! } }),
     },
   };
 };

@@ -1,4 +1,4 @@
-import { pino, type Logger } from 'pino';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
 
@@ -27,6 +27,21 @@ const PRETTY = {
   options: { translateTime: 'SYS:HH:MM:ss.l', ignore: 'service' },
 };
 
-/** A logger on stdout at the configured level, in `format`. */
-export const createLogger = (level: string, format: LogFormat = 'json'): Logger =>
-  pino({ level, base: { service: 'seat-surge' }, ...(format === 'pretty' ? { transport: PRETTY } : {}) });
+/**
+ * Where an attendee's personal fields could be in what is logged (a request's attendee, a
+ * command's, an error's context), at any of the first three levels: logs are kept and shipped
+ * elsewhere, beyond the reach of forgetting, so they never hold them. The service logs no bodies;
+ * this is the net under a line that one day would.
+ */
+export const REDACTED_PATHS = ['', '*.', '*.*.'].flatMap((at) =>
+  ['attendee.name', 'attendee.email', 'personalData'].map((path) => `${at}${path}`),
+);
+
+const redact = { paths: REDACTED_PATHS, censor: '[redacted]' };
+
+/** A logger on stdout (or `destination`, for tests) at the configured level, in `format`. */
+export const createLogger = (level: string, format: LogFormat = 'json', destination?: DestinationStream): Logger => {
+  const options = { level, base: { service: 'seat-surge' }, redact };
+  if (format === 'pretty') return pino({ ...options, transport: PRETTY });
+  return destination ? pino(options, destination) : pino(options);
+};

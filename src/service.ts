@@ -1,4 +1,5 @@
 import { createApp } from './app.js';
+import { createAttendeeKeys, createAttendees } from './attendees/index.js';
 import type { Config } from './config.js';
 import { crudAtomicBookings } from './crud-baseline/crud-atomic-bookings.js';
 import { crudBookings, type CrudOptions } from './crud-baseline/crud-bookings.js';
@@ -81,7 +82,8 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     onDown: () => write.writers.forget(),
     onUp: () => changedViews.resubscribe(),
   });
-  const eventSourced = (handlers: typeof write.handlers) => eventSourcedBookings(handlers, write, readModel);
+  const attendees = createAttendees(createAttendeeKeys(sql));
+  const eventSourced = (handlers: typeof write.handlers) => eventSourcedBookings(handlers, write, readModel, attendees);
   const clock = hooks.clock ?? (() => new Date());
   const crud = crudBookings(sql, { clock, ...hooks.crud });
   const crudAtomic = crudAtomicBookings(sql, { clock });
@@ -110,6 +112,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
   const app = createApp({
     designs,
     eventStore: write.eventStore,
+    attendees,
     live: {
       readModel,
       viewsChanged,
@@ -132,6 +135,8 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     crudAtomicBookings: designs['/crud-atomic/conferences'],
     metrics,
     projector,
+    /** Personal data: sealed, revealed and forgotten (see src/attendees). */
+    attendees,
     /** Not started: the process (main.ts) or the test decides. */
     expirer,
     readModel,

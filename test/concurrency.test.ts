@@ -48,7 +48,9 @@ const eventSourced = (design: string, bookings: () => Bookings) => ({
 
 const designs = [
   eventSourced('event-sourced, batched', () => service.bookings),
-  eventSourced('event-sourced, direct', () => eventSourcedBookings(service.directHandlers, service, service.readModel)),
+  eventSourced('event-sourced, direct', () =>
+    eventSourcedBookings(service.directHandlers, service, service.readModel, service.attendees),
+  ),
   ...[
     { design: 'crud', bookings: (): Bookings => crudBookings(db.sql) },
     { design: 'crud-atomic', bookings: (): Bookings => crudAtomicBookings(db.sql) },

@@ -170,7 +170,10 @@ describe('holds over HTTP', () => {
 
 describe.each([
   { path: 'batched', bookings: () => service.bookings },
-  { path: 'direct', bookings: () => eventSourcedBookings(service.directHandlers, service, service.readModel) },
+  {
+    path: 'direct',
+    bookings: () => eventSourcedBookings(service.directHandlers, service, service.readModel, service.attendees),
+  },
 ])('holds racing at one conference ($path write path)', ({ path, bookings }) => {
   it('keeps reserved + held within capacity at every version, returns every released and expired seat once, and the views agree', async () => {
     const conferenceId = `race-holds-${path}`;

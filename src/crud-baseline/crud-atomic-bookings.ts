@@ -119,7 +119,8 @@ export const crudAtomicBookings = (sql: Sql, options: { clock?: () => Date } = {
 
     cancelReservation: (key) => change({ type: 'CancelReservation', ...key, now: now() }),
 
-    confirmReservation: (key) => change({ type: 'ConfirmReservation', ...key, now: now() }),
+    confirmReservation: ({ conferenceId, reservationId }) =>
+      change({ type: 'ConfirmReservation', conferenceId, reservationId, now: now() }),
 
     releaseHold: (key) => change({ type: 'ReleaseHold', ...key, now: now() }),
 

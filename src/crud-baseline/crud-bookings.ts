@@ -187,7 +187,10 @@ export const crudBookings = (sql: Sql, options: CrudOptions = {}): CrudBookings 
 
     cancelReservation: async (key) => answer(key, await change({ type: 'CancelReservation', ...key, now: now() })),
 
-    confirmReservation: async (key) => answer(key, await change({ type: 'ConfirmReservation', ...key, now: now() })),
+    confirmReservation: async ({ conferenceId, reservationId }) => {
+      const key = { conferenceId, reservationId };
+      return answer(key, await change({ type: 'ConfirmReservation', ...key, now: now() }));
+    },
 
     releaseHold: async (key) => answer(key, await change({ type: 'ReleaseHold', ...key, now: now() })),
 

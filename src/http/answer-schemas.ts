@@ -60,6 +60,17 @@ export const reservationAnswer = z.strictObject({
   cancelledAt: z.string().optional().meta({ format: 'date-time' }),
   releasedAt: z.string().optional().meta({ format: 'date-time' }),
   expiredAt: z.string().optional().meta({ format: 'date-time' }),
+  attendee: z
+    .union([
+      z.strictObject({ id: z.string() }),
+      z.strictObject({ id: z.string(), name: z.string(), email: z.string() }),
+      z.strictObject({ id: z.string(), forgotten: z.literal(true) }),
+    ])
+    .optional()
+    .meta({
+      description:
+        'Whom it is for, if it names anyone: the id in answers to commands and in the listing; with `name` and `email`, or `forgotten: true` once they were forgotten, where one reservation is read by its id',
+    }),
 });
 
 export const reservationPageAnswer = z.strictObject({
@@ -81,6 +92,12 @@ export const eventPageAnswer = z.strictObject({
     }),
   ),
   next: z.string().optional().meta({ description: 'Query string of the next page; absent on the last page' }),
+});
+
+export const forgottenAnswer = z.strictObject({
+  attendeeId: z.string(),
+  forgotten: z.literal(true),
+  forgottenAt: z.string().meta({ format: 'date-time', description: 'When they were first forgotten' }),
 });
 
 const projectionLagAnswer = z.strictObject({

@@ -3,10 +3,12 @@ import { Hono } from 'hono';
 import type { Bookings } from '../bookings.js';
 import { requestMetadata, type AppEnv } from './app-env.js';
 import { Problem, rejectionProblem } from './problem.js';
-import { validBody, valid } from './request.js';
+import { validBody, validOptionalBody, valid } from './request.js';
+import type { PersonalData } from '../attendees/index.js';
 import {
   availabilityQuerySchema,
   conferenceIdSchema,
+  confirmSchema,
   createConferenceSchema,
   holdSeatsSchema,
   reservationIdSchema,
@@ -79,7 +81,7 @@ export const bookingRoutes = (bookings: Bookings, { holds, newReservationId = ra
       const body = await validBody(c, reserveSeatsSchema);
       const reservationId = body.reservationId ?? newReservationId();
       const result = await bookings.reserveSeats(
-        { conferenceId, reservationId, seats: body.seats },
+        { conferenceId, reservationId, seats: body.seats, attendee: namedAttendee(bookings, body.attendee) },
         requestMetadata(c),
       );
       if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
@@ -111,7 +113,11 @@ export const bookingRoutes = (bookings: Bookings, { holds, newReservationId = ra
 
     .post('/:id/holds/:reservationId/confirm', async (c) => {
       const key = reservationKey(c.req.param('id'), c.req.param('reservationId'));
-      const result = await bookings.confirmReservation(key, requestMetadata(c));
+      const { attendee } = await validOptionalBody(c, confirmSchema);
+      const result = await bookings.confirmReservation(
+        { ...key, attendee: namedAttendee(bookings, attendee) },
+        requestMetadata(c),
+      );
       if (result.kind === 'rejected') throw rejectionProblem(result.rejection);
       return c.json(result.value, 200);
     })
@@ -129,6 +135,14 @@ export type BookingRoutesOptions = {
   holds: { defaultSeconds: number; maxSeconds: number };
   /** The id of a reservation or hold whose request names none. */
   newReservationId?: () => string;
+};
+
+/** The attendee a request names, where the design records attendees; a 400 where it does not. */
+const namedAttendee = (bookings: Bookings, attendee: PersonalData | undefined) => {
+  if (attendee && !bookings.namesAttendees) {
+    throw new Problem(400, 'invalid_request', 'This design does not record attendees: leave attendee out.');
+  }
+  return attendee;
 };
 
 /** A conference id and a reservation id from the path, validated. */

@@ -1,4 +1,5 @@
 import { Hono } from 'hono';
+import type { Attendees } from '../attendees/index.js';
 import type { EventStore } from '../event-store/event-store.js';
 import { streamIdOf, toSeatAvailabilityEvent } from '../seat-availability/index.js';
 import type { AppEnv } from './app-env.js';
@@ -6,8 +7,11 @@ import { rejectionProblem } from './problem.js';
 import { valid } from './request.js';
 import { conferenceIdSchema, eventsQuerySchema } from './schemas.js';
 
-/** The audit trail of a conference: its stream's events, oldest first, a page at a time. */
-export const eventRoutes = (eventStore: EventStore) =>
+/**
+ * The audit trail of a conference: its stream's events, oldest first, a page at a time, each in
+ * the current shape of its type, and the attendee it names revealed (or shown forgotten).
+ */
+export const eventRoutes = (eventStore: EventStore, attendees: Attendees) =>
   new Hono<AppEnv>().get('/:id/events', async (c) => {
     const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
     const { after, limit } = valid(eventsQuerySchema, c.req.query(), 'query');
@@ -17,13 +21,15 @@ export const eventRoutes = (eventStore: EventStore) =>
       throw rejectionProblem({ kind: 'conference_not_found', conferenceId });
     }
     const last = events.at(-1);
+    const current = events.map(toSeatAvailabilityEvent);
+    const revealed = await attendees.reveal(current);
     return c.json({
       conferenceId,
-      // In the current shape of each type, whatever version it was written in.
-      events: events.map(({ position, streamVersion, metadata, recordedAt, ...stored }) => ({
+      events: events.map(({ position, streamVersion, metadata, recordedAt }, i) => ({
         position,
         version: streamVersion,
-        ...toSeatAvailabilityEvent(stored),
+        type: current[i]!.type,
+        data: revealed[i] ? { ...current[i]!.data, attendee: revealed[i] } : current[i]!.data,
         metadata,
         recordedAt: recordedAt.toISOString(),
       })),

@@ -5,6 +5,7 @@ import {
   ceilingAnswer,
   conferenceListAnswer,
   eventPageAnswer,
+  forgottenAnswer,
   healthAnswer,
   problemAnswer,
   reservationAnswer,
@@ -13,9 +14,11 @@ import {
 import { HOLD_DEFAULTS } from '../config.js';
 import { HEADERS_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './client-errors.js';
 import {
+  attendeeIdSchema,
   availabilityQuerySchema,
   ceilingSchema,
   conferenceIdSchema,
+  confirmSchema,
   createConferenceSchema,
   eventsQuerySchema,
   holdSeatsSchema,
@@ -43,6 +46,8 @@ export type Operation = {
   params?: Record<string, z.ZodType>;
   query?: z.ZodObject;
   body?: z.ZodType;
+  /** Whether the body may be left out (it is required otherwise). */
+  bodyOptional?: boolean;
   answers: Record<number, Answer>;
 };
 
@@ -63,6 +68,10 @@ const problem = (description: string): Answer => ({
   schema: problemAnswer,
   contentType: 'application/problem+json',
 });
+/** What the event-sourced routes that name an attendee say of it. */
+const ATTENDEE_WORDS =
+  'The body may name the attendee (`attendee: {name, email}`): stored only encrypted with a key of their own, answered with `attendee.id` (the id to forget them by), shown with their fields when the reservation is read by its id.';
+
 const invalid = problem('Invalid input (`invalid_request`, `malformed_json`, `unknown_seat_type`)');
 const notFound = problem('No such conference or reservation');
 const busy: Answer = {
@@ -132,8 +141,9 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       path: `${prefix}/{id}/reservations`,
       tag,
       summary: 'Reserve seats',
-      description:
-        'Idempotent by `reservationId` (generated when absent): repeating a reservation with the same seats answers 200.',
+      description: `Idempotent by \`reservationId\` (generated when absent): repeating a reservation with the same seats answers 200 (with the attendee it named first). ${
+        keepsHistory ? ATTENDEE_WORDS : 'This design records no attendee: a body naming one is answered 400.'
+      }`,
       params: conference,
       body: reserveSeatsSchema,
       answers: {
@@ -171,8 +181,12 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       path: `${prefix}/{id}/holds/{reservationId}/confirm`,
       tag,
       summary: 'Confirm a hold: its seats become reserved',
-      description: 'Idempotent: confirming a confirmed hold answers 200 again. At or after `expiresAt` it is too late.',
+      description: `Idempotent: confirming a confirmed hold answers 200 again. At or after \`expiresAt\` it is too late. ${
+        keepsHistory ? ATTENDEE_WORDS : 'This design records no attendee: a body naming one is answered 400.'
+      }`,
       params: reservation,
+      body: confirmSchema,
+      bodyOptional: true,
       answers: {
         200: { description: 'Confirmed', schema: reservationAnswer },
         400: invalid,
@@ -233,6 +247,21 @@ const operations: Operation[] = [
     params: { id: conferenceIdSchema },
     query: eventsQuerySchema,
     answers: { 200: { description: 'A page of events', schema: eventPageAnswer }, 400: invalid, 404: notFound },
+  },
+  {
+    method: 'delete',
+    path: '/attendees/{attendeeId}/personal-data',
+    tag: 'Event-sourced (configured write path)',
+    summary: "Forget an attendee's personal data (crypto-shredding)",
+    description:
+      "Deletes the attendee's key: from then on every read shows `{ id, forgotten: true }` instead of their name and email. The events are not rewritten; seat counts and every answer about seats stay as they were. Idempotent: a repeat answers 200 with the first `forgottenAt`. See docs/architecture.md for what it does not erase (WAL, backups, logs kept elsewhere).",
+    params: { attendeeId: attendeeIdSchema },
+    answers: {
+      200: { description: 'Forgotten', schema: forgottenAnswer },
+      400: invalid,
+      404: problem('`attendee_not_found`'),
+      503: busy,
+    },
   },
   {
     method: 'get',
@@ -362,7 +391,7 @@ export const openApiDocument = (version: string) => {
       ...(operation.body
         ? {
             requestBody: {
-              required: true,
+              required: !operation.bodyOptional,
               content: { 'application/json': { schema: toSchema(operation.body, 'input') } },
             },
           }

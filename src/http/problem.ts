@@ -3,6 +3,7 @@ import type { ConflictReason, Rejection } from '../seat-availability/index.js';
 /** The stable machine codes of every error answer. */
 export type ProblemCode =
   | Rejection['kind']
+  | 'attendee_not_found'
   | 'invalid_request'
   | 'malformed_json'
   | 'payload_too_large'
@@ -66,6 +67,7 @@ const titles = {
   reservation_not_found: 'Reservation not found',
   hold_not_found: 'Hold not found',
   hold_expired: 'Hold expired',
+  attendee_not_found: 'Attendee not found',
   invalid_request: 'Invalid request',
   malformed_json: 'Malformed JSON',
   payload_too_large: 'Request body too large',

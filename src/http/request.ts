@@ -27,7 +27,18 @@ const requireJson = (contentType: string | undefined) => {
 /** Parses the body as JSON and validates it; anything else is a 4xx with the reasons. */
 export const validBody = async <S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> => {
   requireJson(c.req.header('content-type'));
+  return validJson(await c.req.text(), schema);
+};
+
+/** As `validBody`, for a route whose body may be left out: no body at all reads as `{}`. */
+export const validOptionalBody = async <S extends z.ZodType>(c: Context, schema: S): Promise<z.output<S>> => {
   const text = await c.req.text();
+  if (text === '') return valid(schema, {}, 'body');
+  requireJson(c.req.header('content-type'));
+  return validJson(text, schema);
+};
+
+const validJson = <S extends z.ZodType>(text: string, schema: S): z.output<S> => {
   let body: unknown;
   try {
     body = JSON.parse(text);

@@ -11,6 +11,12 @@ import {
 
 /** Request shapes of SPEC section 4. Objects are strict: an unknown field is a 400. */
 
+/** The longest attendee name taken; longer is a 400. */
+const MAX_ATTENDEE_NAME_LENGTH = 200;
+
+/** The longest email address an SMTP path can carry (RFC 5321 with its errata). */
+const MAX_EMAIL_LENGTH = 254;
+
 export const conferenceIdSchema = z.string().regex(NAME_PATTERN, {
   message: 'must be 1-64 lowercase letters, digits or dashes, starting with a letter or digit',
 });
@@ -37,7 +43,17 @@ export const createConferenceSchema = z.strictObject({
     ),
 });
 
-export const reserveSeatsSchema = z.strictObject({
+/**
+ * Whom a reservation is for: personal fields, stored only encrypted (src/attendees). Bounded, as
+ * everything a request carries; an email address as browsers' forms check one.
+ */
+export const attendeeSchema = z.strictObject({
+  name: z.string().trim().min(1).max(MAX_ATTENDEE_NAME_LENGTH),
+  email: z.email().max(MAX_EMAIL_LENGTH),
+});
+
+/** What a reservation and a hold both ask for: an id (optional) and the seats. */
+const takeSeatsSchema = z.strictObject({
   reservationId: reservationIdSchema.optional(),
   seats: z
     .array(
@@ -54,11 +70,23 @@ export const reserveSeatsSchema = z.strictObject({
     ),
 });
 
-/** A hold is a reservation's request plus how long to hold, from 1 s to the configured maximum. */
+/** A reservation: the seats, and whom they are for if the caller says. */
+export const reserveSeatsSchema = takeSeatsSchema.extend({ attendee: attendeeSchema.optional() });
+
+/**
+ * A hold: the seats and how long to hold them, from 1 s to the configured maximum. Its attendee
+ * is named when it is confirmed (the end of the checkout).
+ */
 export const holdSeatsSchema = ({ defaultSeconds, maxSeconds }: { defaultSeconds: number; maxSeconds: number }) =>
-  reserveSeatsSchema.extend({
+  takeSeatsSchema.extend({
     holdSeconds: z.number().int().min(1).max(maxSeconds).default(defaultSeconds),
   });
+
+/** A hold's confirm: no body, or whom the seats are for. */
+export const confirmSchema = z.strictObject({ attendee: attendeeSchema.optional() });
+
+/** An attendee id, as the service gives them (a UUID). */
+export const attendeeIdSchema = z.uuid({ message: 'must be an attendee id as a reservation answered it (a UUID)' });
 
 /**
  * An ISO-8601 date or date-time, offset optional: 2026-11-21, 2026-11-21T10:00, 2026-11-21 10:00:00.5Z,

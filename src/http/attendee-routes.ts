@@ -1,0 +1,19 @@
+import { Hono } from 'hono';
+import type { Attendees } from '../attendees/index.js';
+import type { AppEnv } from './app-env.js';
+import { Problem } from './problem.js';
+import { valid } from './request.js';
+import { attendeeIdSchema } from './schemas.js';
+
+/**
+ * An attendee's right to be forgotten: deleting their key makes their personal fields unreadable
+ * wherever the events keep them (crypto-shredding); the events themselves are never rewritten,
+ * and no seat count changes. Repeating it changes nothing and answers the same.
+ */
+export const attendeeRoutes = (attendees: Attendees) =>
+  new Hono<AppEnv>().delete('/:attendeeId/personal-data', async (c) => {
+    const attendeeId = valid(attendeeIdSchema, c.req.param('attendeeId'), 'attendee id');
+    const forgottenAt = await attendees.forget(attendeeId);
+    if (!forgottenAt) throw new Problem(404, 'attendee_not_found', `No attendee ${attendeeId} is known here.`);
+    return c.json({ attendeeId, forgotten: true, forgottenAt: forgottenAt.toISOString() });
+  });
