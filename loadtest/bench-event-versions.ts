@@ -4,7 +4,7 @@ import { machine } from './report/loadtest-report.js';
 import { countsOf, measureColdLoads, measureUpcasting, type StreamName } from './versions/measure-loads.js';
 import { seedVersionStreams, versionStreamIds } from './versions/seed-streams.js';
 import { parseVersionsOptions, VERSIONS_USAGE, type VersionsOptions } from './versions/versions-options.js';
-import { buildVersionsReport, versionsTable, writeVersionsReport } from './versions/versions-report.js';
+import { buildVersionsReport, upcastLine, versionsTable, writeVersionsReport } from './versions/versions-report.js';
 
 export { parseVersionsOptions, type VersionsOptions } from './versions/versions-options.js';
 export { type VersionsReport } from './versions/versions-report.js';
@@ -83,7 +83,9 @@ if (isMain) {
             `[round ${round}/${options.rounds}] all current ${ms.allCurrent.toFixed(1)} ms, half version 1 ${ms.mixed.toFixed(1)} ms (× ${(ms.mixed / ms.allCurrent).toFixed(3)})`,
           ),
       });
-      console.log(`\n${versionsTable(report)}\n\n${report.verdict}.\n\nReports: ${files.join(', ')}`);
+      console.log(
+        `\n${versionsTable(report)}\n\n${upcastLine(report)}\n\n${report.verdict}.\n\nReports: ${files.join(', ')}`,
+      );
     } finally {
       await database.close();
     }

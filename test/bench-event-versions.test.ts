@@ -91,6 +91,7 @@ describe('event-versions benchmark', () => {
     expect(within.target).toEqual({ ratio: 1.1, met: true });
     expect(within.roundRatios).toEqual({ min: 1.05, median: 1.091, p90: 1.1 });
     expect(within.upcastShare).toEqual({ allCurrent: 0.01, mixed: 0.048 });
+    expect(within.upcastExtra).toEqual({ ms: 4, ofAllCurrentLoad: 0.04 });
     expect(within.verdict).toMatch(/: 1\.050 \(105 ms against 100 ms over 3 rounds\): within the target of 1\.10$/);
     const over = report([130, 111, 140]);
     expect(over.target.met).toBe(false);
@@ -147,6 +148,7 @@ describe('event-versions benchmark', () => {
       const markdown = await readFile(files[1]!, 'utf8');
       expect(markdown).toContain(report.verdict);
       expect(markdown).toContain('| half version 1 | 2000 | 1000 |');
+      expect(markdown).toMatch(/The upcasting alone: the \d+ upcasts of the version-1 events add /);
     } finally {
       await sql.end({ timeout: 5 });
       await dropDatabase(serverUrl, new URL(database).pathname.slice(1));

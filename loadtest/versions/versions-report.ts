@@ -30,6 +30,12 @@ export type VersionsReport = {
   roundRatios: Figures;
   /** Upcasting alone ÷ the cold load (medians), per stream: the part of a load the upcasting is. */
   upcastShare: Record<StreamName, number>;
+  /**
+   * What the version-1 events add to the upcasting alone (medians, mixed − all current), in ms and
+   * as a part of the all-current cold load: the ratio the upcasting alone would make, 1 + that,
+   * a second estimate beside the loads' own, which a busy machine moves more.
+   */
+  upcastExtra: { ms: number; ofAllCurrentLoad: number };
   target: { ratio: number; met: boolean };
   verdict: string;
   /** Every measured round's time, in round order. */
@@ -83,6 +89,10 @@ export const buildVersionsReport = (input: {
       3,
     ),
     upcastShare: { allCurrent: share('allCurrent'), mixed: share('mixed') },
+    upcastExtra: {
+      ms: round(upcastMs.mixed.median - upcastMs.allCurrent.median, 2),
+      ofAllCurrentLoad: round((upcastMs.mixed.median - upcastMs.allCurrent.median) / coldLoadMs.allCurrent.median, 3),
+    },
     target: { ratio: TARGET_RATIO, met: ratio <= TARGET_RATIO },
     verdict: verdictOf(ratio, coldLoadMs, input.options.rounds),
     samples: { coldLoadMs: input.loads, upcastMs: input.upcasts },
@@ -118,6 +128,10 @@ export const versionsTable = (report: VersionsReport): string =>
     ]),
   );
 
+/** What the upcasting alone says the version-1 events cost a load. */
+export const upcastLine = ({ upcastExtra, streams }: VersionsReport): string =>
+  `The upcasting alone: the ${streams.upcastOnRead} upcasts of the version-1 events add ${upcastExtra.ms} ms, ${percent(upcastExtra.ofAllCurrentLoad)} of the all-current cold load (a ratio of ${(1 + upcastExtra.ofAllCurrentLoad).toFixed(3)} from them alone).`;
+
 export const versionsMarkdown = (report: VersionsReport): string => {
   const { machine: m, options, streams, state, roundRatios } = report;
   const counts = state.seatTypes
@@ -133,6 +147,8 @@ export const versionsMarkdown = (report: VersionsReport): string => {
     versionsTable(report),
     '',
     `Mixed ÷ all current within each round: min ${roundRatios.min}, median ${roundRatios.median}, p90 ${roundRatios.p90}.`,
+    '',
+    upcastLine(report),
     '',
     `Every load of either stream gave version ${state.version}: ${counts}.`,
     '',
