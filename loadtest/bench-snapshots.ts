@@ -1,11 +1,4 @@
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { loadConfig, type Config } from '../src/config.js';
-import { connect } from '../src/database/connect.js';
-import { databaseUrl, ensureDatabase } from '../src/database/databases.js';
-import { openDatabase } from '../src/database/open-database.js';
-import { applyMigrations } from '../src/database/migrate.js';
-import { createLogger } from '../src/logger.js';
+import { createBenchDatabase, embeddedPostmaster, openBenchServer } from './bench-database.js';
 import { UsageRequested } from './options.js';
 import { machine } from './report/loadtest-report.js';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './snapshots/bench-options.js';
@@ -34,9 +27,7 @@ export type BenchProgress = {
 export const runBench = async (serverUrl: string, options: BenchOptions, progress: BenchProgress = {}) => {
   const startedAt = new Date();
   const name = `bench_${startedAt.getTime().toString(36)}`;
-  const url = await ensureDatabase(serverUrl, name);
-  await applyMigrations(url, { eventsPartitions: progress.eventsPartitions ?? 0 });
-  const sql = connect(url, 4);
+  const { url, sql } = await createBenchDatabase(serverUrl, name, { eventsPartitions: progress.eventsPartitions ?? 0 });
   const rows: BenchRow[] = [];
   let retention;
   try {
@@ -59,18 +50,7 @@ export const runBench = async (serverUrl: string, options: BenchOptions, progres
     ...(progress.onSurge ? { onRun: progress.onSurge } : {}),
   });
   const report = buildBenchReport(startedAt, machine(), options, rows, surges, retention);
-  return { report, files: await writeBenchReport(report), database: databaseUrl(serverUrl, name) };
-};
-
-/** The embedded PostgreSQL's postmaster, from its pid file; undefined with DATABASE_URL. */
-const embeddedPostmaster = (config: Config): number | undefined => {
-  if (config.databaseUrl) return undefined;
-  try {
-    const pid = Number(readFileSync(join(config.embeddedPostgres.dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
-  } catch {
-    return undefined;
-  }
+  return { report, files: await writeBenchReport(report), database: url };
 };
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
@@ -87,12 +67,7 @@ if (isMain) {
     process.exit(1);
   }
   const main = async () => {
-    const config = loadConfig({
-      ...process.env,
-      EMBEDDED_POSTGRES_DIR: '.data/bench',
-      EMBEDDED_POSTGRES_PORT: '54331',
-    });
-    const database = await openDatabase(config, createLogger('warn'));
+    const { config, database } = await openBenchServer({ dataDir: '.data/bench', port: 54331 });
     try {
       console.log(
         `Snapshot benchmark: intervals ${options.intervals.join(', ')} × lengths ${options.lengths.join(', ')}${options.holds ? `, the last ${options.holds} events of each stream pending holds` : ''}; then ${options.repeats} pass(es) of ${options.surgeSeconds} s surges per interval`,

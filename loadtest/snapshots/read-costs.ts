@@ -124,16 +124,29 @@ export const appendHistory = async (
   perAppend = 1000,
 ) => {
   const events = history(conferenceId, length, 1, activeHolds);
+  await appendEvents(sql, conferenceId, events, { perAppend });
+  return events;
+};
+
+/**
+ * Appends events to a conference's stream as this release writes them (the store's append, each
+ * event in its type's current version), `perAppend` at a time, the first after `fromVersion`.
+ */
+export const appendEvents = async (
+  sql: Sql,
+  conferenceId: string,
+  events: SeatAvailabilityEvent[],
+  { fromVersion = 0, perAppend = 1000 }: { fromVersion?: number; perAppend?: number } = {},
+) => {
   const eventStore = createEventStore(sql);
-  for (let version = 0; version < events.length; version += perAppend) {
-    const chunk = events.slice(version, version + perAppend);
+  for (let offset = 0; offset < events.length; offset += perAppend) {
+    const chunk = events.slice(offset, offset + perAppend);
     await eventStore.append(
       streamIdOf(conferenceId),
-      version,
+      fromVersion + offset,
       chunk.map((event) => toNewEvent(event, {})),
     );
   }
-  return events;
 };
 
 /**
