@@ -3,14 +3,28 @@ import { ROUTINGS, type Routing } from '../src/cluster/haproxy-config.js';
 import type { GeneratorPriority } from './open/generator-process.js';
 import type { Spacing } from './open/schedule.js';
 
-/** The designs the harness can drive, and where each is served. */
+/**
+ * The designs the harness can drive, and where each is served. `es-attendees` is es-batched with
+ * every reservation naming its attendee (name and email, encrypted with a key of their own): what
+ * personal data costs, against es-batched in the same run.
+ */
 export const DESIGNS = {
   'es-batched': '/batched/conferences',
   'es-direct': '/direct/conferences',
   crud: '/crud/conferences',
   'crud-atomic': '/crud-atomic/conferences',
+  'es-attendees': '/batched/conferences',
 } as const;
 export type Design = keyof typeof DESIGNS;
+
+/** The designs whose reservations name their attendee. */
+export const namesAttendees = (design: Design): boolean => design === 'es-attendees';
+
+/** The designs a run compares when --design does not say: every design but the attendee variant. */
+const DEFAULT_DESIGNS = (Object.keys(DESIGNS) as Design[]).filter((design) => !namesAttendees(design));
+
+/** The scenarios whose reservations name an attendee under es-attendees (the others would not). */
+const ATTENDEE_SCENARIOS: readonly Scenario[] = ['surge', 'spread', 'hotspot'];
 
 /** The CRUD baselines; results name the strongest of them. */
 export const CRUD_DESIGNS: readonly Design[] = ['crud', 'crud-atomic'];
@@ -122,7 +136,11 @@ export type LoadtestOptions = {
 
 export const USAGE = `npm run loadtest -- [options]
 
-  --design es-batched,es-direct,crud,crud-atomic   designs to compare (default: all four)
+  --design es-batched,es-direct,crud,crud-atomic,es-attendees
+                            designs to compare (default: all but es-attendees); es-attendees
+                            is es-batched with every reservation naming its attendee (name and
+                            email, encrypted): run it beside es-batched (closed surge, spread,
+                            hotspot) to see what personal data costs
   --scenario surge,spread,hotspot,mixed,spike,checkout
                             scenarios to run (default: surge; spike needs --model open).
                             checkout: visitors hold 1-2 seats, think, then 60% confirm, 30%
@@ -289,7 +307,13 @@ export const parseOptions = (argv: string[], now = new Date()): LoadtestOptions 
     ? list(values.design, Object.keys(DESIGNS) as Design[], 'design')
     : faults.length > 0
       ? (['es-batched'] as Design[])
-      : (Object.keys(DESIGNS) as Design[]);
+      : DEFAULT_DESIGNS;
+  if (
+    designs.some(namesAttendees) &&
+    (model !== 'closed' || faults.length > 0 || scenarios.some((s) => !ATTENDEE_SCENARIOS.includes(s)))
+  ) {
+    throw new Error('--design es-attendees runs the closed-model surge, spread and hotspot only, without faults');
+  }
   const crudCapacityFound = scenarios.includes('surge') && designs.some(isCrud);
   if (scenarios.includes('spike') && values['spike-rate'] === undefined && !crudCapacityFound) {
     throw new Error(

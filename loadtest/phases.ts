@@ -3,7 +3,7 @@ import type { CheckoutFigures } from './checkout/checkout-figures.js';
 import { cpuUse, type CpuTimes, type CpuUse } from './cpu.js';
 import { drive } from './drive.js';
 import { Ledger } from './ledger.js';
-import { DESIGNS, type Design, type LoadtestOptions, type Scenario } from './options.js';
+import { DESIGNS, namesAttendees, type Design, type LoadtestOptions, type Scenario } from './options.js';
 import { Recorder, type LagSummary, type TimelinePoint } from './recorder.js';
 import { sampleLag, scrapeCounters, waitUntilIdle, type ServerCounters } from './server-metrics.js';
 import type { Percentiles } from './stats.js';
@@ -206,8 +206,8 @@ export const throughputPhase = async (
   const idPrefix = `${design}-${scenario}-${connections}`;
   const workload =
     scenario === 'hotspot'
-      ? hotspotWorkload(DESIGNS[design], hotId, quietIds, idPrefix, seededRandom(connections))
-      : bookingWorkload(DESIGNS[design], ids, idPrefix, seededRandom(connections));
+      ? hotspotWorkload(DESIGNS[design], hotId, quietIds, idPrefix, seededRandom(connections), namesAttendees(design))
+      : bookingWorkload(DESIGNS[design], ids, idPrefix, seededRandom(connections), undefined, namesAttendees(design));
   const before = await scrapeCounters(metricsOf(ctx));
   const { seconds, cpu } = await rampThenHold(
     ctx,
@@ -232,7 +232,14 @@ export const selloutPhase = async (ctx: PhaseContext, design: Design, connection
   const ledger = new Ledger();
   const recorder = new Recorder();
   const attempts = capacity * selloutFactor;
-  const workload = bookingWorkload(DESIGNS[design], [id], `${design}-sellout-${connections}`, seededRandom(7), oneSeat);
+  const workload = bookingWorkload(
+    DESIGNS[design],
+    [id],
+    `${design}-sellout-${connections}`,
+    seededRandom(7),
+    oneSeat,
+    namesAttendees(design),
+  );
   const before = await scrapeCounters(metricsOf(ctx));
   recorder.hold();
   const sampler = sampleLag(metricsOf(ctx), recorder);

@@ -40,33 +40,41 @@ const bookingSeats = (random: () => number): SeatQuantity[] => {
   ];
 };
 
+/** An attendee for a reservation: a name and an address as long as real ones, unique to it. */
+const attendeeOf = (reservationId: string) => ({
+  name: `Visitor ${reservationId}`,
+  email: `visitor.${reservationId}@example.org`,
+});
+
 const reserve = (
   prefix: string,
   conferenceId: string,
   reservationId: string,
   seats: SeatQuantity[],
+  namesAttendee = false,
 ): PlannedRequest => ({
   kind: 'reserve',
   method: 'POST',
   path: `${prefix}/${conferenceId}/reservations`,
-  body: JSON.stringify({ reservationId, seats }),
+  body: JSON.stringify({ reservationId, seats, ...(namesAttendee ? { attendee: attendeeOf(reservationId) } : {}) }),
   conferenceId,
   reservationId,
   seats,
 });
 
-/** Reservations with unique ids spread at random over the given conferences. */
+/** Reservations with unique ids spread at random over the given conferences, each naming its attendee if asked. */
 export const bookingWorkload = (
   prefix: string,
   conferenceIds: string[],
   idPrefix: string,
   random: () => number,
   seats: (random: () => number) => SeatQuantity[] = bookingSeats,
+  namesAttendee = false,
 ): Workload => {
   let counter = 0;
   return () => {
     const conferenceId = conferenceIds[Math.floor(random() * conferenceIds.length)] ?? conferenceIds[0] ?? '';
-    return reserve(prefix, conferenceId, `${idPrefix}-${(counter++).toString(36)}`, seats(random));
+    return reserve(prefix, conferenceId, `${idPrefix}-${(counter++).toString(36)}`, seats(random), namesAttendee);
   };
 };
 
@@ -80,10 +88,11 @@ export const hotspotWorkload = (
   quietIds: string[],
   idPrefix: string,
   random: () => number,
+  namesAttendee = false,
   hotShare = 0.5,
 ): Workload => {
-  const hot = bookingWorkload(prefix, [hotId], `${idPrefix}-hot`, random);
-  const quiet = bookingWorkload(prefix, quietIds, `${idPrefix}-quiet`, random);
+  const hot = bookingWorkload(prefix, [hotId], `${idPrefix}-hot`, random, bookingSeats, namesAttendee);
+  const quiet = bookingWorkload(prefix, quietIds, `${idPrefix}-quiet`, random, bookingSeats, namesAttendee);
   return () => (random() < hotShare ? hot() : quiet());
 };
 

@@ -80,7 +80,7 @@ export const eventSourcedBookings = (
 
 /**
  * Carries out a command that may name an attendee: seals their personal fields first (a key
- * issued and stored for them), and deletes that key again when the command appended nothing
+ * issued and stored for them), and gives that key back when the command appended nothing
  * (rejected, or a repeat, which keeps the attendee it named first). Not on an error: the command
  * may have committed without its answer (see the database-loss tests).
  */
@@ -90,9 +90,9 @@ const withAttendee = async (
   where: { eventType: SeatAvailabilityEvent['type']; conferenceId: string; reservationId: string },
   command: (attendee: Attendee | undefined) => Promise<CommandOutcome>,
 ): Promise<CommandOutcome> => {
-  const attendee = personal && (await attendees.name(personal, where));
-  const outcome = await command(attendee);
-  if (attendee && (outcome.kind === 'rejected' || outcome.appended === 0)) await attendees.discard([attendee]);
+  const named = personal && (await attendees.name(personal, where));
+  const outcome = await command(named?.attendee);
+  if (named && (outcome.kind === 'rejected' || outcome.appended === 0)) named.unused();
   return outcome;
 };
 

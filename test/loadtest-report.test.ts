@@ -9,6 +9,7 @@ import {
   loadtestMarkdown,
   reportTables,
 } from '../loadtest/report/loadtest-report.js';
+import { attendeeTable } from '../loadtest/report/attendee-report.js';
 
 const zero: CpuTimes = { api: 0, projector: 0, postgres: null, haproxy: 0, loadGenerator: 0, apiProcesses: {} };
 const latency = { p50: 1, p90: 2, p99: 3, max: 4, count: 10 };
@@ -142,5 +143,33 @@ describe("the load test report's CPU per committed reservation", () => {
     expect(loadtestMarkdown(report)).toContain(
       'HTTP ceiling (POST with a validated body and one `select 1`): 4000 req/s at 8 connections (server CPU 150 µs/request).',
     );
+  });
+});
+
+describe('the attendee comparison', () => {
+  it('holds es-attendees against es-batched of the same scenario, in committed/s and server CPU per committed', () => {
+    const withAttendees = buildReport(parseOptions(['--quick']), 'self-started', new Date(0), [
+      ...phases,
+      // 9,000 committed in 10 s against es-batched's 15,000; 7.5 s of API CPU: 833 µs per committed against 500.
+      phase('es-attendees', 'surge', 'throughput', { requests: 12_000, committed: 9_000, api: 6, projector: 1.5 }),
+    ]);
+    const table = attendeeTable(withAttendees);
+    expect(table.rows).toEqual([['surge', 8, 1500, 900, '0.6×', 500, 833, '1.67×']]);
+    expect(reportTables(withAttendees).map((t) => t.title)).toContain(table.title);
+    expect(attendeeTable(report).rows).toEqual([]);
+  });
+
+  it('runs es-attendees only where its reservations name attendees, and never by default', () => {
+    expect(parseOptions([]).designs).not.toContain('es-attendees');
+    expect(parseOptions(['--design', 'es-batched,es-attendees', '--scenario', 'surge,spread']).designs).toEqual([
+      'es-batched',
+      'es-attendees',
+    ]);
+    for (const other of [
+      ['--scenario', 'mixed'],
+      ['--scenario', 'checkout'],
+      ['--model', 'open'],
+    ])
+      expect(() => parseOptions(['--design', 'es-attendees', ...other])).toThrow(/es-attendees runs the closed-model/);
   });
 });

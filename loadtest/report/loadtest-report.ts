@@ -6,6 +6,7 @@ import { CRUD_DESIGNS, isCrud, type LoadtestOptions } from '../options.js';
 import { designLabel, type PhaseResult } from '../phases.js';
 import { round } from '../stats.js';
 import type { OpenReport } from '../open/open-run.js';
+import { attendeeTable } from './attendee-report.js';
 import { checkoutTable } from './checkout-report.js';
 import { htmlTable, markdownTable, otherStatuses, serverCpuPerCommitted, statusCount } from './markdown.js';
 import { openHeadline, openHtml, openTables } from './open-report.js';
@@ -195,6 +196,8 @@ export const reportTables = (
     });
   }
   if (comparisons.rows.length > 0) tables.push(comparisons);
+  const attendees = attendeeTable(report);
+  if (attendees.rows.length > 0) tables.push(attendees);
   const cpu = cpuTable(report);
   if (cpu.rows.length > 0) tables.push(cpu);
   return tables;

@@ -19,14 +19,21 @@ const attendeeOf = (event: SeatAvailabilityEvent): { attendee: Attendee; where: 
  * sees it: decisions, views and snapshots hold only the attendee's id.
  */
 export const createAttendees = (keys: AttendeeKeys) => ({
-  /** A new attendee for these personal fields, sealed for the event that will carry them. */
-  name: async (personal: PersonalData, where: Omit<SealedIn, 'attendeeId'>): Promise<Attendee> => {
-    const { attendeeId, key } = await keys.issue();
-    return { id: attendeeId, personalData: sealPersonalData(key, personal, { ...where, attendeeId }) };
+  /**
+   * A new attendee for these personal fields, sealed for the event that will carry them; `unused`
+   * gives their key back when the command appended nothing (no event names them).
+   */
+  name: async (
+    personal: PersonalData,
+    where: Omit<SealedIn, 'attendeeId'>,
+  ): Promise<{ attendee: Attendee; unused: () => void }> => {
+    const issued = await keys.issue();
+    const { attendeeId, key } = issued;
+    return {
+      attendee: { id: attendeeId, personalData: sealPersonalData(key, personal, { ...where, attendeeId }) },
+      unused: () => keys.giveBack(issued),
+    };
   },
-
-  /** Deletes the keys of attendees whose command appended nothing: no event names them. */
-  discard: (attendees: Attendee[]) => keys.discard(attendees.map(({ id }) => id)),
 
   /**
    * The attendee each event names, revealed, in the events' order (undefined where it names
