@@ -50,7 +50,8 @@ const READY_TIMEOUT_MS = 60_000;
 /** The URL of the maintenance database of an embedded server on `port`. */
 export const embeddedServerUrl = (port: number): string => `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/postgres`;
 
-type RunAs = { uid: number; gid: number } | undefined;
+/** Whom the server's processes run as: the `postgres` user when we are root, else ourselves. */
+export type RunAs = { uid: number; gid: number } | undefined;
 
 export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): Promise<EmbeddedPostgres> => {
   const { log, port } = options;
@@ -99,8 +100,11 @@ export const startEmbeddedPostgres = async (options: EmbeddedPostgresOptions): P
   return { url, dataDir, ...server };
 };
 
-/** PostgreSQL refuses to run as root; as root we run it as the `postgres` user, created if missing. */
-const ensureUnprivilegedUser = (): RunAs => {
+/**
+ * PostgreSQL refuses to run as root; as root we run it as the `postgres` user, created if missing.
+ * Exported for the tests that start a server of another major version the same way.
+ */
+export const ensureUnprivilegedUser = (): RunAs => {
   if (process.getuid?.() !== 0) return undefined;
   const ids = () => {
     const uid = spawnSync('id', ['-u', USER], { encoding: 'utf8' });

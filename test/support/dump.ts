@@ -8,13 +8,18 @@ import type { Sql } from '../../src/database/connect.js';
  * newer major version than its own (the embedded server is 18; Debian 12 ships pg_dump 15), so
  * where the machine's pg_dump cannot dump this server, every row of every table, partition and
  * materialised view in every schema, read as text by SQL, stands in for its data; `tool` says
- * which was used.
+ * which was used. `pgDump` is the program to try (test/support/debian-postgres.ts starts a server
+ * with one of its own version).
  */
-export const dumpDatabase = async (sql: Sql, url: string): Promise<{ tool: 'pg_dump' | 'sql'; text: string }> => {
+export const dumpDatabase = async (
+  sql: Sql,
+  url: string,
+  { pgDump = 'pg_dump' }: { pgDump?: string } = {},
+): Promise<{ tool: 'pg_dump' | 'sql'; text: string }> => {
   const [server] = await sql<{ major: number }[]>`select current_setting('server_version_num')::int / 10000 as major`;
-  const pgDump = await pgDumpMajor();
-  if (pgDump !== undefined && server && pgDump >= server.major) {
-    const { stdout } = await promisify(execFile)('pg_dump', ['--no-owner', url], { maxBuffer: 512 * 1024 * 1024 });
+  const pgDumpVersion = await pgDumpMajor(pgDump);
+  if (pgDumpVersion !== undefined && server && pgDumpVersion >= server.major) {
+    const { stdout } = await promisify(execFile)(pgDump, ['--no-owner', url], { maxBuffer: 512 * 1024 * 1024 });
     return { tool: 'pg_dump', text: stdout };
   }
   const relations = await sql<{ name: string }[]>`
@@ -29,10 +34,10 @@ export const dumpDatabase = async (sql: Sql, url: string): Promise<{ tool: 'pg_d
   return { tool: 'sql', text: parts.join('\n') };
 };
 
-/** The major version of the machine's pg_dump; undefined when there is none. */
-const pgDumpMajor = async (): Promise<number | undefined> => {
+/** The major version of a pg_dump; undefined when there is none. */
+const pgDumpMajor = async (pgDump: string): Promise<number | undefined> => {
   try {
-    const { stdout } = await promisify(execFile)('pg_dump', ['--version']);
+    const { stdout } = await promisify(execFile)(pgDump, ['--version']);
     const major = /(\d+)(?:\.\d+)?/.exec(stdout)?.[1];
     return major === undefined ? undefined : Number(major);
   } catch {
