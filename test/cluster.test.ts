@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { haproxyInstalled } from './support/haproxy.js';
 import { alive } from './support/processes.js';
 import { eventually } from './support/views.js';
+import { operatorHeaders } from '../loadtest/operator-token.js';
 
 /**
  * `npm run start:cluster`: N API processes behind HAProxy on one database. Each conference is
@@ -77,7 +78,7 @@ type Answer = { status: number; servedBy: string | null; body: Record<string, un
 const send = async (base: string, method: string, path: string, body?: unknown): Promise<Answer> => {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorHeaders },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();

@@ -7,7 +7,7 @@ import type { CrudBookings } from '../src/crud-baseline/crud-conferences.js';
 import { connect, type Sql } from '../src/database/connect.js';
 import type { SeatQuantity } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 /** A second pool: the commands and sweeps of another process. */
@@ -316,7 +316,7 @@ describe.each([
     const send = (method: string, path: string, body?: unknown) =>
       service.app.request(`${prefix}${path}`, {
         method,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...operatorAuth },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     const id = `http-${slug(design)}`;

@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 
 /** Debian's Chromium; the test never downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -58,7 +58,11 @@ describe.skipIf(!hasChromium)('the demo page', () => {
   beforeAll(async () => {
     await mkdir(OUTPUT, { recursive: true });
     db = await createTestDatabase();
-    service = createTestService(db.sql, { projector: { batchSize: 500, pollIntervalMs: 200 } });
+    // As `npm start` on loopback with a token of its own: the page is given it for its operator actions.
+    service = createTestService(db.sql, {
+      projector: { batchSize: 500, pollIntervalMs: 200 },
+      operator: { token: TEST_OPERATOR_TOKEN, onDemoPage: true },
+    });
     service.projector.start();
     // The live table is woken by the projector's notifications, as in production.
     await service.changedViews.start();
@@ -112,7 +116,7 @@ describe.skipIf(!hasChromium)('the demo page', () => {
   const createConference = async (id: string) => {
     const response = await fetch(`${baseUrl}/conferences`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({ id, name: `Conference ${id}`, seatTypes: [{ type: 'standard', capacity: 100 }] }),
     });
     expect(response.status).toBe(201);

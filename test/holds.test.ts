@@ -12,7 +12,7 @@ import {
   type SeatQuantity,
 } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 import { eventually } from './support/views.js';
 
 let db: TestDatabase;
@@ -31,7 +31,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const json = { 'content-type': 'application/json' };
+const json = { 'content-type': 'application/json', ...operatorAuth };
 const post = (path: string, body?: unknown) =>
   service.app.request(path, { method: 'POST', headers: json, ...(body ? { body: JSON.stringify(body) } : {}) });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field below
@@ -126,7 +126,7 @@ describe('holds over HTTP', () => {
       reservedAt: now.toISOString(),
       confirmedAt: now.toISOString(),
     });
-    const page = await body(service.app.request('/conferences/checkout/reservations'));
+    const page = await body(service.app.request('/conferences/checkout/reservations', { headers: operatorAuth }));
     expect(page.reservations.map((r: { status: string }) => r.status)).toEqual(['confirmed', 'released']);
   });
 

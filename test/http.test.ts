@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/database/connect.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;
@@ -20,7 +20,7 @@ afterAll(() => db?.drop());
 const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
   app.request(path, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...operatorAuth, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 
@@ -400,7 +400,7 @@ describe('reads, audit trail and operations', () => {
     }).app;
     await impatient.request('/conferences', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({ id: 'http-busy', name: 'Busy', seatTypes: [{ type: 'standard', capacity: 1000 }] }),
     });
     const responses = await Promise.all(

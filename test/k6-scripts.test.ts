@@ -28,6 +28,8 @@ const MAIN_KIND = (name: ScriptName) => (name === 'checkout.js' ? 'hold' : 'rese
 /** Designs other than the default a script can drive. */
 const OTHER_DESIGNS = (_name: ScriptName) => ['crud', 'crud-atomic'];
 const BASE_URL = 'http://k6-stub.test:3999';
+/** The operator token the scripts are given (ADMIN_TOKEN) and the fake service wants on its operator routes. */
+const OPERATOR_TOKEN = 'k6-test-operator-token-0123456789abcdef';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 /** Where the service serves each design (src/service.ts); lib.js must agree. */
@@ -228,6 +230,13 @@ class FakeService {
     const root = `${BASE_URL}${this.prefix}`;
     if (`${url.origin}${url.pathname}`.slice(0, root.length) !== root) return reply(404, { error: 'not_found' });
     const parts = url.pathname.slice(this.prefix.length).split('/').filter(Boolean);
+    // The operator routes, as the service has them: creating a conference, listing its reservations.
+    const operatorRoute =
+      (parts.length === 0 && request.method === 'POST') ||
+      (parts.length === 2 && parts[1] === 'reservations' && request.method === 'GET');
+    if (operatorRoute && request.params.headers?.authorization !== `Bearer ${OPERATOR_TOKEN}`) {
+      return reply(401, { status: 401, error: 'unauthorized' });
+    }
     const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
     if (parts.length === 0 && request.method === 'POST') return this.create(body);
     const conference = this.conferences.get(parts[0] ?? '');
@@ -471,7 +480,8 @@ const load = async (name: ScriptName, env: Record<string, string> = {}): Promise
     );
     await writeFile(path.join(dir, file), rewritten);
   }
-  const fullEnv: Record<string, string> = { BASE_URL, ...env };
+  const fullEnv: Record<string, string> = { BASE_URL, ADMIN_TOKEN: OPERATOR_TOKEN, ...env };
+  for (const [variable, value] of Object.entries(fullEnv)) if (value === '') delete fullEnv[variable];
   (globalThis as Record<string, unknown>).__ENV = fullEnv;
   const state = (await import(pathToFileURL(path.join(dir, 'k6-stub-state.js')).href)).state as StubState;
   const script = (await import(pathToFileURL(path.join(dir, name)).href)) as K6Script;
@@ -587,6 +597,27 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(state.requests.length).toBeGreaterThan(0);
     for (const request of state.requests) expect(request.url).toBe(`${BASE_URL}${PREFIXES[designName]}`);
     expect(service.conferences.size).toBe(data.conferences.length);
+  });
+
+  it('sends the operator token (ADMIN_TOKEN) on the operator routes only', async () => {
+    const { script, state } = await load(name, ENV[name]);
+    const data = script.setup();
+    for (let i = 0; i < 5; i++) script.default(data);
+    teardownOf(script)(data);
+    const operator = (r: StubRequest) =>
+      r.method === 'POST' ? r.url.endsWith('/conferences') : /\/reservations\?/.test(r.url) && r.method === 'GET';
+    const authorization = (r: StubRequest) => r.params.headers?.authorization;
+    expect(state.requests.filter(operator).length).toBeGreaterThan(0);
+    expect(state.requests.filter(operator).map(authorization)).toEqual(
+      state.requests.filter(operator).map(() => `Bearer ${OPERATOR_TOKEN}`),
+    );
+    expect(state.requests.filter((r) => !operator(r) && authorization(r) !== undefined)).toEqual([]);
+  });
+
+  it('setup stops at once, saying why, without ADMIN_TOKEN', async () => {
+    const { script, state } = await load(name, { ...ENV[name], ADMIN_TOKEN: '' });
+    expect(() => script.setup()).toThrow(/ADMIN_TOKEN must be set/);
+    expect(state.requests).toEqual([]);
   });
 
   it('setup fails loudly when creating a conference does not answer 201', async () => {

@@ -6,7 +6,7 @@ import type { AppEnv } from '../src/http/app-env.js';
 import { connect } from '../src/database/connect.js';
 import { liveRoutes } from '../src/http/live-routes.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService, quietLog } from './support/service.js';
+import { catchUp, createTestService, operatorAuth, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
 
 let db: TestDatabase;
@@ -76,7 +76,7 @@ const parse = (block: string): Message => {
 const send = (method: string, path: string, body?: unknown, to: Pick<typeof service, 'app'> = service) =>
   to.app.request(path, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorAuth },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 

@@ -16,7 +16,7 @@ import type { CheckoutFaultRun } from '../loadtest/checkout/checkout-faults.js';
 import { runFaults, runLoadtest } from '../loadtest/run.js';
 import type { PlannedRequest } from '../loadtest/workloads.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth } from './support/service.js';
 
 /**
  * The checkout scenario against a real service: the audit reading a real store (and failing when
@@ -86,7 +86,7 @@ describe('the checkout audit on a real store', () => {
   it('passes when the store is what the visitors were told, and fails on a wrong expectation', async () => {
     const created = await fetch(`${baseUrl}${PREFIX}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({
         id: conferenceId,
         name: 'Checkout audit',

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, type Operation } from '../src/http/openapi.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;
@@ -28,7 +28,7 @@ afterAll(() => db?.drop());
 const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
   service.app.request(path, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...operatorAuth, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 

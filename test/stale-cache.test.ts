@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../src/database/connect.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 import { viewContents } from './support/views.js';
 
 /**
@@ -25,7 +25,7 @@ type App = ReturnType<typeof createTestService>['app'];
 const send = (app: App, method: string, path: string, body?: unknown) =>
   app.request(path, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorAuth },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 const reserve = (app: App, base: string, conferenceId: string, reservationId: string, quantity = 1) =>

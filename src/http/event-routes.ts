@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { EventStore } from '../event-store/event-store.js';
 import { streamIdOf } from '../seat-availability/index.js';
 import type { AppEnv } from './app-env.js';
@@ -6,9 +6,12 @@ import { rejectionProblem } from './problem.js';
 import { valid } from './request.js';
 import { conferenceIdSchema, eventsQuerySchema } from './schemas.js';
 
-/** The audit trail of a conference: its stream's events, oldest first, a page at a time. */
-export const eventRoutes = (eventStore: EventStore) =>
-  new Hono<AppEnv>().get('/:id/events', async (c) => {
+/**
+ * The audit trail of a conference: its stream's events, oldest first, a page at a time. An
+ * operator route (`operatorOnly`): the events carry every reservation's id, its holder's proof.
+ */
+export const eventRoutes = (eventStore: EventStore, operatorOnly: MiddlewareHandler<AppEnv>) =>
+  new Hono<AppEnv>().get('/:id/events', operatorOnly, async (c) => {
     const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
     const { after, limit } = valid(eventsQuerySchema, c.req.query(), 'query');
     const streamId = streamIdOf(conferenceId);

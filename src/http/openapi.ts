@@ -44,6 +44,8 @@ export type Operation = {
   query?: z.ZodObject;
   body?: z.ZodType;
   answers: Record<number, Answer>;
+  /** An operator route: it wants the operator token (operator-token.ts), and answers 401 without it. */
+  operator?: true;
 };
 
 /** Schemas shown by name under components.schemas; requests are described as sent, answers as received. */
@@ -71,6 +73,10 @@ const busy: Answer = {
   ),
   headers: { 'Retry-After': 'Seconds to wait before retrying' },
 };
+const unauthorized: Answer = {
+  ...problem('`unauthorized`: no operator token, or a wrong one (`Authorization: Bearer <token>`)'),
+  headers: { 'WWW-Authenticate': 'Bearer realm="seat-surge operator"' },
+};
 const tooLarge = problem('`payload_too_large`: the body is over the limit');
 const notJson = problem('`unsupported_media_type`: the body is not sent as JSON (`Content-Type: application/json`)');
 
@@ -84,10 +90,13 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       path: prefix,
       tag,
       summary: 'Create a conference',
+      description: 'An operator route: it wants the operator token.',
+      operator: true,
       body: createConferenceSchema,
       answers: {
         201: { description: 'Created; the availability of the new conference', schema: availabilityAnswer },
         400: invalid,
+        401: unauthorized,
         409: problem('`conference_exists`'),
         413: tooLarge,
         415: notJson,
@@ -123,9 +132,17 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       path: `${prefix}/{id}/reservations`,
       tag,
       summary: "A page of a conference's reservations, by reservation id",
+      description:
+        "An operator route: every id listed is its holder's only proof of holding the reservation, so only the operator may list them.",
+      operator: true,
       params: conference,
       query: reservationsQuerySchema,
-      answers: { 200: { description: 'A page', schema: reservationPageAnswer }, 400: invalid, 404: notFound },
+      answers: {
+        200: { description: 'A page', schema: reservationPageAnswer },
+        400: invalid,
+        401: unauthorized,
+        404: notFound,
+      },
     },
     {
       method: 'post',
@@ -230,9 +247,16 @@ const operations: Operation[] = [
     path: '/conferences/{id}/events',
     tag: 'Event-sourced (configured write path)',
     summary: "The conference's events (its audit trail), oldest first",
+    description: 'An operator route: the events carry every reservation id.',
+    operator: true,
     params: { id: conferenceIdSchema },
     query: eventsQuerySchema,
-    answers: { 200: { description: 'A page of events', schema: eventPageAnswer }, 400: invalid, 404: notFound },
+    answers: {
+      200: { description: 'A page of events', schema: eventPageAnswer },
+      400: invalid,
+      401: unauthorized,
+      404: notFound,
+    },
   },
   {
     method: 'get',
@@ -298,6 +322,9 @@ export const OPERATIONS: Operation[] = operations.map((operation) =>
     : { ...operation, answers: { ...operation.answers, 503: unavailable } },
 );
 
+/** The name of the operator token's security scheme. */
+const OPERATOR_TOKEN = 'operatorToken';
+
 type JsonSchema = Record<string, unknown>;
 
 /** JSON Schema (draft 2020-12, as OpenAPI 3.1 uses) of one schema, named ones by reference. */
@@ -358,6 +385,7 @@ export const openApiDocument = (version: string) => {
       summary: operation.summary,
       ...(operation.description ? { description: operation.description } : {}),
       operationId: `${operation.method}${operation.path.replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      ...(operation.operator ? { security: [{ [OPERATOR_TOKEN]: [] }] } : {}),
       ...(parametersOf.length > 0 ? { parameters: parametersOf } : {}),
       ...(operation.body
         ? {
@@ -385,6 +413,16 @@ export const openApiDocument = (version: string) => {
     },
     servers: [{ url: '/' }],
     paths,
-    components: { schemas: { ...components(requestSchemas, 'input'), ...components(answerSchemas, 'output') } },
+    components: {
+      schemas: { ...components(requestSchemas, 'input'), ...components(answerSchemas, 'output') },
+      securitySchemes: {
+        [OPERATOR_TOKEN]: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The operator token: ADMIN_TOKEN, or the one `npm start` keeps in ADMIN_TOKEN_FILE (.data/admin-token) when it is unset.',
+        },
+      },
+    },
   };
 };

@@ -5,6 +5,7 @@ export type ProblemCode =
   | Rejection['kind']
   | 'invalid_request'
   | 'malformed_json'
+  | 'unauthorized'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'headers_too_large'
@@ -68,6 +69,7 @@ const titles = {
   hold_expired: 'Hold expired',
   invalid_request: 'Invalid request',
   malformed_json: 'Malformed JSON',
+  unauthorized: 'Operator token required',
   payload_too_large: 'Request body too large',
   unsupported_media_type: 'Unsupported media type',
   headers_too_large: 'Request headers too large',
