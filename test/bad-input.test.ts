@@ -100,7 +100,7 @@ describe('asOf', () => {
 
 describe('the media type of a JSON body', () => {
   const conference = { id: 'bad-input-typed', name: 'Typed', seatTypes: [{ type: 'standard', capacity: 3 }] };
-  const reservation = { reservationId: 'typed-1', seats: [{ seatType: 'standard', quantity: 1 }] };
+  const reservation = { reservationId: 'typed-1-4f9c2a7e', seats: [{ seatType: 'standard', quantity: 1 }] };
 
   it.each([
     ['text/plain', 'text/plain'],
@@ -119,7 +119,11 @@ describe('the media type of a JSON body', () => {
       404,
       'conference_not_found',
     );
-    await expectProblem(await send('GET', '/conferences/bad-input/reservations/typed-1'), 404, 'reservation_not_found');
+    await expectProblem(
+      await send('GET', '/conferences/bad-input/reservations/typed-1-4f9c2a7e'),
+      404,
+      'reservation_not_found',
+    );
   });
 
   it('accepts application/json with parameters in any case, and +json types', async () => {
@@ -168,6 +172,44 @@ describe('hostile operator tokens', () => {
     const text = JSON.stringify(logLines);
     expect(text).not.toContain(TEST_OPERATOR_TOKEN);
     expect(text).not.toContain('w'.repeat(40));
+  });
+});
+
+describe('guessable reservation ids', () => {
+  const seats = [{ seatType: 'standard', quantity: 1 }];
+
+  it.each([
+    ['a two-character id, as the old examples had', 'r1'],
+    ['fifteen characters', 'a'.repeat(15)],
+    ['a counter', '000000000000042'],
+  ])('answers 400 invalid_request to %s chosen by a client, for a reservation and a hold alike', async (_, id) => {
+    for (const prefix of ['/conferences', '/crud/conferences']) {
+      for (const route of ['reservations', 'holds']) {
+        const response = await send(
+          'POST',
+          `${prefix}/bad-input/${route}`,
+          { reservationId: id, seats },
+          undefined,
+          {},
+        );
+        const problem = await expectProblem(response, 400, 'invalid_request');
+        expect(problem.message).toMatch(/reservationId must be 16-64 .*hard to guess/);
+      }
+    }
+  });
+
+  it('takes 16 characters, and a generated id is a random UUID', async () => {
+    const chosen = await send('POST', '/conferences/bad-input/reservations', { reservationId: 'a'.repeat(16), seats });
+    expect(chosen.status).toBe(201);
+    const generated = await send('POST', '/conferences/bad-input/reservations', { seats });
+    const { reservationId } = (await generated.json()) as { reservationId: string };
+    expect(reservationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('still reaches, in a path, a short id stored before ids had to be long', async () => {
+    await service.handlers.reserveSeats({ conferenceId: 'bad-input', reservationId: 'old-r1', seats });
+    const cancelled = await send('DELETE', '/conferences/bad-input/reservations/old-r1', undefined, null, {});
+    expect(cancelled.status).toBe(200);
   });
 });
 

@@ -151,7 +151,7 @@ describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by 
       cluster.processes().map((p) => counter(p.port, 'seat_surge_version_conflicts_total')),
     );
     const answers = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => reserve(cluster.baseUrl, '/conferences', 'hot', `hot-r${i}`)),
+      Array.from({ length: 120 }, (_, i) => reserve(cluster.baseUrl, '/conferences', 'hot', `hot-reservation-${i}`)),
     );
     const after = await Promise.all(
       cluster.processes().map((p) => counter(p.port, 'seat_surge_version_conflicts_total')),
@@ -175,17 +175,17 @@ describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by 
     const direct = (p: { port: number }) => `http://127.0.0.1:${p.port}`;
     expect((await createConference(direct(first!), '/conferences', 'moved', 3)).status).toBe(201);
     // The first process caches the conference with one seat left...
-    expect((await reserve(direct(first!), '/conferences', 'moved', 'm1')).status).toBe(201);
-    expect((await reserve(direct(first!), '/conferences', 'moved', 'm2')).status).toBe(201);
+    expect((await reserve(direct(first!), '/conferences', 'moved', 'moved-reservation-1')).status).toBe(201);
+    expect((await reserve(direct(first!), '/conferences', 'moved', 'moved-reservation-2')).status).toBe(201);
     // ...another process sells it while the first one's cache says otherwise...
-    expect((await reserve(direct(second!), '/conferences', 'moved', 'm3')).status).toBe(201);
+    expect((await reserve(direct(second!), '/conferences', 'moved', 'moved-reservation-3')).status).toBe(201);
     // ...and the first one, deciding again, finds the stream's version and says sold out.
     // (Its append at the cached version is refused: a version conflict, and a catch-up.)
     const refused = async () =>
       (await counter(first!.port, 'seat_surge_version_conflicts_total')) +
       (await counter(first!.port, 'seat_surge_stale_caches_total'));
     const refusedBefore = await refused();
-    const last = await reserve(direct(first!), '/conferences', 'moved', 'm4');
+    const last = await reserve(direct(first!), '/conferences', 'moved', 'moved-reservation-4');
     expect(last.status).toBe(409);
     expect(last.body.error).toBe('insufficient_seats');
     expect(await refused()).toBeGreaterThan(refusedBefore);
@@ -193,17 +193,17 @@ describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by 
 
   it('moves a killed process its conferences to another within 3 s, loses no reservation, and starts it again', async () => {
     expect((await createConference(cluster.baseUrl, '/conferences', 'orphan', 1000)).status).toBe(201);
-    const owner = (await reserve(cluster.baseUrl, '/conferences', 'orphan', 'o-0')).servedBy!;
+    const owner = (await reserve(cluster.baseUrl, '/conferences', 'orphan', 'orphan-reservation-0')).servedBy!;
     const victim = cluster.processes().find((p) => p.name === owner)!;
-    const acknowledged = ['o-0'];
+    const acknowledged = ['orphan-reservation-0'];
     process.kill(victim.pid, 'SIGKILL');
     const killedAt = Date.now();
     let served: string | null = null;
     for (let i = 1; served === null || served === owner; i++) {
       expect(Date.now() - killedAt).toBeLessThan(10_000);
-      const answer = await tryReserve(cluster.baseUrl, 'orphan', `o-${i}`);
+      const answer = await tryReserve(cluster.baseUrl, 'orphan', `orphan-reservation-${i}`);
       if (answer.status === 201) {
-        acknowledged.push(`o-${i}`);
+        acknowledged.push(`orphan-reservation-${i}`);
         served = answer.servedBy;
       } else if (answer.status !== 0) {
         expect([502, 503]).toContain(answer.status);

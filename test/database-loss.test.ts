@@ -80,7 +80,7 @@ describe('losing the database under load', () => {
     let stop = false;
     const workers = Array.from({ length: 16 }, async (_, worker) => {
       for (let i = 0; !stop; i++) {
-        answers.push(await reserve(`w${worker}-${i}`));
+        answers.push(await reserve(`worker-${worker}-attempt-${i}`));
         // A 503 from the gate needs no I/O: without a turn of the event loop the workers would
         // starve every timer (the prober, the health probe, the deadline) of this process.
         await new Promise((next) => setImmediate(next));

@@ -82,7 +82,7 @@ describe('stopping the service under load', () => {
               method: 'POST',
               path: '/conferences/stop/reservations',
               setupRequest: (request, context: { id?: string }) => {
-                context.id = `s${next++}`;
+                context.id = `stop-reservation-${next++}`;
                 return {
                   ...request,
                   headers: { 'content-type': 'application/json' },

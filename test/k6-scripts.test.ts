@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HOLD_DEFAULTS } from '../src/config.js';
 import { createConferenceSchema, holdSeatsSchema, reserveSeatsSchema } from '../src/http/schemas.js';
-import { MAX_CAPACITY } from '../src/seat-availability/index.js';
+import { CLIENT_RESERVATION_ID_PATTERN, MAX_CAPACITY } from '../src/seat-availability/index.js';
 
 /**
  * k6 is not installed here, so the k6 scripts in loadtest/k6 are imported under Node with stubs of
@@ -31,7 +31,8 @@ const BASE_URL = 'http://k6-stub.test:3999';
 /** The operator token the scripts are given (ADMIN_TOKEN) and the fake service wants on its operator routes. */
 const OPERATOR_TOKEN = 'k6-test-operator-token-0123456789abcdef';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A reservation id a client may choose: hard to guess, 16 characters or more (CLIENT_RESERVATION_ID_PATTERN). */
+const RESERVATION_ID = CLIENT_RESERVATION_ID_PATTERN;
 /** Where the service serves each design (src/service.ts); lib.js must agree. */
 const PREFIXES: Record<string, string> = {
   es: '/conferences',
@@ -1068,7 +1069,7 @@ describe('k6 script checkout.js', () => {
     const conferenceId = data.conferences[0]?.id ?? '';
     // A hundred holds expired 1 to 100 ms late, in an order of their own.
     service.expiryLagMs = (n) => ((n * 37) % 100) + 1;
-    for (let i = 0; i < 100; i++) holdDirectly(service, conferenceId, `k6-h${i}`, 1);
+    for (let i = 0; i < 100; i++) holdDirectly(service, conferenceId, `k6-direct-hold-${i}`, 1);
     teardownOf(script)(data);
     expect(service.expired).toBe(100);
     expect(console.log).toHaveBeenCalledWith(
@@ -1079,7 +1080,7 @@ describe('k6 script checkout.js', () => {
   it('teardown waits for the latest due time the listing shows when it is later than HOLD_SECONDS', async () => {
     const { script, state, service } = await load('checkout.js', ENV['checkout.js']);
     const data = script.setup();
-    holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-long', 60);
+    holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-long-hold-0001', 60);
     teardownOf(script)(data);
     expect(state.sleeps[0]).toBeCloseTo(60, 3);
     expect(sum(state, 'integrity_failures')).toBe(0);
@@ -1090,7 +1091,7 @@ describe('k6 script checkout.js', () => {
     const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], SETTLE_SECONDS: '1' });
     const data = script.setup();
     service.expiryLagMs = undefined;
-    expect(holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-left', 3).status).toBe(201);
+    expect(holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-left-hold-0001', 3).status).toBe(201);
     teardownOf(script)(data);
     expect(failedChecks(state)).toEqual(['integrity: no seat held once every hold is due']);
     expect(sum(state, 'integrity_failures')).toBe(1);

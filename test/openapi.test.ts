@@ -111,7 +111,7 @@ describe('GET /openapi.json', () => {
     expect((await documented('POST', prefix, { id, name: 'Documented', seatTypes })).status).toBe(201);
     expect((await documented('POST', prefix, { id, name: 'Again', seatTypes })).status).toBe(409);
     expect((await documented('POST', prefix, { id: 'Bad Id', name: 'x', seatTypes })).status).toBe(400);
-    const reservation = { reservationId: 'r1', seats: [{ seatType: 'standard', quantity: 2 }] };
+    const reservation = { reservationId: 'r1-4f9c2a7e1b8d6', seats: [{ seatType: 'standard', quantity: 2 }] };
     expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(201);
     expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(200);
     expect((await documented('POST', `${prefix}/${id}/reservations`, { seats: reservation.seats })).status).toBe(409);
@@ -128,8 +128,8 @@ describe('GET /openapi.json', () => {
     expect((await documented('GET', `${prefix}/${id}/availability?asOf=yesterday`)).status).toBe(400);
     expect((await documented('GET', `${prefix}/nope/availability`)).status).toBe(404);
     expect((await documented('GET', `${prefix}/${id}/reservations?limit=1`)).status).toBe(200);
-    expect((await documented('GET', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
-    expect((await documented('DELETE', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
+    expect((await documented('GET', `${prefix}/${id}/reservations/r1-4f9c2a7e1b8d6`)).status).toBe(200);
+    expect((await documented('DELETE', `${prefix}/${id}/reservations/r1-4f9c2a7e1b8d6`)).status).toBe(200);
     expect((await documented('DELETE', `${prefix}/${id}/reservations/r9`)).status).toBe(404);
   });
 

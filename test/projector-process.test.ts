@@ -65,7 +65,7 @@ const post = (url: string, body: unknown) =>
 const race = async (base: string, conferenceId: string, attempts: number): Promise<string[]> => {
   const answers = await Promise.all(
     Array.from({ length: attempts }, async (_, i) => {
-      const reservationId = `${conferenceId}-r${i}`;
+      const reservationId = `${conferenceId}-reservation-${i}`;
       const response = await post(`${base}/conferences/${conferenceId}/reservations`, {
         reservationId,
         seats: [{ seatType: i % 2 === 0 ? 'standard' : 'vip', quantity: 1 + (i % 3) }],
