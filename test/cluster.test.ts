@@ -21,7 +21,7 @@ import { operatorHeaders } from '../loadtest/operator-token.js';
  * straight to another process) is decided on the stream's current version.
  */
 
-const config = (routing: Routing, processes = 3) =>
+const config = (routing: Routing, { processes = 3, rateLimits = false } = {}) =>
   haproxyConfig({
     host: '127.0.0.1',
     port: 3000,
@@ -29,11 +29,22 @@ const config = (routing: Routing, processes = 3) =>
     routing,
     statsSocket: '/run/haproxy/seat-surge.sock',
     checkIntervalMs: CHECK_INTERVAL_MS,
+    rateLimits,
   });
 
 describe('the HAProxy configuration', () => {
   it('is what deploy/haproxy.cfg ships, for three processes', () => {
-    expect(readFileSync('deploy/haproxy.cfg', 'utf8')).toBe(config('affinity'));
+    expect(readFileSync('deploy/haproxy.cfg', 'utf8')).toBe(config('affinity', { rateLimits: true }));
+  });
+
+  it("limits each client address in the shipped file, and only shows how in the launcher's", () => {
+    const shipped = config('affinity', { rateLimits: true });
+    expect(shipped).toMatch(/^ {2}stick-table type ipv6 .* store conn_cur,http_req_rate\(10s\)$/m);
+    expect(shipped).toMatch(/^ {2}tcp-request connection reject if \{ sc_conn_cur\(0\) gt 64 \}$/m);
+    expect(shipped).toMatch(/^ {2}http-request deny deny_status 429 .*"error":"too_many_requests".* gt 600 \}$/m);
+    const launched = config('affinity');
+    expect(launched).not.toMatch(/^ {2}(stick-table|tcp-request|http-request deny)/m);
+    expect(launched).toMatch(/^ {2}# stick-table type ipv6/m);
   });
 
   it('hashes the conference id of every design, consistently, and never moves keys off a live owner', () => {
@@ -45,12 +56,15 @@ describe('the HAProxy configuration', () => {
     expect(config('round-robin')).toContain('balance roundrobin');
   });
 
-  it.runIf(haproxyInstalled)('is valid for HAProxy itself, both routings', () => {
+  it.runIf(haproxyInstalled)('is valid for HAProxy itself, both routings, with and without the limits', () => {
     const directory = mkdtempSync(join(tmpdir(), 'seat-surge-haproxy-'));
     for (const routing of ['affinity', 'round-robin'] as const) {
-      const file = join(directory, `${routing}.cfg`);
-      execFileSync('sh', ['-c', `cat > ${file}`], { input: config(routing).replace('/run/haproxy', directory) });
-      expect(() => execFileSync('haproxy', ['-c', '-q', '-f', file], { stdio: 'pipe' })).not.toThrow();
+      for (const rateLimits of [false, true]) {
+        const file = join(directory, `${routing}-${rateLimits}.cfg`);
+        const input = config(routing, { rateLimits }).replace('/run/haproxy', directory);
+        execFileSync('sh', ['-c', `cat > ${file}`], { input });
+        expect(() => execFileSync('haproxy', ['-c', '-q', '-f', file], { stdio: 'pipe' })).not.toThrow();
+      }
     }
   });
 });

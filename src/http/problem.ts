@@ -14,6 +14,7 @@ export type ProblemCode =
   | 'busy'
   | 'database_unavailable'
   | 'process_unavailable'
+  | 'too_many_requests'
   | 'internal_error';
 
 /** The media type of every error answer (RFC 9457). */
@@ -78,6 +79,7 @@ const titles = {
   busy: 'Busy, retry shortly',
   database_unavailable: 'Database unavailable',
   process_unavailable: 'No API process could answer',
+  too_many_requests: 'Too many requests',
   internal_error: 'Internal error',
 } satisfies Record<ProblemCode, string>;
 
