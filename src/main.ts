@@ -28,9 +28,10 @@ run('seat-surge', async (config, log, releases) => {
   const service = createService(sql, {
     ...config,
     log,
-    // A token this server made is put in the demo page it serves on loopback (page-routes.ts): the
-    // person at this machine may read the file anyway. One set in ADMIN_TOKEN is someone's
-    // deliberate secret, and a server reachable from elsewhere would hand it to anyone.
+    // A token this server made is put in the demo page it serves on loopback (page-routes.ts), for
+    // the person at this machine, who owns the file anyway (on a machine shared with other users,
+    // set ADMIN_TOKEN). One set in ADMIN_TOKEN is someone's deliberate secret, and a server
+    // reachable from elsewhere would hand it to anyone.
     operator: { token: operator.token, onDemoPage: operator.source === 'file' && isLoopback(config.host) },
   });
   releases.push(async () => service.close());
