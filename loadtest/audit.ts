@@ -1,4 +1,5 @@
 import type { Ledger } from './ledger.js';
+import { operatorHeaders } from './operator-token.js';
 
 export type AuditCheck = { check: string; passed: boolean; detail: string };
 export type AuditResult = {
@@ -31,8 +32,8 @@ export type Listed = {
   expiredAt?: string;
 };
 
-export const getJson = async <T>(url: string): Promise<T> => {
-  const response = await fetch(url);
+export const getJson = async <T>(url: string, headers: Record<string, string> = {}): Promise<T> => {
+  const response = await fetch(url, { headers });
   if (!response.ok) throw new Error(`GET ${url} answered ${response.status}`);
   return (await response.json()) as T;
 };
@@ -71,6 +72,7 @@ export const listReservations = async (baseUrl: string, prefix: string, conferen
   for (;;) {
     const page = await getJson<{ reservations: Listed[]; next?: string }>(
       `${baseUrl}${prefix}/${conferenceId}/reservations?limit=1000&after=${encodeURIComponent(after)}`,
+      operatorHeaders,
     );
     all.push(...page.reservations);
     const last = page.reservations.at(-1);

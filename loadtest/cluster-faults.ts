@@ -7,6 +7,7 @@ import { seededRandom } from './random.js';
 import { Recorder } from './recorder.js';
 import { round } from './stats.js';
 import { bookingWorkload } from './workloads.js';
+import { operatorHeaders } from './operator-token.js';
 
 /**
  * One `kill -9` of an API process of a cluster during a surge over conferences spread across the
@@ -191,7 +192,7 @@ const ownersOf = async (baseUrl: string, prefix: string, ids: string[]): Promise
 const createConference = async (baseUrl: string, prefix: string, id: string) => {
   const response = await fetch(`${baseUrl}${prefix}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorHeaders },
     body: JSON.stringify({ id, name: `Fault run ${id}`, seatTypes: [{ type: 'standard', capacity: 10_000_000 }] }),
   });
   if (response.status !== 201) throw new Error(`creating ${id} answered ${response.status}`);

@@ -4,6 +4,7 @@ import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { clusterDirectory } from '../src/cluster/cluster-directory.js';
 import type { Routing } from '../src/cluster/haproxy-config.js';
+import { OPERATOR_TOKEN } from './operator-token.js';
 import { childPids, commandLine, environment, freePort, stopChild, waitForHealth } from './server.js';
 
 /** One API process of a running cluster. */
@@ -47,7 +48,7 @@ const isFree = (port: number) =>
 /**
  * Starts `npm run start:cluster`'s entry point from source on free ports (HAProxy on the first,
  * API process i on the i-th after it), with `env` (the database: DATABASE_URL, or an embedded
- * server's directory and port), and waits until HAProxy answers /healthz. Output goes to `logFile`.
+ * server's directory and port) and the harness's operator token, and waits until HAProxy answers /healthz. Output goes to `logFile`.
  */
 export const startCluster = async (
   logFile: string,
@@ -58,7 +59,7 @@ export const startCluster = async (
     process.execPath,
     ['--import', 'tsx', 'src/cluster-main.ts', '--processes', String(processes), '--routing', routing],
     {
-      env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ...env },
+      env: { ...process.env, PORT: String(port), LOG_LEVEL: 'warn', ADMIN_TOKEN: OPERATOR_TOKEN, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

@@ -8,6 +8,7 @@ import { round } from './stats.js';
 import type { SeatQuantity } from '../src/seat-availability/index.js';
 import { seededRandom } from './random.js';
 import { bookingWorkload } from './workloads.js';
+import { operatorHeaders } from './operator-token.js';
 
 /**
  * One injected fault, and what the store says of the reservations of the conference the fault
@@ -224,7 +225,7 @@ const standardOrVip = (random: () => number): SeatQuantity[] => [
 const createConference = async (baseUrl: string, prefix: string, id: string, vipCapacity: number) => {
   const response = await fetch(`${baseUrl}${prefix}`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorHeaders },
     body: JSON.stringify({
       id,
       name: `Fault run ${id}`,

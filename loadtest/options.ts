@@ -181,7 +181,8 @@ export const USAGE = `npm run loadtest -- [options]
                             kill -9 of one process of a cluster (--processes N, alone); see
                             docs/load-testing.md
   --fault-repeats 3         times each fault is injected
-  --target URL              measure a server you started yourself instead of starting one
+  --target URL              measure a server you started yourself instead of starting one;
+                            its operator token in the environment as ADMIN_TOKEN
   --out DIR                 where reports go (default loadtest/results/<timestamp>)`;
 
 const list = <T extends string>(value: string, allowed: readonly T[], name: string): T[] => {

@@ -18,6 +18,7 @@ import {
   SEAT_TYPES,
   type Workload,
 } from './workloads.js';
+import { operatorHeaders } from './operator-token.js';
 
 export type Phase = 'throughput' | 'sellout' | 'mixed' | 'ceiling' | 'checkout';
 
@@ -79,9 +80,12 @@ export type CpuReadings = { before: CpuTimes | undefined; after: CpuTimes | unde
 const post = async (url: string, body: unknown) => {
   const response = await fetch(url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorHeaders },
     body: JSON.stringify(body),
   });
+  if (response.status === 401) {
+    throw new Error(`POST ${url} answered 401: set ADMIN_TOKEN to the operator token of the server under test`);
+  }
   if (response.status !== 201) throw new Error(`POST ${url} answered ${response.status}: ${await response.text()}`);
 };
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { OPERATOR_TOKEN } from './operator-token.js';
 
 export type StartedServer = {
   baseUrl: string;
@@ -31,7 +32,8 @@ export const freePort = () =>
 /**
  * Starts the service as its own process (`npm start`'s entry point) on a free port, with an
  * embedded PostgreSQL of its own (`.data/loadtest`, port 54330, so a running `npm start` is not
- * disturbed), and waits until /healthz answers. Its output goes to `logFile`.
+ * disturbed) and the harness's operator token (operator-token.ts), and waits until /healthz
+ * answers. Its output goes to `logFile`.
  */
 export const startServer = async (
   logFile: string,
@@ -46,6 +48,7 @@ export const startServer = async (
       EMBEDDED_POSTGRES_DIR: '.data/loadtest',
       EMBEDDED_POSTGRES_PORT: '54330',
       LOG_LEVEL: 'warn',
+      ADMIN_TOKEN: OPERATOR_TOKEN,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

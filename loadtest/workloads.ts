@@ -3,6 +3,7 @@ import { checkoutVisitors, type CheckoutPlan } from './checkout/visitors.js';
 import type { Ledger } from './ledger.js';
 import { seededRandom } from './random.js';
 import type { RequestKind } from './recorder.js';
+import { loadReservationId } from './reservation-ids.js';
 
 /** One request a workload wants sent, and what to remember about it. */
 export type PlannedRequest = {
@@ -74,7 +75,7 @@ export const bookingWorkload = (
   let counter = 0;
   return () => {
     const conferenceId = conferenceIds[Math.floor(random() * conferenceIds.length)] ?? conferenceIds[0] ?? '';
-    return reserve(prefix, conferenceId, `${idPrefix}-${(counter++).toString(36)}`, seats(random), namesAttendee);
+    return reserve(prefix, conferenceId, loadReservationId(idPrefix, counter++), seats(random), namesAttendee);
   };
 };
 

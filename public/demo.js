@@ -66,12 +66,22 @@ class ApiError extends Error {
   }
 }
 
+/**
+ * The operator token, when the server put it in the page: a server on loopback that made its own
+ * token does (docs/api.md, "Who may do what"); one started with ADMIN_TOKEN never does, and the
+ * operator actions (create a conference, list its reservations and events) are then refused 401.
+ */
+const OPERATOR_TOKEN = document.querySelector('meta[name="seat-surge-operator-token"]')?.getAttribute('content');
+
+/** The page acts as the operator when it has the token; a reservation's own routes need none (its id is the proof). */
+const operatorHeaders = OPERATOR_TOKEN ? { authorization: `Bearer ${OPERATOR_TOKEN}` } : {};
+
 const api = async (method, path, body) => {
   let response;
   try {
     response = await fetch(path, {
       method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
+      headers: { ...operatorHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
   } catch {
@@ -91,6 +101,8 @@ const describeProblem = (response, problem) => {
       const seconds = response.headers.get('retry-after') ?? '1';
       return `Busy, retry in ${seconds} s. ${problem.message}`;
     }
+    case 'unauthorized':
+      return `${problem.message} This page has no operator token: the server was started with ADMIN_TOKEN, which it never puts in a page.`;
     case 'hold_expired':
       return `${problem.message} Too late to confirm: hold the seats again.`;
     case 'invalid_request': {

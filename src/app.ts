@@ -16,6 +16,7 @@ import { eventRoutes } from './http/event-routes.js';
 import { DATABASE_RETRY_AFTER_SECONDS, healthRoutes, type HealthDeps } from './http/health-routes.js';
 import { liveRoutes, type LiveDeps } from './http/live-routes.js';
 import { loadtestRoutes } from './http/loadtest-routes.js';
+import { operatorOnly } from './http/operator-token.js';
 import { pageRoutes } from './http/page-routes.js';
 import { requestLog } from './http/request-log.js';
 import type { Logger } from './logger.js';
@@ -37,7 +38,11 @@ export type AppDeps = HealthDeps & {
   bodyLimitBytes: number;
   holds: BookingRoutesOptions['holds'];
   newReservationId?: () => string;
+  operator: OperatorAccess;
 };
+
+/** The operator's token, and whether the demo page may be given it (see page-routes.ts). */
+export type OperatorAccess = { token: string; onDemoPage: boolean };
 
 /** The HTTP app, built from its dependencies; it never listens (main.ts does, tests call `app.request()`). */
 export const createApp = (deps: AppDeps) => {
@@ -74,18 +79,21 @@ export const createApp = (deps: AppDeps) => {
     app.use(`${path}/*`, needsDatabase);
   }
 
+  // One check for every operator route; routes added later take it from here too.
+  const operator = operatorOnly(deps.operator.token);
   const routesOptions = {
     holds: deps.holds,
+    operatorOnly: operator,
     ...(deps.newReservationId ? { newReservationId: deps.newReservationId } : {}),
   };
   for (const [path, bookings] of Object.entries(designs)) app.route(path, bookingRoutes(bookings, routesOptions));
-  app.route('/conferences', eventRoutes(eventStore, deps.attendees));
-  app.route('/attendees', attendeeRoutes(deps.attendees));
+  app.route('/conferences', eventRoutes(eventStore, deps.attendees, operator));
+  app.route('/attendees', attendeeRoutes(deps.attendees, operator));
   app.route('/conferences', liveRoutes({ ...deps.live, eventStore, log }));
   app.route('/loadtest', loadtestRoutes(deps.sql));
   app.route('/', healthRoutes(deps));
   app.route('/', docsRoutes());
-  app.route('/', pageRoutes());
+  app.route('/', pageRoutes(deps.operator.onDemoPage ? deps.operator.token : undefined));
 
   app.notFound((c) => routeNotFound(c.req.method, c.req.path).toResponse());
   app.onError((error, c) => toProblem(error, deps, c.get('requestId'), nodeRequest(c.env)).toResponse());

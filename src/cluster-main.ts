@@ -10,6 +10,7 @@ import { clusterDirectory } from './cluster/cluster-directory.js';
 import { CHECK_INTERVAL_MS, clusterBackends, haproxyConfig } from './cluster/haproxy-config.js';
 import { startHaproxy } from './cluster/haproxy-process.js';
 import { openDatabase } from './database/open-database.js';
+import { isLoopback, resolveOperatorToken } from './operator-token-file.js';
 import { CLOSE_RESERVE_MS, run } from './run.js';
 import { entryPoint, superviseChild } from './supervised-child.js';
 
@@ -38,6 +39,15 @@ const options = ((): ClusterOptions => {
 run('seat-surge cluster', async (config, log, releases) => {
   if (config.port === 0)
     throw new Error('PORT must be a fixed port for a cluster: its API processes use the next ones');
+  // Made here, before the API processes, so that they all find the one file instead of racing to make it.
+  const operator = await resolveOperatorToken(config.adminToken);
+  if (operator.source === 'file') {
+    log.info({ file: operator.file, created: operator.created }, `operator token is in ${operator.file}`);
+  }
+  // The API processes listen on loopback behind HAProxy: one that read the file itself would put
+  // the token in the demo page, which HAProxy serves wherever HOST faces. Off loopback they are
+  // handed it as ADMIN_TOKEN, which no page ever shows.
+  const operatorEnv = operator.source === 'file' && !isLoopback(config.host) ? { ADMIN_TOKEN: operator.token } : {};
   const database = await openDatabase(config, log);
   releases.push(database.close);
 
@@ -47,7 +57,7 @@ run('seat-surge cluster', async (config, log, releases) => {
       entry: entryPoint('main'),
       name: `API process ${name}`,
       // Every other setting is this process's: the processes are alike but for their port.
-      env: { ...process.env, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url },
+      env: { ...process.env, ...operatorEnv, PORT: String(port), HOST: '127.0.0.1', DATABASE_URL: database.url },
       log,
     }),
   );

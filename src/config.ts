@@ -8,6 +8,15 @@ import { GROUP_COMMIT_DEFAULTS } from './command-handlers/group-commit.js';
  */
 export type Config = z.output<typeof configSchema>;
 
+/** The shortest operator token accepted, from ADMIN_TOKEN or its file: 32 characters of base64url are 192 bits. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+/** The characters of a bearer token (RFC 6750's b64token), so that it can be sent in a header as it is. */
+export const BEARER_TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
+
+/** Variables whose value is a secret: a start-up error names them but never quotes their value. */
+const SECRETS = new Set(['ADMIN_TOKEN']);
+
 /** How long a hold lasts unless asked otherwise, and the longest one may ask for (HOLD_* below; the API docs quote them). */
 export const HOLD_DEFAULTS = { defaultSeconds: 900, maxSeconds: 3600 };
 
@@ -146,6 +155,22 @@ const configSchema = z
     EMBEDDED_POSTGRES_PORT: integer(54_329, 1, 65_535),
     /** The HAProxy (2.6 or later) that `npm run start:cluster` runs in front of its API processes. */
     HAPROXY_PATH: z.string().trim().min(1).default('haproxy'),
+    /**
+     * The operator's token: operator routes (creating a conference, listing its reservations or
+     * events) want `Authorization: Bearer <it>`. Unset: the one in ADMIN_TOKEN_FILE, created there
+     * once. Long and random, as a password no one types: a guess must not be worth trying.
+     */
+    ADMIN_TOKEN: z
+      .string()
+      .trim()
+      .min(MIN_ADMIN_TOKEN_LENGTH, { message: `must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters` })
+      .max(512, { message: 'must be at most 512 characters' })
+      .regex(BEARER_TOKEN, {
+        message: 'must be letters, digits and - . _ ~ + / (then = at the end), as a bearer token is written',
+      })
+      .optional(),
+    /** Where the token made when ADMIN_TOKEN is unset is kept (readable by its owner only), relative to the working directory. */
+    ADMIN_TOKEN_FILE: z.string().trim().min(1).default('.data/admin-token'),
   })
   // Each loop that leads by a lock (the hold expirer; with PROJECTOR=in-api the two projectors
   // too) keeps a pool connection while it leads, and needs another for its work.
@@ -217,6 +242,7 @@ const configSchema = z
     production: env.NODE_ENV === 'production',
     embeddedPostgres: { dataDir: env.EMBEDDED_POSTGRES_DIR, port: env.EMBEDDED_POSTGRES_PORT },
     haproxyPath: env.HAPROXY_PATH,
+    adminToken: { value: env.ADMIN_TOKEN, file: env.ADMIN_TOKEN_FILE },
   }));
 
 /** A configuration value that cannot be used; the message names the variable and the problem. */
@@ -232,7 +258,8 @@ export const loadConfig = (env: Record<string, string | undefined> = process.env
   if (parsed.success) return parsed.data;
   const problems = parsed.error.issues.map((issue) => {
     const name = String(issue.path[0]);
-    return `${name} ${issue.message} (got ${JSON.stringify(env[name])})`;
+    const got = SECRETS.has(name) ? `${env[name]?.length ?? 0} characters` : JSON.stringify(env[name]);
+    return `${name} ${issue.message} (got ${got})`;
   });
   throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
 };

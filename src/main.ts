@@ -4,18 +4,36 @@ import { connect } from './database/connect.js';
 import { openDatabase } from './database/open-database.js';
 import { answerClientErrors } from './http/client-errors.js';
 import { gracefulClose } from './http/graceful-close.js';
+import { isLoopback, resolveOperatorToken } from './operator-token-file.js';
 import { startProjectorProcess } from './projector-process.js';
 import { CLOSE_RESERVE_MS, run } from './run.js';
 import { createService } from './service.js';
 
 /** `npm start`: database (embedded unless DATABASE_URL), migrations, projectors (see PROJECTOR), HTTP. */
 run('seat-surge', async (config, log, releases) => {
+  // Before the database: a token file that cannot be used stops the start with nothing to undo.
+  const operator = await resolveOperatorToken(config.adminToken);
+  if (operator.source === 'file') {
+    // Where it is, never what it is.
+    log.info(
+      { file: operator.file, created: operator.created },
+      `operator token (for Authorization: Bearer on the operator routes) is in ${operator.file}`,
+    );
+  }
   const database = await openDatabase(config, log);
   releases.push(database.close);
   const sql = connect(database.url, config.databasePoolSize);
   // Queries still running when the time is up are cut: the server answers nobody any more by then.
   releases.push((deadline) => sql.end({ timeout: Math.max(0.1, (deadline - Date.now()) / 2000) }));
-  const service = createService(sql, { ...config, log });
+  const service = createService(sql, {
+    ...config,
+    log,
+    // A token this server made is put in the demo page it serves on loopback (page-routes.ts), for
+    // the person at this machine, who owns the file anyway (on a machine shared with other users,
+    // set ADMIN_TOKEN). One set in ADMIN_TOKEN is someone's deliberate secret, and a server
+    // reachable from elsewhere would hand it to anyone.
+    operator: { token: operator.token, onDemoPage: operator.source === 'file' && isLoopback(config.host) },
+  });
   releases.push(async () => service.close());
   // A snapshot not written is only a longer load next time; it never holds the stop past its deadline.
   releases.push((deadline) => until(deadline - CLOSE_RESERVE_MS, service.snapshots.settle()));

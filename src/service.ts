@@ -1,4 +1,4 @@
-import { createApp } from './app.js';
+import { createApp, type OperatorAccess } from './app.js';
 import { createAttendeeKeys, createAttendees } from './attendees/index.js';
 import type { Config } from './config.js';
 import { crudAtomicBookings } from './crud-baseline/crud-atomic-bookings.js';
@@ -52,7 +52,12 @@ export type ServiceHooks = {
   liveTiming?: Partial<LiveTiming>;
 };
 
-export type ServiceOptions = ServiceSettings & ServiceHooks & { log: Logger };
+export type ServiceOptions = ServiceSettings &
+  ServiceHooks & {
+    log: Logger;
+    /** The operator's token (ADMIN_TOKEN or its file, resolved by the process), and whether the demo page gets it. */
+    operator: OperatorAccess;
+  };
 
 export type Service = ReturnType<typeof createService>;
 
@@ -126,6 +131,7 @@ export const createService = (sql: Sql, options: ServiceOptions) => {
     log,
     bodyLimitBytes: options.bodyLimitBytes,
     holds: options.holds,
+    operator: options.operator,
   });
   return {
     ...write,

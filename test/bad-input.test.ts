@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { answerClientErrors, type ClientTimeouts } from '../src/http/client-errors.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 import { eventually } from './support/views.js';
 
 type LogLine = { level: number; msg: string } & Record<string, unknown>;
@@ -38,10 +38,16 @@ beforeAll(async () => {
 });
 afterAll(() => db?.drop());
 
-const send = (method: string, path: string, body?: unknown, contentType: string | null = 'application/json') =>
+const send = (
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType: string | null = 'application/json',
+  headers: Record<string, string> = operatorAuth,
+) =>
   service.app.request(path, {
     method,
-    headers: contentType === null ? {} : { 'content-type': contentType },
+    headers: { ...headers, ...(contentType === null ? {} : { 'content-type': contentType }) },
     // Bytes, not a string: a string body would get a text/plain Content-Type from Request itself.
     ...(body === undefined ? {} : { body: new TextEncoder().encode(JSON.stringify(body)) }),
   });
@@ -94,7 +100,7 @@ describe('asOf', () => {
 
 describe('the media type of a JSON body', () => {
   const conference = { id: 'bad-input-typed', name: 'Typed', seatTypes: [{ type: 'standard', capacity: 3 }] };
-  const reservation = { reservationId: 'typed-1', seats: [{ seatType: 'standard', quantity: 1 }] };
+  const reservation = { reservationId: 'typed-1-4f9c2a7e', seats: [{ seatType: 'standard', quantity: 1 }] };
 
   it.each([
     ['text/plain', 'text/plain'],
@@ -113,13 +119,97 @@ describe('the media type of a JSON body', () => {
       404,
       'conference_not_found',
     );
-    await expectProblem(await send('GET', '/conferences/bad-input/reservations/typed-1'), 404, 'reservation_not_found');
+    await expectProblem(
+      await send('GET', '/conferences/bad-input/reservations/typed-1-4f9c2a7e'),
+      404,
+      'reservation_not_found',
+    );
   });
 
   it('accepts application/json with parameters in any case, and +json types', async () => {
     expect((await send('POST', '/conferences', conference, 'Application/JSON; charset=utf-8')).status).toBe(201);
     const response = await send('POST', '/conferences/bad-input/reservations', reservation, 'application/vnd.x+json');
     expect(response.status).toBe(201);
+  });
+});
+
+describe('hostile operator tokens', () => {
+  const conference = { id: 'bad-input-token', name: 'Token', seatTypes: [{ type: 'standard', capacity: 1 }] };
+
+  it.each([
+    ['a 10,000-character token', `Bearer ${'a'.repeat(10_000)}`],
+    ['the token with a tab before it', `Bearer\t${TEST_OPERATOR_TOKEN}`],
+    [
+      'the token twice, comma-joined as repeated headers are',
+      `Bearer ${TEST_OPERATOR_TOKEN}, Bearer ${TEST_OPERATOR_TOKEN}`,
+    ],
+    ['the token in quotes', `Bearer "${TEST_OPERATOR_TOKEN}"`],
+    ['the token with a Latin-1 character after it', `Bearer ${TEST_OPERATOR_TOKEN}\u00e9`],
+    ['the token percent-encoded', `Bearer ${encodeURIComponent(`${TEST_OPERATOR_TOKEN}=`)}`],
+    ['a Basic pair of the token', `Basic ${Buffer.from(`operator:${TEST_OPERATOR_TOKEN}`).toString('base64')}`],
+  ])('answers 401 unauthorized to %s, and creates nothing', async (_, authorization) => {
+    const response = await send('POST', '/conferences', conference, 'application/json', { authorization });
+    await expectProblem(response, 401, 'unauthorized');
+    expect(response.headers.get('www-authenticate')).toMatch(/^Bearer /);
+    await expectProblem(
+      await send('GET', '/conferences/bad-input-token/availability?consistency=strong'),
+      404,
+      'conference_not_found',
+    );
+  });
+
+  it('answers 401 before reading a body over the limit or of the wrong type', async () => {
+    const big = { ...conference, name: 'x'.repeat(100_000) };
+    const tooLarge = await send('POST', '/conferences', big, 'application/json', {});
+    expect([401, 413]).toContain(tooLarge.status);
+    await expectProblem(await send('POST', '/conferences', conference, 'text/plain', {}), 401, 'unauthorized');
+  });
+
+  it('never logs a token it was sent, right or wrong', async () => {
+    logLines.length = 0;
+    await send('POST', '/conferences', conference, 'application/json', { authorization: `Bearer ${'w'.repeat(40)}` });
+    await send('GET', '/conferences/bad-input/events');
+    const text = JSON.stringify(logLines);
+    expect(text).not.toContain(TEST_OPERATOR_TOKEN);
+    expect(text).not.toContain('w'.repeat(40));
+  });
+});
+
+describe('guessable reservation ids', () => {
+  const seats = [{ seatType: 'standard', quantity: 1 }];
+
+  it.each([
+    ['a two-character id, as the old examples had', 'r1'],
+    ['fifteen characters', 'a'.repeat(15)],
+    ['a counter', '000000000000042'],
+  ])('answers 400 invalid_request to %s chosen by a client, for a reservation and a hold alike', async (_, id) => {
+    for (const prefix of ['/conferences', '/crud/conferences']) {
+      for (const route of ['reservations', 'holds']) {
+        const response = await send(
+          'POST',
+          `${prefix}/bad-input/${route}`,
+          { reservationId: id, seats },
+          undefined,
+          {},
+        );
+        const problem = await expectProblem(response, 400, 'invalid_request');
+        expect(problem.message).toMatch(/reservationId must be 16-64 .*hard to guess/);
+      }
+    }
+  });
+
+  it('takes 16 characters, and a generated id is a random UUID', async () => {
+    const chosen = await send('POST', '/conferences/bad-input/reservations', { reservationId: 'a'.repeat(16), seats });
+    expect(chosen.status).toBe(201);
+    const generated = await send('POST', '/conferences/bad-input/reservations', { seats });
+    const { reservationId } = (await generated.json()) as { reservationId: string };
+    expect(reservationId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+  });
+
+  it('still reaches, in a path, a short id stored before ids had to be long', async () => {
+    await service.handlers.reserveSeats({ conferenceId: 'bad-input', reservationId: 'old-r1', seats });
+    const cancelled = await send('DELETE', '/conferences/bad-input/reservations/old-r1', undefined, null, {});
+    expect(cancelled.status).toBe(200);
   });
 });
 
@@ -214,13 +304,13 @@ describe('requests that Node rejects before the app sees them', () => {
     ],
     [
       'Content-Length: abc',
-      'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
+      'POST /conferences/bad-input/reservations HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n',
       400,
       'invalid_request',
     ],
     [
       'a bad chunk size',
-      'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+      'POST /conferences/bad-input/reservations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
       400,
       'invalid_request',
     ],
@@ -249,7 +339,7 @@ describe('requests that Node rejects before the app sees them', () => {
     for (let i = 0; i < 20; i++) {
       const { received } = await exchange(
         server.port,
-        'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
+        'POST /conferences/bad-input/reservations HTTP/1.1\r\nHost: x\r\nContent-Length: -1\r\n\r\n',
       );
       expect(rawProblem(received).status).toBe(400);
     }
@@ -267,7 +357,7 @@ describe('slow requests', () => {
   it.each([
     [
       'a body that stops coming',
-      'POST /conferences HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":',
+      'POST /conferences/bad-input/reservations HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"id":',
     ],
     ['headers that stop coming', 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: 1'],
   ])('answers %s with 408 request_timeout once the timeout passes', async (_, request) => {

@@ -137,7 +137,7 @@ describe('batched write path', () => {
     const overHttp = await service.app.request('/conferences/full/reservations', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ reservationId: 'http', seats: standard(1) }),
+      body: JSON.stringify({ reservationId: 'sent-over-http-01', seats: standard(1) }),
     });
     expect(overHttp.status).toBe(503);
     expect(overHttp.headers.get('retry-after')).toBe('1');

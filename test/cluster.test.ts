@@ -12,6 +12,7 @@ import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { haproxyInstalled } from './support/haproxy.js';
 import { alive } from './support/processes.js';
 import { eventually } from './support/views.js';
+import { operatorHeaders } from '../loadtest/operator-token.js';
 
 /**
  * `npm run start:cluster`: N API processes behind HAProxy on one database. Each conference is
@@ -20,7 +21,7 @@ import { eventually } from './support/views.js';
  * straight to another process) is decided on the stream's current version.
  */
 
-const config = (routing: Routing, processes = 3) =>
+const config = (routing: Routing, { processes = 3, rateLimits = false } = {}) =>
   haproxyConfig({
     host: '127.0.0.1',
     port: 3000,
@@ -28,11 +29,22 @@ const config = (routing: Routing, processes = 3) =>
     routing,
     statsSocket: '/run/haproxy/seat-surge.sock',
     checkIntervalMs: CHECK_INTERVAL_MS,
+    rateLimits,
   });
 
 describe('the HAProxy configuration', () => {
   it('is what deploy/haproxy.cfg ships, for three processes', () => {
-    expect(readFileSync('deploy/haproxy.cfg', 'utf8')).toBe(config('affinity'));
+    expect(readFileSync('deploy/haproxy.cfg', 'utf8')).toBe(config('affinity', { rateLimits: true }));
+  });
+
+  it("limits each client address in the shipped file, and only shows how in the launcher's", () => {
+    const shipped = config('affinity', { rateLimits: true });
+    expect(shipped).toMatch(/^ {2}stick-table type ipv6 .* store conn_cur,http_req_rate\(10s\)$/m);
+    expect(shipped).toMatch(/^ {2}tcp-request connection reject if \{ sc_conn_cur\(0\) gt 64 \}$/m);
+    expect(shipped).toMatch(/^ {2}http-request deny deny_status 429 .*"error":"too_many_requests".* gt 600 \}$/m);
+    const launched = config('affinity');
+    expect(launched).not.toMatch(/^ {2}(stick-table|tcp-request|http-request deny)/m);
+    expect(launched).toMatch(/^ {2}# stick-table type ipv6/m);
   });
 
   it('hashes the conference id of every design, consistently, and never moves keys off a live owner', () => {
@@ -44,12 +56,15 @@ describe('the HAProxy configuration', () => {
     expect(config('round-robin')).toContain('balance roundrobin');
   });
 
-  it.runIf(haproxyInstalled)('is valid for HAProxy itself, both routings', () => {
+  it.runIf(haproxyInstalled)('is valid for HAProxy itself, both routings, with and without the limits', () => {
     const directory = mkdtempSync(join(tmpdir(), 'seat-surge-haproxy-'));
     for (const routing of ['affinity', 'round-robin'] as const) {
-      const file = join(directory, `${routing}.cfg`);
-      execFileSync('sh', ['-c', `cat > ${file}`], { input: config(routing).replace('/run/haproxy', directory) });
-      expect(() => execFileSync('haproxy', ['-c', '-q', '-f', file], { stdio: 'pipe' })).not.toThrow();
+      for (const rateLimits of [false, true]) {
+        const file = join(directory, `${routing}-${rateLimits}.cfg`);
+        const input = config(routing, { rateLimits }).replace('/run/haproxy', directory);
+        execFileSync('sh', ['-c', `cat > ${file}`], { input });
+        expect(() => execFileSync('haproxy', ['-c', '-q', '-f', file], { stdio: 'pipe' })).not.toThrow();
+      }
     }
   });
 });
@@ -77,7 +92,7 @@ type Answer = { status: number; servedBy: string | null; body: Record<string, un
 const send = async (base: string, method: string, path: string, body?: unknown): Promise<Answer> => {
   const response = await fetch(`${base}${path}`, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorHeaders },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
   const text = await response.text();
@@ -150,7 +165,7 @@ describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by 
       cluster.processes().map((p) => counter(p.port, 'seat_surge_version_conflicts_total')),
     );
     const answers = await Promise.all(
-      Array.from({ length: 120 }, (_, i) => reserve(cluster.baseUrl, '/conferences', 'hot', `hot-r${i}`)),
+      Array.from({ length: 120 }, (_, i) => reserve(cluster.baseUrl, '/conferences', 'hot', `hot-reservation-${i}`)),
     );
     const after = await Promise.all(
       cluster.processes().map((p) => counter(p.port, 'seat_surge_version_conflicts_total')),
@@ -174,17 +189,17 @@ describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by 
     const direct = (p: { port: number }) => `http://127.0.0.1:${p.port}`;
     expect((await createConference(direct(first!), '/conferences', 'moved', 3)).status).toBe(201);
     // The first process caches the conference with one seat left...
-    expect((await reserve(direct(first!), '/conferences', 'moved', 'm1')).status).toBe(201);
-    expect((await reserve(direct(first!), '/conferences', 'moved', 'm2')).status).toBe(201);
+    expect((await reserve(direct(first!), '/conferences', 'moved', 'moved-reservation-1')).status).toBe(201);
+    expect((await reserve(direct(first!), '/conferences', 'moved', 'moved-reservation-2')).status).toBe(201);
     // ...another process sells it while the first one's cache says otherwise...
-    expect((await reserve(direct(second!), '/conferences', 'moved', 'm3')).status).toBe(201);
+    expect((await reserve(direct(second!), '/conferences', 'moved', 'moved-reservation-3')).status).toBe(201);
     // ...and the first one, deciding again, finds the stream's version and says sold out.
     // (Its append at the cached version is refused: a version conflict, and a catch-up.)
     const refused = async () =>
       (await counter(first!.port, 'seat_surge_version_conflicts_total')) +
       (await counter(first!.port, 'seat_surge_stale_caches_total'));
     const refusedBefore = await refused();
-    const last = await reserve(direct(first!), '/conferences', 'moved', 'm4');
+    const last = await reserve(direct(first!), '/conferences', 'moved', 'moved-reservation-4');
     expect(last.status).toBe(409);
     expect(last.body.error).toBe('insufficient_seats');
     expect(await refused()).toBeGreaterThan(refusedBefore);
@@ -192,17 +207,17 @@ describe.runIf(haproxyInstalled)('three API processes behind HAProxy, routed by 
 
   it('moves a killed process its conferences to another within 3 s, loses no reservation, and starts it again', async () => {
     expect((await createConference(cluster.baseUrl, '/conferences', 'orphan', 1000)).status).toBe(201);
-    const owner = (await reserve(cluster.baseUrl, '/conferences', 'orphan', 'o-0')).servedBy!;
+    const owner = (await reserve(cluster.baseUrl, '/conferences', 'orphan', 'orphan-reservation-0')).servedBy!;
     const victim = cluster.processes().find((p) => p.name === owner)!;
-    const acknowledged = ['o-0'];
+    const acknowledged = ['orphan-reservation-0'];
     process.kill(victim.pid, 'SIGKILL');
     const killedAt = Date.now();
     let served: string | null = null;
     for (let i = 1; served === null || served === owner; i++) {
       expect(Date.now() - killedAt).toBeLessThan(10_000);
-      const answer = await tryReserve(cluster.baseUrl, 'orphan', `o-${i}`);
+      const answer = await tryReserve(cluster.baseUrl, 'orphan', `orphan-reservation-${i}`);
       if (answer.status === 201) {
-        acknowledged.push(`o-${i}`);
+        acknowledged.push(`orphan-reservation-${i}`);
         served = answer.servedBy;
       } else if (answer.status !== 0) {
         expect([502, 503]).toContain(answer.status);

@@ -1,5 +1,7 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,8 +26,12 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+const post = (url: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
 
 const commandLine = (pid: number) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ');
 
@@ -33,9 +39,14 @@ describe('the compiled service', () => {
   it('serves, projects and stops from dist/ with plain Node', async () => {
     await promisify(execFile)('npm', ['run', '-s', 'build'], { cwd: PACKAGE_ROOT });
     const port = await freePort();
+    // No ADMIN_TOKEN: the service makes its operator token in this file.
+    const tokenDirectory = await mkdtemp(join(tmpdir(), 'seat-surge-compiled-'));
+    const tokenFile = join(tokenDirectory, 'data', 'admin-token');
+    const { ADMIN_TOKEN: _unset, ...environment } = process.env;
     const api = spawn(process.execPath, ['--enable-source-maps', join(PACKAGE_ROOT, 'dist/src/main.js')], {
       env: {
-        ...process.env,
+        ...environment,
+        ADMIN_TOKEN_FILE: tokenFile,
         NODE_ENV: 'production',
         DATABASE_URL: db.url,
         PORT: String(port),
@@ -67,8 +78,15 @@ describe('the compiled service', () => {
     expect(commandLine(projector!)).toContain('dist/src/projector-main.js');
     expect(commandLine(projector!)).not.toContain('tsx');
 
+    // The operator token: made once, readable by its owner only, its place logged and itself never.
+    const token = readFileSync(tokenFile, 'utf8').trim();
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
     const conference = { id: 'compiled', name: 'Compiled', seatTypes: [{ type: 'standard', capacity: 10 }] };
-    expect((await post(`${base}/conferences`, conference)).status).toBe(201);
+    expect((await post(`${base}/conferences`, conference)).status).toBe(401);
+    expect((await post(`${base}/conferences`, conference, { authorization: `Bearer ${token}` })).status).toBe(201);
+    // Listening on loopback with a token of its own, it gives the demo page the token.
+    expect(await (await fetch(`${base}/`)).text()).toContain(`content="${token}"`);
     const reserved = await post(`${base}/conferences/compiled/reservations`, {
       seats: [{ seatType: 'standard', quantity: 3 }],
     });
@@ -86,5 +104,8 @@ describe('the compiled service', () => {
     expect(alive(projector!)).toBe(false);
     const lines = output.trim().split('\n');
     expect(lines.map((line) => JSON.parse(line).msg)).toContain('seat-surge is serving');
+    expect(lines.map((line) => JSON.parse(line).file)).toContain(tokenFile);
+    expect(output).not.toContain(token);
+    await rm(tokenDirectory, { recursive: true, force: true });
   }, 60_000);
 });

@@ -77,6 +77,24 @@ describe('configuration', () => {
     expect(() => loadConfig({ PORT: 'x', SNAPSHOT_INTERVAL: 'y' })).toThrow(/PORT.*; SNAPSHOT_INTERVAL/);
   });
 
+  it('reads the operator token, or where to keep one when it is unset', () => {
+    expect(loadConfig({}).adminToken).toEqual({ value: undefined, file: '.data/admin-token' });
+    const token = 'a'.repeat(31) + '-_.~+/=';
+    expect(loadConfig({ ADMIN_TOKEN: token, ADMIN_TOKEN_FILE: '/srv/token' }).adminToken).toEqual({
+      value: token,
+      file: '/srv/token',
+    });
+  });
+
+  it.each([
+    ['short', 'too-short-to-guess-hard', /ADMIN_TOKEN must be at least 32 characters \(got 23 characters\)/],
+    ['with a space', `${'a'.repeat(32)} b`, /ADMIN_TOKEN must be letters, digits/],
+    ['with a quote', `${'a'.repeat(32)}"`, /ADMIN_TOKEN must be letters, digits/],
+  ])('refuses an operator token %s, without quoting it', (_, token, message) => {
+    expect(() => loadConfig({ ADMIN_TOKEN: token })).toThrow(message);
+    expect(() => loadConfig({ ADMIN_TOKEN: token })).not.toThrow(token);
+  });
+
   it('never logs a database password', () => {
     expect(redactUrl('postgres://me:hunter2@db:5432/x')).toBe('postgres://me:***@db:5432/x');
   });

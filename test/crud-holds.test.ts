@@ -7,7 +7,7 @@ import type { CrudBookings } from '../src/crud-baseline/crud-conferences.js';
 import { connect, type Sql } from '../src/database/connect.js';
 import type { SeatQuantity } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 /** A second pool: the commands and sweeps of another process. */
@@ -96,23 +96,23 @@ describe.each(designs)('holds in the $design design', ({ design, bookings }) => 
         remaining,
       }));
 
-    expect(await hold('h1', standard(2))).toEqual({
+    expect(await hold('h1-4f9c2a7e1b8d6', standard(2))).toEqual({
       kind: 'ok',
       created: true,
-      value: { ...key('h1'), seats: standard(2), status: 'held', expiresAt: at(60).toISOString() },
+      value: { ...key('h1-4f9c2a7e1b8d6'), seats: standard(2), status: 'held', expiresAt: at(60).toISOString() },
     });
     // A repeat keeps the first hold's due time, whatever it asks for.
-    expect(await hold('h1', standard(2), 300)).toMatchObject({
+    expect(await hold('h1-4f9c2a7e1b8d6', standard(2), 300)).toMatchObject({
       created: false,
       value: { status: 'held', expiresAt: at(60).toISOString() },
     });
-    expect(await hold('h1', standard(1))).toMatchObject({
+    expect(await hold('h1-4f9c2a7e1b8d6', standard(1))).toMatchObject({
       rejection: { kind: 'reservation_conflict', reason: 'different_seats' },
     });
-    expect(await booking.reserveSeats({ ...key('h1'), seats: standard(2) }, {})).toMatchObject({
+    expect(await booking.reserveSeats({ ...key('h1-4f9c2a7e1b8d6'), seats: standard(2) }, {})).toMatchObject({
       rejection: { kind: 'reservation_conflict', reason: 'held' },
     });
-    expect(await booking.cancelReservation(key('h1'), {})).toMatchObject({
+    expect(await booking.cancelReservation(key('h1-4f9c2a7e1b8d6'), {})).toMatchObject({
       rejection: { kind: 'reservation_conflict', reason: 'held' },
     });
     expect(await seatCounts()).toEqual([
@@ -129,21 +129,21 @@ describe.each(designs)('holds in the $design design', ({ design, bookings }) => 
     });
 
     now = at(59.999);
-    expect(await booking.confirmReservation(key('h1'), {})).toEqual({
+    expect(await booking.confirmReservation(key('h1-4f9c2a7e1b8d6'), {})).toEqual({
       kind: 'ok',
       created: true,
-      value: { ...key('h1'), seats: standard(2), status: 'confirmed' },
+      value: { ...key('h1-4f9c2a7e1b8d6'), seats: standard(2), status: 'confirmed' },
     });
-    expect(outcomeOf(await booking.confirmReservation(key('h1'), {}))).toBe('repeated');
-    expect(outcomeOf(await hold('h1', standard(2)))).toBe('repeated');
-    expect(await booking.releaseHold(key('h1'), {})).toMatchObject({
+    expect(outcomeOf(await booking.confirmReservation(key('h1-4f9c2a7e1b8d6'), {}))).toBe('repeated');
+    expect(outcomeOf(await hold('h1-4f9c2a7e1b8d6', standard(2)))).toBe('repeated');
+    expect(await booking.releaseHold(key('h1-4f9c2a7e1b8d6'), {})).toMatchObject({
       rejection: { kind: 'reservation_conflict', reason: 'confirmed' },
     });
     expect(await seatCounts()).toEqual([
       { type: 'standard', reserved: 2, held: 0, remaining: 2 },
       { type: 'vip', reserved: 0, held: 0, remaining: 1 },
     ]);
-    expect(await booking.cancelReservation(key('h1'), {})).toMatchObject({
+    expect(await booking.cancelReservation(key('h1-4f9c2a7e1b8d6'), {})).toMatchObject({
       created: true,
       value: { status: 'cancelled' },
     });
@@ -157,14 +157,14 @@ describe.each(designs)('holds in the $design design', ({ design, bookings }) => 
 
     // Past its due time a hold cannot be confirmed, even before the sweep expired it; it can be released.
     now = T0;
-    expect(outcomeOf(await hold('h4', standard(1)))).toBe('created');
+    expect(outcomeOf(await hold('h4-4f9c2a7e1b8d6', standard(1)))).toBe('created');
     expect(outcomeOf(await hold('h5', standard(1)))).toBe('created');
     now = at(60);
-    expect(await booking.confirmReservation(key('h4'), {})).toEqual({
+    expect(await booking.confirmReservation(key('h4-4f9c2a7e1b8d6'), {})).toEqual({
       kind: 'rejected',
-      rejection: { kind: 'hold_expired', reservationId: 'h4', expiresAt: at(60).toISOString() },
+      rejection: { kind: 'hold_expired', reservationId: 'h4-4f9c2a7e1b8d6', expiresAt: at(60).toISOString() },
     });
-    expect(outcomeOf(await booking.releaseHold(key('h4'), {}))).toBe('created');
+    expect(outcomeOf(await booking.releaseHold(key('h4-4f9c2a7e1b8d6'), {}))).toBe('created');
     expect(await booking.expireDueHolds(at(60))).toEqual([key('h5')]);
     expect(await booking.releaseHold(key('h5'), {})).toMatchObject({ created: false, value: { status: 'expired' } });
     expect(await booking.confirmReservation(key('h5'), {})).toMatchObject({ rejection: { kind: 'hold_expired' } });
@@ -181,7 +181,7 @@ describe.each(designs)('holds in the $design design', ({ design, bookings }) => 
       expect(await booking.confirmReservation(key(id), {})).toMatchObject({ rejection: { kind: 'hold_not_found' } });
       expect(await booking.releaseHold(key(id), {})).toMatchObject({ rejection: { kind: 'hold_not_found' } });
     }
-    const elsewhere = { conferenceId: 'nowhere', reservationId: 'h1' };
+    const elsewhere = { conferenceId: 'nowhere', reservationId: 'h1-4f9c2a7e1b8d6' };
     expect(await booking.holdSeats({ ...elsewhere, seats: standard(1), holdSeconds: 60 }, {})).toMatchObject({
       rejection: { kind: 'conference_not_found' },
     });
@@ -316,7 +316,7 @@ describe.each([
     const send = (method: string, path: string, body?: unknown) =>
       service.app.request(`${prefix}${path}`, {
         method,
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...operatorAuth },
         ...(body === undefined ? {} : { body: JSON.stringify(body) }),
       });
     const id = `http-${slug(design)}`;
@@ -337,49 +337,52 @@ describe.each([
       (await send('POST', '', { id, name: 'Checkout', seatTypes: [{ type: 'standard', capacity: 4 }] })).status,
     ).toBe(201);
 
-    const held = await hold('h-1', 2);
+    const held = await hold('h-1-4f9c2a7e1b8d', 2);
     expect(held.status).toBe(201);
-    expect(held.headers.get('location')).toBe(`${prefix}/${id}/reservations/h-1`);
+    expect(held.headers.get('location')).toBe(`${prefix}/${id}/reservations/h-1-4f9c2a7e1b8d`);
     expect(await json(held)).toEqual({
-      reservationId: 'h-1',
+      reservationId: 'h-1-4f9c2a7e1b8d',
       conferenceId: id,
       seats: standard(2),
       status: 'held',
       expiresAt: at(60).toISOString(),
     });
-    expect((await hold('h-1', 2)).status).toBe(200);
-    await problem(await hold('h-1', 1), 409, 'reservation_conflict');
-    const short = await problem(await hold('h-2', 3), 409, 'insufficient_seats');
+    expect((await hold('h-1-4f9c2a7e1b8d', 2)).status).toBe(200);
+    await problem(await hold('h-1-4f9c2a7e1b8d', 1), 409, 'reservation_conflict');
+    const short = await problem(await hold('h-2-4f9c2a7e1b8d', 3), 409, 'insufficient_seats');
     expect(short.remaining).toEqual([{ seatType: 'standard', requested: 3, remaining: 2 }]);
     expect(await seatCounts()).toEqual([{ type: 'standard', capacity: 4, reserved: 0, held: 2, remaining: 2 }]);
 
-    const confirmed = await send('POST', `/${id}/holds/h-1/confirm`);
+    const confirmed = await send('POST', `/${id}/holds/h-1-4f9c2a7e1b8d/confirm`);
     expect(confirmed.status).toBe(200);
     expect(await json(confirmed)).toEqual({
-      reservationId: 'h-1',
+      reservationId: 'h-1-4f9c2a7e1b8d',
       conferenceId: id,
       seats: standard(2),
       status: 'confirmed',
     });
-    expect((await send('POST', `/${id}/holds/h-1/confirm`)).status).toBe(200);
+    expect((await send('POST', `/${id}/holds/h-1-4f9c2a7e1b8d/confirm`)).status).toBe(200);
 
-    expect((await hold('h-3', 1)).status).toBe(201);
-    const released = await send('DELETE', `/${id}/holds/h-3`);
+    expect((await hold('h-3-4f9c2a7e1b8d', 1)).status).toBe(201);
+    const released = await send('DELETE', `/${id}/holds/h-3-4f9c2a7e1b8d`);
     expect(released.status).toBe(200);
-    expect(await json(released)).toMatchObject({ reservationId: 'h-3', status: 'released' });
+    expect(await json(released)).toMatchObject({ reservationId: 'h-3-4f9c2a7e1b8d', status: 'released' });
     await problem(await send('DELETE', `/${id}/holds/ghost`), 404, 'hold_not_found');
 
-    expect((await hold('h-4', 1)).status).toBe(201);
+    expect((await hold('h-4-4f9c2a7e1b8d', 1)).status).toBe(201);
     now = at(60);
-    const late = await problem(await send('POST', `/${id}/holds/h-4/confirm`), 409, 'hold_expired');
+    const late = await problem(await send('POST', `/${id}/holds/h-4-4f9c2a7e1b8d/confirm`), 409, 'hold_expired');
     expect(late.expiresAt).toBe(at(60).toISOString());
     expect(await seatCounts()).toEqual([{ type: 'standard', capacity: 4, reserved: 2, held: 1, remaining: 1 }]);
 
     const bookings = design === 'crud' ? service.crudBookings : service.crudAtomicBookings;
-    expect(await bookings.expireDueHolds(at(60))).toContainEqual({ conferenceId: id, reservationId: 'h-4' });
+    expect(await bookings.expireDueHolds(at(60))).toContainEqual({
+      conferenceId: id,
+      reservationId: 'h-4-4f9c2a7e1b8d',
+    });
     expect(await seatCounts()).toEqual([{ type: 'standard', capacity: 4, reserved: 2, held: 0, remaining: 2 }]);
-    expect(await json(send('GET', `/${id}/reservations/h-4`))).toEqual({
-      reservationId: 'h-4',
+    expect(await json(send('GET', `/${id}/reservations/h-4-4f9c2a7e1b8d`))).toEqual({
+      reservationId: 'h-4-4f9c2a7e1b8d',
       conferenceId: id,
       seats: standard(1),
       status: 'expired',
@@ -389,9 +392,9 @@ describe.each([
     });
     const { reservations } = await json(send('GET', `/${id}/reservations`));
     expect(reservations.map((r: Reservation) => [r.reservationId, r.status])).toEqual([
-      ['h-1', 'confirmed'],
-      ['h-3', 'released'],
-      ['h-4', 'expired'],
+      ['h-1-4f9c2a7e1b8d', 'confirmed'],
+      ['h-3-4f9c2a7e1b8d', 'released'],
+      ['h-4-4f9c2a7e1b8d', 'expired'],
     ]);
   });
 });

@@ -8,7 +8,7 @@ import { ensureDatabase } from '../src/database/databases.js';
 import { startEmbeddedPostgres, type EmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { applyMigrations } from '../src/database/migrate.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
-import { createTestService, quietLog } from './support/service.js';
+import { createTestService, operatorAuth, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
 import { testEventsPartitions } from './support/database.js';
 
@@ -70,7 +70,7 @@ describe('losing the database under load', () => {
   it('answers 503 while it is gone, serves again by itself, and loses nothing acknowledged', async () => {
     const created = await service.app.request('/conferences', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({ id: 'loss', name: 'Loss', seatTypes: [{ type: 'standard', capacity: 1_000_000 }] }),
     });
     expect(created.status).toBe(201);
@@ -80,7 +80,7 @@ describe('losing the database under load', () => {
     let stop = false;
     const workers = Array.from({ length: 16 }, async (_, worker) => {
       for (let i = 0; !stop; i++) {
-        answers.push(await reserve(`w${worker}-${i}`));
+        answers.push(await reserve(`worker-${worker}-attempt-${i}`));
         // A 503 from the gate needs no I/O: without a turn of the event loop the workers would
         // starve every timer (the prober, the health probe, the deadline) of this process.
         await new Promise((next) => setImmediate(next));

@@ -6,7 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 
 /** Debian's Chromium; the test never downloads a browser. */
 const CHROMIUM = '/usr/bin/chromium';
@@ -58,7 +58,11 @@ describe.skipIf(!hasChromium)('the demo page', () => {
   beforeAll(async () => {
     await mkdir(OUTPUT, { recursive: true });
     db = await createTestDatabase();
-    service = createTestService(db.sql, { projector: { batchSize: 500, pollIntervalMs: 200 } });
+    // As `npm start` on loopback with a token of its own: the page is given it for its operator actions.
+    service = createTestService(db.sql, {
+      projector: { batchSize: 500, pollIntervalMs: 200 },
+      operator: { token: TEST_OPERATOR_TOKEN, onDemoPage: true },
+    });
     service.projector.start();
     // The live table is woken by the projector's notifications, as in production.
     await service.changedViews.start();
@@ -112,7 +116,7 @@ describe.skipIf(!hasChromium)('the demo page', () => {
   const createConference = async (id: string) => {
     const response = await fetch(`${baseUrl}/conferences`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({ id, name: `Conference ${id}`, seatTypes: [{ type: 'standard', capacity: 100 }] }),
     });
     expect(response.status).toBe(201);
@@ -143,7 +147,7 @@ describe.skipIf(!hasChromium)('the demo page', () => {
 
     await page.locator('#reserve-seat-type').selectOption('standard');
     await page.locator('#reserve-quantity').fill('3');
-    await page.locator('#reserve-id').fill('browser-r1');
+    await page.locator('#reserve-id').fill('browser-reservation-1');
     await page.locator('#reserve-submit').click();
     await expect.poll(() => page.locator('#status').textContent(), soon).toContain('Reserved 3 standard');
     await expect.poll(() => remaining(page, '#availability', 'standard').textContent(), soon).toBe('97');
@@ -158,9 +162,11 @@ describe.skipIf(!hasChromium)('the demo page', () => {
       .toContain('Not enough seats: 10 vip left, 11 requested.');
 
     // Cancel from the list of reservations; the seats come back through the live update.
-    const cancel = page.getByRole('button', { name: 'Cancel reservation browser-r1' });
+    const cancel = page.getByRole('button', { name: 'Cancel reservation browser-reservation-1' });
     await cancel.click();
-    await expect.poll(() => page.locator('#status').textContent(), soon).toContain('Cancelled reservation browser-r1');
+    await expect
+      .poll(() => page.locator('#status').textContent(), soon)
+      .toContain('Cancelled reservation browser-reservation-1');
     await expect.poll(() => remaining(page, '#availability', 'standard').textContent(), soon).toBe('100');
 
     // The audit trail, newest first, and the three views.
@@ -182,7 +188,7 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     await expect.poll(() => remaining(page, '#availability', 'vip').textContent(), soon).toBe('8');
     // And a checkout under way: a pending hold with its countdown.
     await page.locator('#reserve-quantity').fill('1');
-    await page.locator('#reserve-id').fill('browser-h1');
+    await page.locator('#reserve-id').fill('browser-pending-hold-1');
     await page.locator('#hold-seconds').fill('600');
     await page.locator('#hold-submit').click();
     await expect.poll(() => seatCount(page, '#availability', 'vip', 'held').textContent(), soon).toBe('1');
@@ -228,54 +234,56 @@ describe.skipIf(!hasChromium)('the demo page', () => {
     await expect.poll(standard, soon).toEqual({ reserved: '0', held: '0', remaining: '100' });
 
     // Held: out of sale but not sold, with a countdown that runs, in the holds and in the reservations.
-    await holdSeats('hold-confirm', 3, 60);
+    await holdSeats('hold-to-confirm-001', 3, 60);
     await expect.poll(standard, soon).toEqual({ reserved: '0', held: '3', remaining: '97' });
     expect(await page.locator('#availability [data-field="share-held"]').first().getAttribute('style')).toBe(
       'width: 3%',
     );
-    expect(await inHolds('hold-confirm').getAttribute('data-status')).toBe('held');
-    const countdown = inHolds('hold-confirm').locator('.countdown');
+    expect(await inHolds('hold-to-confirm-001').getAttribute('data-status')).toBe('held');
+    const countdown = inHolds('hold-to-confirm-001').locator('.countdown');
     const first = await countdown.textContent();
     expect(first).toMatch(/^(1:00|0:5\d) left$/);
     await expect.poll(() => countdown.textContent(), soon).not.toBe(first);
-    await expect.poll(() => listed('hold-confirm').getAttribute('data-status'), soon).toBe('held');
-    expect(await listed('hold-confirm').locator('.countdown').textContent()).toMatch(/^\d:\d\d left$/);
+    await expect.poll(() => listed('hold-to-confirm-001').getAttribute('data-status'), soon).toBe('held');
+    expect(await listed('hold-to-confirm-001').locator('.countdown').textContent()).toMatch(/^\d:\d\d left$/);
 
     // Confirmed: the held seats are reserved.
-    await inHolds('hold-confirm').getByRole('button', { name: 'Confirm hold hold-confirm' }).click();
-    await expect.poll(status, soon).toContain('Confirmed hold hold-confirm: its 3 standard are reserved now');
+    await inHolds('hold-to-confirm-001').getByRole('button', { name: 'Confirm hold hold-to-confirm-001' }).click();
+    await expect.poll(status, soon).toContain('Confirmed hold hold-to-confirm-001: its 3 standard are reserved now');
     await expect.poll(standard, soon).toEqual({ reserved: '3', held: '0', remaining: '97' });
-    expect(await inHolds('hold-confirm').getAttribute('data-status')).toBe('confirmed');
-    await expect.poll(() => listed('hold-confirm').getAttribute('data-status'), soon).toBe('confirmed');
-    expect(await listed('hold-confirm').getByRole('button', { name: 'Cancel reservation hold-confirm' }).count()).toBe(
-      1,
-    );
+    expect(await inHolds('hold-to-confirm-001').getAttribute('data-status')).toBe('confirmed');
+    await expect.poll(() => listed('hold-to-confirm-001').getAttribute('data-status'), soon).toBe('confirmed');
+    expect(
+      await listed('hold-to-confirm-001')
+        .getByRole('button', { name: 'Cancel reservation hold-to-confirm-001' })
+        .count(),
+    ).toBe(1);
 
     // Released, from the reservations list: back on sale.
-    await holdSeats('hold-release', 2, 60);
+    await holdSeats('hold-to-release-001', 2, 60);
     await expect.poll(standard, soon).toEqual({ reserved: '3', held: '2', remaining: '95' });
-    await expect.poll(() => listed('hold-release').getAttribute('data-status'), soon).toBe('held');
-    await listed('hold-release').getByRole('button', { name: 'Release hold hold-release' }).click();
-    await expect.poll(status, soon).toContain('Released hold hold-release: its seats are back on sale');
+    await expect.poll(() => listed('hold-to-release-001').getAttribute('data-status'), soon).toBe('held');
+    await listed('hold-to-release-001').getByRole('button', { name: 'Release hold hold-to-release-001' }).click();
+    await expect.poll(status, soon).toContain('Released hold hold-to-release-001: its seats are back on sale');
     await expect.poll(standard, soon).toEqual({ reserved: '3', held: '0', remaining: '97' });
-    expect(await inHolds('hold-release').getAttribute('data-status')).toBe('released');
-    await expect.poll(() => listed('hold-release').getAttribute('data-status'), soon).toBe('released');
+    expect(await inHolds('hold-to-release-001').getAttribute('data-status')).toBe('released');
+    await expect.poll(() => listed('hold-to-release-001').getAttribute('data-status'), soon).toBe('released');
 
     // Left alone for its 2 s: the countdown runs out, the server's expirer expires it, the seats return.
-    await holdSeats('hold-expire', 4, 2);
-    await expect.poll(() => inHolds('hold-expire').getAttribute('data-status'), soon).toBe('expired');
-    expect(await inHolds('hold-expire').locator('[data-field="expired"]').textContent()).toMatch(
+    await holdSeats('hold-to-expire-001', 4, 2);
+    await expect.poll(() => inHolds('hold-to-expire-001').getAttribute('data-status'), soon).toBe('expired');
+    expect(await inHolds('hold-to-expire-001').locator('[data-field="expired"]').textContent()).toMatch(
       /^expired at [\d:.]+, \d+ ms after its due time$/,
     );
-    await expect.poll(status, soon).toMatch(/^Hold hold-expire expired at .* its seats are back on sale\.$/);
+    await expect.poll(status, soon).toMatch(/^Hold hold-to-expire-001 expired at .* its seats are back on sale\.$/);
     await expect.poll(standard, soon).toEqual({ reserved: '3', held: '0', remaining: '97' });
-    await expect.poll(() => listed('hold-expire').getAttribute('data-status'), soon).toBe('expired');
+    await expect.poll(() => listed('hold-to-expire-001').getAttribute('data-status'), soon).toBe('expired');
 
     // Too late to confirm: the server's 409 hold_expired, in words.
-    await inHolds('hold-expire').getByRole('button', { name: 'Confirm hold hold-expire' }).click();
+    await inHolds('hold-to-expire-001').getByRole('button', { name: 'Confirm hold hold-to-expire-001' }).click();
     await expect
       .poll(status, soon)
-      .toMatch(/^Not confirmed: Hold hold-expire expired at \S+\. Too late to confirm: hold the seats again\.$/);
+      .toMatch(/^Not confirmed: Hold hold-to-expire-001 expired at \S+\. Too late to confirm: hold the seats again\.$/);
     expect(await page.locator('#status').getAttribute('class')).toContain('status-error');
 
     await expect

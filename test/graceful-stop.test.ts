@@ -11,6 +11,7 @@ import { startEmbeddedPostgres } from '../src/database/embedded-postgres.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { alive, childProcesses } from './support/processes.js';
 import { quietLog } from './support/service.js';
+import { operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 
 /**
  * `npm start`'s process under continuous load gets SIGTERM: it must exit 0 within its stop
@@ -36,6 +37,7 @@ describe('stopping the service under load', () => {
         EMBEDDED_POSTGRES_PORT: String(databasePort),
         STOP_TIMEOUT_MS: String(STOP_TIMEOUT_MS),
         LOG_LEVEL: 'warn',
+        ADMIN_TOKEN: TEST_OPERATOR_TOKEN,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -60,7 +62,7 @@ describe('stopping the service under load', () => {
       }
       const created = await fetch(`${base}/conferences`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', ...operatorAuth },
         body: JSON.stringify({ id: 'stop', name: 'Stop', seatTypes: [{ type: 'standard', capacity: 1_000_000 }] }),
       });
       expect(created.status).toBe(201);
@@ -80,7 +82,7 @@ describe('stopping the service under load', () => {
               method: 'POST',
               path: '/conferences/stop/reservations',
               setupRequest: (request, context: { id?: string }) => {
-                context.id = `s${next++}`;
+                context.id = `stop-reservation-${next++}`;
                 return {
                   ...request,
                   headers: { 'content-type': 'application/json' },

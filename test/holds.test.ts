@@ -12,7 +12,7 @@ import {
   type SeatQuantity,
 } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 import { eventually } from './support/views.js';
 
 let db: TestDatabase;
@@ -31,7 +31,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const json = { 'content-type': 'application/json' };
+const json = { 'content-type': 'application/json', ...operatorAuth };
 const post = (path: string, body?: unknown) =>
   service.app.request(path, { method: 'POST', headers: json, ...(body ? { body: JSON.stringify(body) } : {}) });
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field below
@@ -78,19 +78,25 @@ describe('holds over HTTP', () => {
   it('holds, confirms and releases, and shows held seats and each status in both reads and the views', async () => {
     await post('/conferences', { id: 'checkout', name: 'Checkout', seatTypes: [{ type: 'standard', capacity: 10 }] });
 
-    const held = await post('/conferences/checkout/holds', { reservationId: 'h1', seats: seats(3), holdSeconds: 60 });
+    const held = await post('/conferences/checkout/holds', {
+      reservationId: 'h1-4f9c2a7e1b8d6',
+      seats: seats(3),
+      holdSeconds: 60,
+    });
     expect(held.status).toBe(201);
-    expect(held.headers.get('location')).toBe('/conferences/checkout/reservations/h1');
+    expect(held.headers.get('location')).toBe('/conferences/checkout/reservations/h1-4f9c2a7e1b8d6');
     expect(await body(held)).toEqual({
-      reservationId: 'h1',
+      reservationId: 'h1-4f9c2a7e1b8d6',
       conferenceId: 'checkout',
       seats: seats(3),
       status: 'held',
       expiresAt: later(60).toISOString(),
     });
-    const repeated = await post('/conferences/checkout/holds', { reservationId: 'h1', seats: seats(3) });
+    const repeated = await post('/conferences/checkout/holds', { reservationId: 'h1-4f9c2a7e1b8d6', seats: seats(3) });
     expect(repeated.status).toBe(200);
-    expect((await post('/conferences/checkout/holds', { reservationId: 'h2', seats: seats(2) })).status).toBe(201);
+    expect(
+      (await post('/conferences/checkout/holds', { reservationId: 'h2-4f9c2a7e1b8d6', seats: seats(2) })).status,
+    ).toBe(201);
 
     const strong = await body(service.app.request('/conferences/checkout/availability?consistency=strong'));
     expect(strong.seatTypes).toEqual([{ type: 'standard', capacity: 10, reserved: 0, held: 5, remaining: 5 }]);
@@ -98,15 +104,17 @@ describe('holds over HTTP', () => {
     expect(tooMany.status).toBe(409);
     expect((await body(tooMany)).error).toBe('insufficient_seats');
 
-    const confirmed = await post('/conferences/checkout/holds/h1/confirm');
+    const confirmed = await post('/conferences/checkout/holds/h1-4f9c2a7e1b8d6/confirm');
     expect(confirmed.status).toBe(200);
     expect(await body(confirmed)).toMatchObject({ status: 'confirmed', seats: seats(3) });
-    expect((await post('/conferences/checkout/holds/h1/confirm')).status).toBe(200);
-    const releaseConfirmed = await service.app.request('/conferences/checkout/holds/h1', { method: 'DELETE' });
+    expect((await post('/conferences/checkout/holds/h1-4f9c2a7e1b8d6/confirm')).status).toBe(200);
+    const releaseConfirmed = await service.app.request('/conferences/checkout/holds/h1-4f9c2a7e1b8d6', {
+      method: 'DELETE',
+    });
     expect(releaseConfirmed.status).toBe(409);
     expect(await body(releaseConfirmed)).toMatchObject({ error: 'reservation_conflict', reason: 'confirmed' });
 
-    const released = await service.app.request('/conferences/checkout/holds/h2', { method: 'DELETE' });
+    const released = await service.app.request('/conferences/checkout/holds/h2-4f9c2a7e1b8d6', { method: 'DELETE' });
     expect(released.status).toBe(200);
     expect(await body(released)).toMatchObject({ status: 'released' });
     const unknown = await post('/conferences/checkout/holds/nobody/confirm');
@@ -116,9 +124,9 @@ describe('holds over HTTP', () => {
     await catchUp(service.projector);
     const eventual = await body(service.app.request('/conferences/checkout/availability'));
     expect(eventual.seatTypes).toEqual([{ type: 'standard', capacity: 10, reserved: 3, held: 0, remaining: 7 }]);
-    const h1 = await body(service.app.request('/conferences/checkout/reservations/h1'));
+    const h1 = await body(service.app.request('/conferences/checkout/reservations/h1-4f9c2a7e1b8d6'));
     expect(h1).toEqual({
-      reservationId: 'h1',
+      reservationId: 'h1-4f9c2a7e1b8d6',
       conferenceId: 'checkout',
       seats: seats(3),
       status: 'confirmed',
@@ -126,21 +134,22 @@ describe('holds over HTTP', () => {
       reservedAt: now.toISOString(),
       confirmedAt: now.toISOString(),
     });
-    const page = await body(service.app.request('/conferences/checkout/reservations'));
+    const page = await body(service.app.request('/conferences/checkout/reservations', { headers: operatorAuth }));
     expect(page.reservations.map((r: { status: string }) => r.status)).toEqual(['confirmed', 'released']);
   });
 
   it('rejects a confirm at the due time with hold_expired, and returns the seats when the expirer comes', async () => {
     await post('/conferences', { id: 'late', name: 'Late', seatTypes: [{ type: 'standard', capacity: 4 }] });
     expect(
-      (await post('/conferences/late/holds', { reservationId: 'slow', seats: seats(4), holdSeconds: 30 })).status,
+      (await post('/conferences/late/holds', { reservationId: 'slow-4f9c2a7e1b8', seats: seats(4), holdSeconds: 30 }))
+        .status,
     ).toBe(201);
     const dueAt = later(30);
     await catchUp(service.projector);
     expect(await service.expirer.expireDue()).toBe(0);
 
     now = dueAt;
-    const tooLate = await post('/conferences/late/holds/slow/confirm');
+    const tooLate = await post('/conferences/late/holds/slow-4f9c2a7e1b8/confirm');
     expect(tooLate.status).toBe(409);
     expect(await body(tooLate)).toMatchObject({ error: 'hold_expired', expiresAt: dueAt.toISOString() });
 
@@ -149,10 +158,10 @@ describe('holds over HTTP', () => {
     expect(counts).toEqual({ capacity: 4, reserved: 0, held: 0 });
     expect(events.at(-1)).toMatchObject({
       type: 'HoldExpired',
-      data: { reservationId: 'slow', expiresAt: dueAt.toISOString(), expiredAt: dueAt.toISOString() },
+      data: { reservationId: 'slow-4f9c2a7e1b8', expiresAt: dueAt.toISOString(), expiredAt: dueAt.toISOString() },
     });
     await catchUp(service.projector);
-    const slow = await body(service.app.request('/conferences/late/reservations/slow'));
+    const slow = await body(service.app.request('/conferences/late/reservations/slow-4f9c2a7e1b8'));
     expect(slow).toMatchObject({ status: 'expired', expiredAt: dueAt.toISOString() });
     expect(await readDueHolds(db.sql, now, 10)).toEqual([]);
     // The seats are back on sale.

@@ -4,7 +4,7 @@ import { serve } from '@hono/node-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from '../src/database/connect.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;
@@ -20,7 +20,7 @@ afterAll(() => db?.drop());
 const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
   app.request(path, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...operatorAuth, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 
@@ -108,10 +108,15 @@ describe('reservations', () => {
     send('POST', `/conferences/${conference}/reservations`, body);
 
   it('reserves: 201 with the reservation, then 200 with the same answer for a repeat', async () => {
-    const body = { reservationId: 'res-1', seats: [{ seatType: 'standard', quantity: 2 }] };
+    const body = { reservationId: 'res-1-4f9c2a7e1b', seats: [{ seatType: 'standard', quantity: 2 }] };
     const first = await reserve(body);
     expect(first.status).toBe(201);
-    const expected = { reservationId: 'res-1', conferenceId: 'http-res', seats: body.seats, status: 'reserved' };
+    const expected = {
+      reservationId: 'res-1-4f9c2a7e1b',
+      conferenceId: 'http-res',
+      seats: body.seats,
+      status: 'reserved',
+    };
     expect(await json(first)).toEqual(expected);
     const repeat = await reserve(body);
     expect(repeat.status).toBe(200);
@@ -152,10 +157,10 @@ describe('reservations', () => {
 
   it('answers 409 reservation_conflict for an id reused with other seats', async () => {
     expect(
-      (await reserve({ reservationId: 'res-reused', seats: [{ seatType: 'standard', quantity: 2 }] })).status,
+      (await reserve({ reservationId: 'res-reused-4f9c2', seats: [{ seatType: 'standard', quantity: 2 }] })).status,
     ).toBe(201);
     await expectProblem(
-      await reserve({ reservationId: 'res-reused', seats: [{ seatType: 'standard', quantity: 1 }] }),
+      await reserve({ reservationId: 'res-reused-4f9c2', seats: [{ seatType: 'standard', quantity: 1 }] }),
       409,
       'reservation_conflict',
     );
@@ -171,16 +176,20 @@ describe('reservations', () => {
   });
 
   it('cancels: 200, again 200, and 404 for an unknown reservation; the seats come back', async () => {
-    await reserve({ reservationId: 'res-c', seats: [{ seatType: 'vip', quantity: 1 }] });
-    const cancel = await send('DELETE', '/conferences/http-res/reservations/res-c');
+    await reserve({ reservationId: 'res-c-4f9c2a7e1b', seats: [{ seatType: 'vip', quantity: 1 }] });
+    const cancel = await send('DELETE', '/conferences/http-res/reservations/res-c-4f9c2a7e1b');
     expect(cancel.status).toBe(200);
-    expect(await json(cancel)).toMatchObject({ reservationId: 'res-c', status: 'cancelled' });
-    expect((await send('DELETE', '/conferences/http-res/reservations/res-c')).status).toBe(200);
+    expect(await json(cancel)).toMatchObject({ reservationId: 'res-c-4f9c2a7e1b', status: 'cancelled' });
+    expect((await send('DELETE', '/conferences/http-res/reservations/res-c-4f9c2a7e1b')).status).toBe(200);
     await expectProblem(await send('DELETE', '/conferences/http-res/reservations/ghost'), 404, 'reservation_not_found');
-    await expectProblem(await send('DELETE', '/conferences/ghost/reservations/res-c'), 404, 'conference_not_found');
+    await expectProblem(
+      await send('DELETE', '/conferences/ghost/reservations/res-c-4f9c2a7e1b'),
+      404,
+      'conference_not_found',
+    );
     // A cancelled id cannot be booked again.
     await expectProblem(
-      await reserve({ reservationId: 'res-c', seats: [{ seatType: 'vip', quantity: 1 }] }),
+      await reserve({ reservationId: 'res-c-4f9c2a7e1b', seats: [{ seatType: 'vip', quantity: 1 }] }),
       409,
       'reservation_conflict',
     );
@@ -199,7 +208,7 @@ describe('reservations', () => {
     const response = await send(
       'POST',
       '/conferences/http-rid/reservations',
-      { reservationId: 'res-rid', seats: [{ seatType: 'standard', quantity: 1 }] },
+      { reservationId: 'res-rid-4f9c2a7e', seats: [{ seatType: 'standard', quantity: 1 }] },
       { 'x-request-id': 'trace-123' },
     );
     expect(response.headers.get('x-request-id')).toBe('trace-123');
@@ -400,7 +409,7 @@ describe('reads, audit trail and operations', () => {
     }).app;
     await impatient.request('/conferences', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({ id: 'http-busy', name: 'Busy', seatTypes: [{ type: 'standard', capacity: 1000 }] }),
     });
     const responses = await Promise.all(
@@ -429,7 +438,7 @@ describe('read-side routes', () => {
   beforeAll(async () => {
     await createConference('http-views');
     await send('POST', '/conferences/http-views/reservations', {
-      reservationId: 'v-1',
+      reservationId: 'v-1-4f9c2a7e1b8d',
       seats: [{ seatType: 'vip', quantity: 1 }],
     });
     await catchUp(service.projector);
@@ -448,10 +457,10 @@ describe('read-side routes', () => {
   });
 
   it('answers a reservation from the reservations view, 404 when unknown', async () => {
-    const response = await send('GET', '/conferences/http-views/reservations/v-1');
+    const response = await send('GET', '/conferences/http-views/reservations/v-1-4f9c2a7e1b8d');
     expect(response.status).toBe(200);
     expect(await json(response)).toMatchObject({
-      reservationId: 'v-1',
+      reservationId: 'v-1-4f9c2a7e1b8d',
       conferenceId: 'http-views',
       seats: [{ seatType: 'vip', quantity: 1 }],
       status: 'reserved',
@@ -497,17 +506,19 @@ describe.each([
     expect((await send('POST', prefix, body)).status).toBe(201);
     await expectProblem(await send('POST', prefix, body), 409, 'conference_exists');
 
-    const first = await reserve({ reservationId: 'c-1', seats: [{ seatType: 'standard', quantity: 2 }] });
+    const first = await reserve({ reservationId: 'c-1-4f9c2a7e1b8d', seats: [{ seatType: 'standard', quantity: 2 }] });
     expect(first.status).toBe(201);
     expect(await json(first)).toEqual({
-      reservationId: 'c-1',
+      reservationId: 'c-1-4f9c2a7e1b8d',
       conferenceId: id,
       seats: [{ seatType: 'standard', quantity: 2 }],
       status: 'reserved',
     });
-    expect((await reserve({ reservationId: 'c-1', seats: [{ seatType: 'standard', quantity: 2 }] })).status).toBe(200);
+    expect(
+      (await reserve({ reservationId: 'c-1-4f9c2a7e1b8d', seats: [{ seatType: 'standard', quantity: 2 }] })).status,
+    ).toBe(200);
     await expectProblem(
-      await reserve({ reservationId: 'c-1', seats: [{ seatType: 'standard', quantity: 1 }] }),
+      await reserve({ reservationId: 'c-1-4f9c2a7e1b8d', seats: [{ seatType: 'standard', quantity: 1 }] }),
       409,
       'reservation_conflict',
     );
@@ -525,8 +536,8 @@ describe.each([
       'conference_not_found',
     );
 
-    expect((await send('DELETE', `${prefix}/${id}/reservations/c-1`)).status).toBe(200);
-    expect((await send('DELETE', `${prefix}/${id}/reservations/c-1`)).status).toBe(200);
+    expect((await send('DELETE', `${prefix}/${id}/reservations/c-1-4f9c2a7e1b8d`)).status).toBe(200);
+    expect((await send('DELETE', `${prefix}/${id}/reservations/c-1-4f9c2a7e1b8d`)).status).toBe(200);
     await expectProblem(await send('DELETE', `${prefix}/${id}/reservations/ghost`), 404, 'reservation_not_found');
 
     await catchUp(service.projector);
@@ -535,7 +546,7 @@ describe.each([
     const listed = await json(send('GET', `${prefix}/${id}/reservations?limit=10`));
     expect(listed.reservations).toEqual([
       {
-        reservationId: 'c-1',
+        reservationId: 'c-1-4f9c2a7e1b8d',
         conferenceId: id,
         seats: [{ seatType: 'standard', quantity: 2 }],
         status: 'cancelled',
@@ -543,7 +554,9 @@ describe.each([
         cancelledAt: expect.any(String),
       },
     ]);
-    expect(await json(send('GET', `${prefix}/${id}/reservations/c-1`))).toMatchObject({ status: 'cancelled' });
+    expect(await json(send('GET', `${prefix}/${id}/reservations/c-1-4f9c2a7e1b8d`))).toMatchObject({
+      status: 'cancelled',
+    });
     await expectProblem(await send('GET', `${prefix}/ghost/reservations`), 404, 'conference_not_found');
   });
 });

@@ -5,7 +5,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { HOLD_DEFAULTS } from '../src/config.js';
 import { createConferenceSchema, holdSeatsSchema, reserveSeatsSchema } from '../src/http/schemas.js';
-import { MAX_CAPACITY } from '../src/seat-availability/index.js';
+import { CLIENT_RESERVATION_ID_PATTERN, MAX_CAPACITY } from '../src/seat-availability/index.js';
 
 /**
  * k6 is not installed here, so the k6 scripts in loadtest/k6 are imported under Node with stubs of
@@ -28,8 +28,11 @@ const MAIN_KIND = (name: ScriptName) => (name === 'checkout.js' ? 'hold' : 'rese
 /** Designs other than the default a script can drive. */
 const OTHER_DESIGNS = (_name: ScriptName) => ['crud', 'crud-atomic'];
 const BASE_URL = 'http://k6-stub.test:3999';
+/** The operator token the scripts are given (ADMIN_TOKEN) and the fake service wants on its operator routes. */
+const OPERATOR_TOKEN = 'k6-test-operator-token-0123456789abcdef';
 const CONFERENCE_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
-const RESERVATION_ID = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
+/** A reservation id a client may choose: hard to guess, 16 characters or more (CLIENT_RESERVATION_ID_PATTERN). */
+const RESERVATION_ID = CLIENT_RESERVATION_ID_PATTERN;
 /** Where the service serves each design (src/service.ts); lib.js must agree. */
 const PREFIXES: Record<string, string> = {
   es: '/conferences',
@@ -228,6 +231,13 @@ class FakeService {
     const root = `${BASE_URL}${this.prefix}`;
     if (`${url.origin}${url.pathname}`.slice(0, root.length) !== root) return reply(404, { error: 'not_found' });
     const parts = url.pathname.slice(this.prefix.length).split('/').filter(Boolean);
+    // The operator routes, as the service has them: creating a conference, listing its reservations.
+    const operatorRoute =
+      (parts.length === 0 && request.method === 'POST') ||
+      (parts.length === 2 && parts[1] === 'reservations' && request.method === 'GET');
+    if (operatorRoute && request.params.headers?.authorization !== `Bearer ${OPERATOR_TOKEN}`) {
+      return reply(401, { status: 401, error: 'unauthorized' });
+    }
     const body = request.body ? (JSON.parse(request.body) as Record<string, unknown>) : {};
     if (parts.length === 0 && request.method === 'POST') return this.create(body);
     const conference = this.conferences.get(parts[0] ?? '');
@@ -471,7 +481,8 @@ const load = async (name: ScriptName, env: Record<string, string> = {}): Promise
     );
     await writeFile(path.join(dir, file), rewritten);
   }
-  const fullEnv: Record<string, string> = { BASE_URL, ...env };
+  const fullEnv: Record<string, string> = { BASE_URL, ADMIN_TOKEN: OPERATOR_TOKEN, ...env };
+  for (const [variable, value] of Object.entries(fullEnv)) if (value === '') delete fullEnv[variable];
   (globalThis as Record<string, unknown>).__ENV = fullEnv;
   const state = (await import(pathToFileURL(path.join(dir, 'k6-stub-state.js')).href)).state as StubState;
   const script = (await import(pathToFileURL(path.join(dir, name)).href)) as K6Script;
@@ -587,6 +598,27 @@ describe.each(SCRIPTS)('k6 script %s', (name) => {
     expect(state.requests.length).toBeGreaterThan(0);
     for (const request of state.requests) expect(request.url).toBe(`${BASE_URL}${PREFIXES[designName]}`);
     expect(service.conferences.size).toBe(data.conferences.length);
+  });
+
+  it('sends the operator token (ADMIN_TOKEN) on the operator routes only', async () => {
+    const { script, state } = await load(name, ENV[name]);
+    const data = script.setup();
+    for (let i = 0; i < 5; i++) script.default(data);
+    teardownOf(script)(data);
+    const operator = (r: StubRequest) =>
+      r.method === 'POST' ? r.url.endsWith('/conferences') : /\/reservations\?/.test(r.url) && r.method === 'GET';
+    const authorization = (r: StubRequest) => r.params.headers?.authorization;
+    expect(state.requests.filter(operator).length).toBeGreaterThan(0);
+    expect(state.requests.filter(operator).map(authorization)).toEqual(
+      state.requests.filter(operator).map(() => `Bearer ${OPERATOR_TOKEN}`),
+    );
+    expect(state.requests.filter((r) => !operator(r) && authorization(r) !== undefined)).toEqual([]);
+  });
+
+  it('setup stops at once, saying why, without ADMIN_TOKEN', async () => {
+    const { script, state } = await load(name, { ...ENV[name], ADMIN_TOKEN: '' });
+    expect(() => script.setup()).toThrow(/ADMIN_TOKEN must be set/);
+    expect(state.requests).toEqual([]);
   });
 
   it('setup fails loudly when creating a conference does not answer 201', async () => {
@@ -1037,7 +1069,7 @@ describe('k6 script checkout.js', () => {
     const conferenceId = data.conferences[0]?.id ?? '';
     // A hundred holds expired 1 to 100 ms late, in an order of their own.
     service.expiryLagMs = (n) => ((n * 37) % 100) + 1;
-    for (let i = 0; i < 100; i++) holdDirectly(service, conferenceId, `k6-h${i}`, 1);
+    for (let i = 0; i < 100; i++) holdDirectly(service, conferenceId, `k6-direct-hold-${i}`, 1);
     teardownOf(script)(data);
     expect(service.expired).toBe(100);
     expect(console.log).toHaveBeenCalledWith(
@@ -1048,7 +1080,7 @@ describe('k6 script checkout.js', () => {
   it('teardown waits for the latest due time the listing shows when it is later than HOLD_SECONDS', async () => {
     const { script, state, service } = await load('checkout.js', ENV['checkout.js']);
     const data = script.setup();
-    holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-long', 60);
+    holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-long-hold-0001', 60);
     teardownOf(script)(data);
     expect(state.sleeps[0]).toBeCloseTo(60, 3);
     expect(sum(state, 'integrity_failures')).toBe(0);
@@ -1059,7 +1091,7 @@ describe('k6 script checkout.js', () => {
     const { script, state, service } = await load('checkout.js', { ...ENV['checkout.js'], SETTLE_SECONDS: '1' });
     const data = script.setup();
     service.expiryLagMs = undefined;
-    expect(holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-left', 3).status).toBe(201);
+    expect(holdDirectly(service, data.conferences[0]?.id ?? '', 'k6-left-hold-0001', 3).status).toBe(201);
     teardownOf(script)(data);
     expect(failedChecks(state)).toEqual(['integrity: no seat held once every hold is due']);
     expect(sum(state, 'integrity_failures')).toBe(1);

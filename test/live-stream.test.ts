@@ -6,7 +6,7 @@ import type { AppEnv } from '../src/http/app-env.js';
 import { connect } from '../src/database/connect.js';
 import { liveRoutes } from '../src/http/live-routes.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService, quietLog } from './support/service.js';
+import { catchUp, createTestService, operatorAuth, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
 
 let db: TestDatabase;
@@ -76,7 +76,7 @@ const parse = (block: string): Message => {
 const send = (method: string, path: string, body?: unknown, to: Pick<typeof service, 'app'> = service) =>
   to.app.request(path, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorAuth },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 
@@ -148,13 +148,13 @@ describe('GET /conferences/:id/stream', () => {
     const stream = await openStream('live-update');
     try {
       const first = await stream.nextAvailability();
-      await reserve('live-update', 'r1', 3);
+      await reserve('live-update', 'r1-4f9c2a7e1b8d6', 3);
       await catchUp(service.projector);
       const second = await stream.nextAvailability();
       expect(second.position).toBeGreaterThan(first.position);
       expect(second.seatTypes[0]).toEqual({ type: 'standard', capacity: 10, reserved: 3, held: 0, remaining: 7 });
 
-      const cancelled = await send('DELETE', '/conferences/live-update/reservations/r1');
+      const cancelled = await send('DELETE', '/conferences/live-update/reservations/r1-4f9c2a7e1b8d6');
       expect(cancelled.status).toBe(200);
       await catchUp(service.projector);
       expect((await stream.nextAvailability()).seatTypes[0]).toMatchObject({ reserved: 0, remaining: 10 });
@@ -169,12 +169,14 @@ describe('GET /conferences/:id/stream', () => {
     const stream = await openStream('live-seats-first');
     try {
       await stream.nextAvailability();
-      await reserve('live-seats-first', 'r1', 2);
+      await reserve('live-seats-first', 'r1-4f9c2a7e1b8d6', 2);
       await catchUp(service.projector.seats);
       expect((await stream.nextAvailability()).seatTypes[0]).toMatchObject({ reserved: 2, remaining: 8 });
-      expect(await service.readModel.reservation('live-seats-first', 'r1')).toBeUndefined();
+      expect(await service.readModel.reservation('live-seats-first', 'r1-4f9c2a7e1b8d6')).toBeUndefined();
       await catchUp(service.projector.reservations);
-      expect(await service.readModel.reservation('live-seats-first', 'r1')).toMatchObject({ status: 'reserved' });
+      expect(await service.readModel.reservation('live-seats-first', 'r1-4f9c2a7e1b8d6')).toMatchObject({
+        status: 'reserved',
+      });
     } finally {
       await stream.close();
     }
@@ -193,7 +195,7 @@ describe('GET /conferences/:id/stream', () => {
     const writer = createTestService(db.sql);
     try {
       await stream.nextAvailability();
-      await reserve('live-elsewhere', 'r1', 1, writer);
+      await reserve('live-elsewhere', 'r1-4f9c2a7e1b8d6', 1, writer);
       await catchUp(writer.projector.seats);
       expect((await stream.nextAvailability(5_000)).seatTypes[0]).toMatchObject({ reserved: 1, remaining: 9 });
     } finally {

@@ -16,7 +16,7 @@ import type { CheckoutFaultRun } from '../loadtest/checkout/checkout-faults.js';
 import { runFaults, runLoadtest } from '../loadtest/run.js';
 import type { PlannedRequest } from '../loadtest/workloads.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, operatorAuth } from './support/service.js';
 
 /**
  * The checkout scenario against a real service: the audit reading a real store (and failing when
@@ -86,7 +86,7 @@ describe('the checkout audit on a real store', () => {
   it('passes when the store is what the visitors were told, and fails on a wrong expectation', async () => {
     const created = await fetch(`${baseUrl}${PREFIX}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({
         id: conferenceId,
         name: 'Checkout audit',
@@ -94,24 +94,35 @@ describe('the checkout audit on a real store', () => {
       }),
     });
     expect(created.status).toBe(201);
-    expect(await hold('a', 2, 60)).toBe(201);
-    expect(await hold('b', 1, 60)).toBe(201);
-    expect(await hold('refused', 1, 60)).toBe(409);
-    const confirm = { kind: 'confirm', method: 'POST', path: `${path('a')}/confirm`, conferenceId } as const;
-    expect(await send({ ...confirm, reservationId: 'a' })).toBe(200);
-    expect(await send({ kind: 'release', method: 'DELETE', path: path('b'), conferenceId, reservationId: 'b' })).toBe(
-      200,
-    );
+    expect(await hold('hold-of-visitor-a', 2, 60)).toBe(201);
+    expect(await hold('hold-of-visitor-b', 1, 60)).toBe(201);
+    expect(await hold('hold-refused-0001', 1, 60)).toBe(409);
+    const confirm = {
+      kind: 'confirm',
+      method: 'POST',
+      path: `${path('hold-of-visitor-a')}/confirm`,
+      conferenceId,
+    } as const;
+    expect(await send({ ...confirm, reservationId: 'hold-of-visitor-a' })).toBe(200);
+    expect(
+      await send({
+        kind: 'release',
+        method: 'DELETE',
+        path: path('hold-of-visitor-b'),
+        conferenceId,
+        reservationId: 'hold-of-visitor-b',
+      }),
+    ).toBe(200);
     // A visitor who abandons: its hold expires, and its seat goes to the last buyer.
-    expect(await hold('c', 1, 1)).toBe(201);
+    expect(await hold('hold-of-visitor-c', 1, 1)).toBe(201);
 
     expect(await seatsHeldOnceDue(baseUrl, PREFIX, conferenceId)).toBe(0);
     expect(await buyWhatIsLeft(baseUrl, PREFIX, conferenceId, ledger)).toBe(1);
     const store = await readCheckoutStore(baseUrl, PREFIX, conferenceId, true);
     expect(store.reservations.map((r) => `${r.reservationId} ${r.status}`).sort()).toEqual([
-      'a confirmed',
-      'b released',
-      'c expired',
+      'hold-of-visitor-a confirmed',
+      'hold-of-visitor-b released',
+      'hold-of-visitor-c expired',
       'last-buyer-standard-0 reserved',
     ]);
     const audit = checkoutAudit(store, toldOf(ledger, conferenceId));
@@ -124,10 +135,10 @@ describe('the checkout audit on a real store', () => {
     expect(lag.max).toBeGreaterThanOrEqual(0);
 
     // Told its release went through as a confirm: the store says otherwise, and the audit fails.
-    ledger.settleHold(conferenceId, 'b', 'confirmed');
+    ledger.settleHold(conferenceId, 'hold-of-visitor-b', 'confirmed');
     const wrong = checkoutAudit(store, toldOf(ledger, conferenceId));
     expect(wrong.passed).toBe(false);
-    expect(wrong.checks.filter((c) => !c.passed).map((c) => c.detail)).toContain('b: released');
+    expect(wrong.checks.filter((c) => !c.passed).map((c) => c.detail)).toContain('hold-of-visitor-b: released');
   }, 60_000);
 });
 

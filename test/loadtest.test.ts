@@ -10,7 +10,7 @@ import { parseOptions } from '../loadtest/options.js';
 import type { LoadtestReport } from '../loadtest/report/loadtest-report.js';
 import { runLoadtest } from '../loadtest/run.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService } from './support/service.js';
+import { createTestService, TEST_OPERATOR_TOKEN } from './support/service.js';
 
 let db: TestDatabase;
 let out: string;
@@ -27,6 +27,8 @@ afterAll(async () => {
 const runCli = (args: string[]) =>
   new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve) => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'loadtest/run.ts', ...args], {
+      // The operator token of this process's test services, for a --target run against one of them.
+      env: { ...process.env, ADMIN_TOKEN: TEST_OPERATOR_TOKEN },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

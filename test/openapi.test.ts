@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, type Operation } from '../src/http/openapi.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;
@@ -28,7 +28,7 @@ afterAll(() => db?.drop());
 const send = (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) =>
   service.app.request(path, {
     method,
-    headers: { 'content-type': 'application/json', ...headers },
+    headers: { 'content-type': 'application/json', ...operatorAuth, ...headers },
     ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
   });
 
@@ -111,7 +111,7 @@ describe('GET /openapi.json', () => {
     expect((await documented('POST', prefix, { id, name: 'Documented', seatTypes })).status).toBe(201);
     expect((await documented('POST', prefix, { id, name: 'Again', seatTypes })).status).toBe(409);
     expect((await documented('POST', prefix, { id: 'Bad Id', name: 'x', seatTypes })).status).toBe(400);
-    const reservation = { reservationId: 'r1', seats: [{ seatType: 'standard', quantity: 2 }] };
+    const reservation = { reservationId: 'r1-4f9c2a7e1b8d6', seats: [{ seatType: 'standard', quantity: 2 }] };
     expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(201);
     expect((await documented('POST', `${prefix}/${id}/reservations`, reservation)).status).toBe(200);
     expect((await documented('POST', `${prefix}/${id}/reservations`, { seats: reservation.seats })).status).toBe(409);
@@ -128,8 +128,8 @@ describe('GET /openapi.json', () => {
     expect((await documented('GET', `${prefix}/${id}/availability?asOf=yesterday`)).status).toBe(400);
     expect((await documented('GET', `${prefix}/nope/availability`)).status).toBe(404);
     expect((await documented('GET', `${prefix}/${id}/reservations?limit=1`)).status).toBe(200);
-    expect((await documented('GET', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
-    expect((await documented('DELETE', `${prefix}/${id}/reservations/r1`)).status).toBe(200);
+    expect((await documented('GET', `${prefix}/${id}/reservations/r1-4f9c2a7e1b8d6`)).status).toBe(200);
+    expect((await documented('DELETE', `${prefix}/${id}/reservations/r1-4f9c2a7e1b8d6`)).status).toBe(200);
     expect((await documented('DELETE', `${prefix}/${id}/reservations/r9`)).status).toBe(404);
   });
 

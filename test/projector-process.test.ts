@@ -5,6 +5,7 @@ import { byProjection } from '../loadtest/server-metrics.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { alive, childProcesses } from './support/processes.js';
 import { eventually } from './support/views.js';
+import { operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 
 /**
  * `npm start` runs the projectors in a child process of its own (PROJECTOR=process, the default):
@@ -30,7 +31,14 @@ const projectorChildren = (pid: number): number[] => childProcesses(pid, 'projec
 const startApi = async () => {
   const port = await freePort();
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
-    env: { ...process.env, DATABASE_URL: db.url, PORT: String(port), LOG_LEVEL: 'warn', STOP_TIMEOUT_MS: '5000' },
+    env: {
+      ...process.env,
+      DATABASE_URL: db.url,
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      STOP_TIMEOUT_MS: '5000',
+      ADMIN_TOKEN: TEST_OPERATOR_TOKEN,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   started.push(child);
@@ -47,13 +55,17 @@ const startApi = async () => {
 };
 
 const post = (url: string, body: unknown) =>
-  fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...operatorAuth },
+    body: JSON.stringify(body),
+  });
 
 /** Many reservations at once at one conference (more than it has seats); the ids answered 201. */
 const race = async (base: string, conferenceId: string, attempts: number): Promise<string[]> => {
   const answers = await Promise.all(
     Array.from({ length: attempts }, async (_, i) => {
-      const reservationId = `${conferenceId}-r${i}`;
+      const reservationId = `${conferenceId}-reservation-${i}`;
       const response = await post(`${base}/conferences/${conferenceId}/reservations`, {
         reservationId,
         seats: [{ seatType: i % 2 === 0 ? 'standard' : 'vip', quantity: 1 + (i % 3) }],

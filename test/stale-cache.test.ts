@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../src/database/connect.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService } from './support/service.js';
+import { catchUp, createTestService, operatorAuth } from './support/service.js';
 import { viewContents } from './support/views.js';
 
 /**
@@ -25,7 +25,7 @@ type App = ReturnType<typeof createTestService>['app'];
 const send = (app: App, method: string, path: string, body?: unknown) =>
   app.request(path, {
     method,
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', ...operatorAuth },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
   });
 const reserve = (app: App, base: string, conferenceId: string, reservationId: string, quantity = 1) =>
@@ -43,13 +43,13 @@ describe('batched writer answers from the stream, not from a stale cache', () =>
   it('reserves a seat freed by a cancel on the direct path of the same process', async () => {
     const { app, metrics } = createTestService(db.sql);
     expect((await create(app, '/conferences', 'freed-direct', 1)).status).toBe(201);
-    expect((await reserve(app, '/conferences', 'freed-direct', 'r1')).status).toBe(201);
-    const soldOut = await reserve(app, '/conferences', 'freed-direct', 'r2');
+    expect((await reserve(app, '/conferences', 'freed-direct', 'r1-4f9c2a7e1b8d6')).status).toBe(201);
+    const soldOut = await reserve(app, '/conferences', 'freed-direct', 'r2-4f9c2a7e1b8d6');
     expect(soldOut.status).toBe(409);
     expect(await errorOf(soldOut)).toBe('insufficient_seats');
-    expect((await cancel(app, '/direct/conferences', 'freed-direct', 'r1')).status).toBe(200);
+    expect((await cancel(app, '/direct/conferences', 'freed-direct', 'r1-4f9c2a7e1b8d6')).status).toBe(200);
 
-    expect((await reserve(app, '/conferences', 'freed-direct', 'r2')).status).toBe(201);
+    expect((await reserve(app, '/conferences', 'freed-direct', 'r2-4f9c2a7e1b8d6')).status).toBe(201);
     expect((await metrics.staleCaches.get()).values[0]?.value).toBe(1);
   });
 
@@ -57,16 +57,16 @@ describe('batched writer answers from the stream, not from a stale cache', () =>
     const here = createTestService(db.sql).app;
     const there = createTestService(otherPool).app;
     expect((await create(here, '/conferences', 'two-processes', 10)).status).toBe(201);
-    expect((await reserve(here, '/conferences', 'two-processes', 'warm')).status).toBe(201); // cached here
+    expect((await reserve(here, '/conferences', 'two-processes', 'warm-4f9c2a7e1b8')).status).toBe(201); // cached here
 
     // A reservation made there is cancelled here: 200, not 404.
-    expect((await reserve(there, '/conferences', 'two-processes', 'made-there')).status).toBe(201);
-    expect((await cancel(here, '/conferences', 'two-processes', 'made-there')).status).toBe(200);
+    expect((await reserve(there, '/conferences', 'two-processes', 'made-there-4f9c2')).status).toBe(201);
+    expect((await cancel(here, '/conferences', 'two-processes', 'made-there-4f9c2')).status).toBe(200);
 
     // A reservation cancelled there cannot be repeated here: 409, not a 200 "reserved".
-    expect((await reserve(here, '/conferences', 'two-processes', 'cancelled-there', 2)).status).toBe(201);
-    expect((await cancel(there, '/conferences', 'two-processes', 'cancelled-there')).status).toBe(200);
-    const repeat = await reserve(here, '/conferences', 'two-processes', 'cancelled-there', 2);
+    expect((await reserve(here, '/conferences', 'two-processes', 'cancelled-there-4', 2)).status).toBe(201);
+    expect((await cancel(there, '/conferences', 'two-processes', 'cancelled-there-4')).status).toBe(200);
+    const repeat = await reserve(here, '/conferences', 'two-processes', 'cancelled-there-4', 2);
     expect(repeat.status).toBe(409);
     expect(await errorOf(repeat)).toBe('reservation_conflict');
 
@@ -75,18 +75,18 @@ describe('batched writer answers from the stream, not from a stale cache', () =>
     ).json()) as {
       seatTypes: { reserved: number }[];
     };
-    expect(strong.seatTypes[0]?.reserved).toBe(1); // only 'warm' holds a seat
+    expect(strong.seatTypes[0]?.reserved).toBe(1); // only 'warm-4f9c2a7e1b8' holds a seat
   });
 
   it('finds a conference created elsewhere after it answered 404 for it', async () => {
     const here = createTestService(db.sql).app;
     const there = createTestService(otherPool).app;
-    const early = await reserve(here, '/conferences', 'created-later', 'early');
+    const early = await reserve(here, '/conferences', 'created-later', 'early-4f9c2a7e1b');
     expect(early.status).toBe(404);
     expect(await errorOf(early)).toBe('conference_not_found');
     expect((await create(there, '/conferences', 'created-later', 3)).status).toBe(201);
 
-    expect((await reserve(here, '/conferences', 'created-later', 'early')).status).toBe(201);
+    expect((await reserve(here, '/conferences', 'created-later', 'early-4f9c2a7e1b')).status).toBe(201);
   });
 
   it('sells exactly the seats freed elsewhere when 200 reservations race at a sold-out conference', async () => {
@@ -110,7 +110,7 @@ describe('batched writer answers from the stream, not from a stale cache', () =>
     // Both caches now know the conference is sold out.
     const refused = await there.handlers.reserveSeats({
       conferenceId: 'freed-race',
-      reservationId: 'refused',
+      reservationId: 'refused-4f9c2a7e',
       seats: [{ seatType: 'standard', quantity: 1 }],
     });
     expect(refused.kind === 'rejected' && refused.rejection.kind).toBe('insufficient_seats');

@@ -9,7 +9,7 @@ import {
 } from '../src/projections/views-changed-channel.js';
 import { streamIdOf } from '../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService, quietLog } from './support/service.js';
+import { catchUp, createTestService, operatorAuth, quietLog } from './support/service.js';
 import { eventually } from './support/views.js';
 
 const bytes = (text: string) => Buffer.byteLength(text);
@@ -84,7 +84,7 @@ describe('the views-changed channel', () => {
   const createConference = async (id: string) => {
     const response = await service.app.request('/conferences', {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...operatorAuth },
       body: JSON.stringify({ id, name: id, seatTypes: [{ type: 'standard', capacity: 10 }] }),
     });
     expect(response.status).toBe(201);

@@ -7,6 +7,7 @@ import {
   type Availability,
   type Listed,
 } from '../audit.js';
+import { operatorHeaders } from '../operator-token.js';
 
 /** One event of a conference's stream, as GET /conferences/:id/events gives it (the fields the fold reads). */
 export type StreamEvent = {
@@ -34,6 +35,7 @@ const readStream = async (baseUrl: string, conferenceId: string): Promise<Stream
   for (let after = 0; ;) {
     const page = await getJson<{ events: (StreamEvent & { position: number })[]; next?: string }>(
       `${baseUrl}/conferences/${conferenceId}/events?after=${after}&limit=1000`,
+      operatorHeaders,
     );
     events.push(...page.events.map(({ version, type, data }) => ({ version, type, data })));
     const last = page.events.at(-1);

@@ -1,6 +1,7 @@
 import type { SeatQuantity } from '../../src/seat-availability/index.js';
 import { seededRandom } from '../random.js';
 import type { FollowUp, PlannedRequest } from '../workloads.js';
+import { loadReservationId } from '../reservation-ids.js';
 
 /** A checkout's visitors, told as data (so a load generator in another process can build them). */
 export type CheckoutPlan = {
@@ -62,7 +63,7 @@ export const checkoutVisitors = (plan: CheckoutPlan) => {
       const intent: Intent =
         roll < INTENT_SHARES.confirm ? 'confirm' : roll < 1 - INTENT_SHARES.release ? 'abandon' : 'release';
       const thinkMs = THINK_MS.min + random() * (thinkMax - THINK_MS.min);
-      const reservationId = `${plan.idPrefix}-${(counter++).toString(36)}`;
+      const reservationId = loadReservationId(plan.idPrefix, counter++);
       waiting.set(reservationId, { intent, thinkMs });
       return holdRequest(plan, reservationId, seats);
     },

@@ -5,6 +5,10 @@
 //
 //   k6 run -e DESIGN=crud -e BASE_URL=http://127.0.0.1:3000 loadtest/k6/surge.js
 //
+// ADMIN_TOKEN is required: the service's operator token (its ADMIN_TOKEN, or the one `npm start` keeps
+// in .data/admin-token), sent on the operator routes only: creating the conferences in setup and
+// listing their reservations in teardown. Pass it with -e ADMIN_TOKEN=… or in the environment.
+//
 // Environment (all optional): BASE_URL (http://127.0.0.1:3000), DESIGN (es | es-batched | es-direct | crud | crud-atomic; es is
 // the service's configured WRITE_PATH), PEAK_RATE (500
 // iterations/s), DURATION (30s held at the peak), RAMP (2s per ramp step), P99_MS (1000), ERROR_RATE
@@ -248,6 +252,19 @@ const OK_EXPECTED = http.expectedStatuses(200);
 const CONFIRM_EXPECTED = http.expectedStatuses(200, 409);
 const CREATED_EXPECTED = http.expectedStatuses(201);
 
+/**
+ * The headers of an operator request (creating a conference, listing its reservations): the
+ * operator token of ADMIN_TOKEN. Without one the run stops at once, saying so, instead of
+ * counting a 401 per conference.
+ */
+export const operatorHeaders = () => {
+  const token = env('ADMIN_TOKEN', undefined);
+  if (token === undefined) {
+    fail('ADMIN_TOKEN must be set to the operator token of the service (its ADMIN_TOKEN, or .data/admin-token)');
+  }
+  return { ...JSON_HEADERS, authorization: `Bearer ${token}` };
+};
+
 const params = (kind, name, responseCallback, tags = {}) => ({
   headers: JSON_HEADERS,
   // `name` groups URLs that differ only in ids, so k6 does not create a time series per conference.
@@ -375,7 +392,7 @@ export const createConferences = (conferences) => {
         method: 'POST',
         url,
         body: JSON.stringify({ id, name: `k6 load test ${id}`, seatTypes }),
-        params: params('setup', prefix(), CREATED_EXPECTED),
+        params: { ...params('setup', prefix(), CREATED_EXPECTED), headers: operatorHeaders() },
       })),
     );
     batch.forEach(({ id }, j) => {
@@ -408,7 +425,7 @@ export const createManyConferences = (scenario, first = []) => {
 // ---------------------------------------------------------------------------------------------------
 // teardown: the integrity check
 
-const integrityParams = (name) => ({ headers: JSON_HEADERS, tags: { kind: 'integrity', name } });
+const integrityParams = (name, headers = JSON_HEADERS) => ({ headers, tags: { kind: 'integrity', name } });
 
 /** The strong (authoritative) availability, or undefined when it could not be read. */
 export const strongAvailability = (conferenceId) => {
@@ -429,7 +446,7 @@ export const forEachReservation = (conferenceId, visit) => {
   for (let page = 0; page < 100000; page++) {
     const res = http.get(
       `${conferencesUrl()}/${conferenceId}/reservations?after=${encodeURIComponent(after)}&limit=1000`,
-      integrityParams(`${prefix()}/:id/reservations`),
+      integrityParams(`${prefix()}/:id/reservations`, operatorHeaders()),
     );
     const body = res.status === 200 ? bodyOf(res) : undefined;
     if (!body || !Array.isArray(body.reservations)) return false;

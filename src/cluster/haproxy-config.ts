@@ -20,6 +20,12 @@ export type HaproxyConfigOptions = {
   statsSocket: string;
   /** How often each process's /healthz is checked; two failures take it out, two passes bring it back. */
   checkIntervalMs: number;
+  /**
+   * Limits per client address (RATE_LIMITS) in force; otherwise written commented out. The
+   * launcher leaves them out: the load tests send everything from one address, and measure the
+   * service, not the limit. deploy/haproxy.cfg ships them in force.
+   */
+  rateLimits?: boolean;
 };
 
 /** The health check's default interval: a dead process is out within about two of them. */
@@ -35,6 +41,34 @@ const CONFERENCE_ID_RULES = [
   'http-request set-var(txn.conference) path,field(3,/) if { path_reg ^/conferences/[^/]+ }',
   'http-request set-var(txn.conference) path,field(4,/) if { path_reg ^/(batched|direct|crud|crud-atomic)/conferences/[^/]+ }',
 ];
+
+/** The most connections one client address may hold open at once, and requests it may send in 10 s. */
+export const RATE_LIMITS = { connections: 64, requestsPer10s: 600 };
+
+/**
+ * Limits against one client flooding the service, kept where every request passes first: per
+ * source address, connections held at once (past them a new one is refused) and requests in
+ * the last 10 s (past them 429 too_many_requests, as Problem Details, with Retry-After). The
+ * service itself has no limiter: a proxy refuses for less, and counts across every API process.
+ * A visitor's browser needs a few connections and far fewer requests; a surge comes from many
+ * addresses, each within the limits. Behind a NAT or another proxy many visitors share one
+ * address: raise the limits, or track a header the edge sets instead of `src`.
+ */
+const rateLimitLines = (): string[] => {
+  const body = JSON.stringify(
+    new Problem(
+      429,
+      'too_many_requests',
+      'Too many requests from this address; retry after Retry-After seconds.',
+    ).toDocument(),
+  );
+  return [
+    'stick-table type ipv6 size 100k expire 30s store conn_cur,http_req_rate(10s)',
+    'tcp-request connection track-sc0 src',
+    `tcp-request connection reject if { sc_conn_cur(0) gt ${RATE_LIMITS.connections} }`,
+    `http-request deny deny_status 429 content-type application/problem+json string '${body}' hdr Retry-After 10 if { sc_http_req_rate(0) gt ${RATE_LIMITS.requestsPer10s} }`,
+  ];
+};
 
 /**
  * HAProxy's own error answers as Problem Details, as the service's are: a process that died with
@@ -65,6 +99,7 @@ export const haproxyConfig = ({
   routing,
   statsSocket,
   checkIntervalMs,
+  rateLimits = false,
 }: HaproxyConfigOptions): string => {
   const lines = [
     '# seat-surge behind HAProxy 2.6: N API processes on one PostgreSQL, each conference owned by one of them.',
@@ -97,6 +132,13 @@ export const haproxyConfig = ({
     '',
     'frontend seat-surge',
     `  bind ${host}:${port}`,
+    '  # Limits per client address: connections at once, and requests in 10 s (then 429).',
+    ...(rateLimits
+      ? rateLimitLines().map((line) => `  ${line}`)
+      : [
+          '  # Off here: the load tests send everything from one address. deploy/haproxy.cfg has them on.',
+          ...rateLimitLines().map((line) => `  # ${line}`),
+        ]),
     '  default_backend api',
     '',
     'backend api',

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Bookings } from '../bookings.js';
 import { requestMetadata, type AppEnv } from './app-env.js';
 import { Problem, rejectionProblem } from './problem.js';
@@ -19,11 +19,16 @@ import {
 /**
  * The booking routes of SPEC section 4, for any booking design: mounted at /conferences for the
  * event-sourced path and at /crud/conferences and /crud-atomic/conferences for the baselines.
+ * Creating a conference and listing its reservations are the operator's (`operatorOnly`): each
+ * id listed is its holder's only proof. The routes of one reservation are for whoever knows its id.
  */
-export const bookingRoutes = (bookings: Bookings, { holds, newReservationId = randomUUID }: BookingRoutesOptions) => {
+export const bookingRoutes = (
+  bookings: Bookings,
+  { holds, operatorOnly, newReservationId = randomUUID }: BookingRoutesOptions,
+) => {
   const holdSchema = holdSeatsSchema(holds);
   return new Hono<AppEnv>()
-    .post('/', async (c) => {
+    .post('/', operatorOnly, async (c) => {
       const body = await validBody(c, createConferenceSchema);
       const result = await bookings.createConference(
         { conferenceId: body.id, name: body.name, seatTypes: body.seatTypes },
@@ -52,7 +57,7 @@ export const bookingRoutes = (bookings: Bookings, { holds, newReservationId = ra
       return c.json(availability);
     })
 
-    .get('/:id/reservations', async (c) => {
+    .get('/:id/reservations', operatorOnly, async (c) => {
       const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
       const { after, limit } = valid(reservationsQuerySchema, c.req.query(), 'query');
       const reservations = await bookings.reservations(conferenceId, { after, limit });
@@ -133,6 +138,8 @@ export const bookingRoutes = (bookings: Bookings, { holds, newReservationId = ra
 export type BookingRoutesOptions = {
   /** How long a hold lasts when the request does not say, and the longest it may ask for. */
   holds: { defaultSeconds: number; maxSeconds: number };
+  /** Refuses a request without the operator's token (operator-token.ts). */
+  operatorOnly: MiddlewareHandler<AppEnv>;
   /** The id of a reservation or hold whose request names none. */
   newReservationId?: () => string;
 };

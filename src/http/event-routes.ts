@@ -1,4 +1,4 @@
-import { Hono } from 'hono';
+import { Hono, type MiddlewareHandler } from 'hono';
 import type { Attendees } from '../attendees/index.js';
 import type { EventStore } from '../event-store/event-store.js';
 import { streamIdOf, toSeatAvailabilityEvent } from '../seat-availability/index.js';
@@ -9,10 +9,12 @@ import { conferenceIdSchema, eventsQuerySchema } from './schemas.js';
 
 /**
  * The audit trail of a conference: its stream's events, oldest first, a page at a time, each in
- * the current shape of its type, and the attendee it names revealed (or shown forgotten).
+ * the current shape of its type, and the attendee it names revealed (or shown forgotten). An
+ * operator route (`operatorOnly`): the events carry every reservation's id, its holder's proof,
+ * and the attendees' personal fields.
  */
-export const eventRoutes = (eventStore: EventStore, attendees: Attendees) =>
-  new Hono<AppEnv>().get('/:id/events', async (c) => {
+export const eventRoutes = (eventStore: EventStore, attendees: Attendees, operatorOnly: MiddlewareHandler<AppEnv>) =>
+  new Hono<AppEnv>().get('/:id/events', operatorOnly, async (c) => {
     const conferenceId = valid(conferenceIdSchema, c.req.param('id'), 'conference id');
     const { after, limit } = valid(eventsQuerySchema, c.req.query(), 'query');
     const streamId = streamIdOf(conferenceId);

@@ -49,6 +49,8 @@ export type Operation = {
   /** Whether the body may be left out (it is required otherwise). */
   bodyOptional?: boolean;
   answers: Record<number, Answer>;
+  /** An operator route: it wants the operator token (operator-token.ts), and answers 401 without it. */
+  operator?: true;
 };
 
 /** Schemas shown by name under components.schemas; requests are described as sent, answers as received. */
@@ -80,6 +82,10 @@ const busy: Answer = {
   ),
   headers: { 'Retry-After': 'Seconds to wait before retrying' },
 };
+const unauthorized: Answer = {
+  ...problem('`unauthorized`: no operator token, or a wrong one (`Authorization: Bearer <token>`)'),
+  headers: { 'WWW-Authenticate': 'Bearer realm="seat-surge operator"' },
+};
 const tooLarge = problem('`payload_too_large`: the body is over the limit');
 const notJson = problem('`unsupported_media_type`: the body is not sent as JSON (`Content-Type: application/json`)');
 
@@ -93,10 +99,13 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       path: prefix,
       tag,
       summary: 'Create a conference',
+      description: 'An operator route: it wants the operator token.',
+      operator: true,
       body: createConferenceSchema,
       answers: {
         201: { description: 'Created; the availability of the new conference', schema: availabilityAnswer },
         400: invalid,
+        401: unauthorized,
         409: problem('`conference_exists`'),
         413: tooLarge,
         415: notJson,
@@ -132,9 +141,17 @@ const bookingOperations = (prefix: string, tag: string, keepsHistory: boolean): 
       path: `${prefix}/{id}/reservations`,
       tag,
       summary: "A page of a conference's reservations, by reservation id",
+      description:
+        "An operator route: every id listed is its holder's only proof of holding the reservation, so only the operator may list them.",
+      operator: true,
       params: conference,
       query: reservationsQuerySchema,
-      answers: { 200: { description: 'A page', schema: reservationPageAnswer }, 400: invalid, 404: notFound },
+      answers: {
+        200: { description: 'A page', schema: reservationPageAnswer },
+        400: invalid,
+        401: unauthorized,
+        404: notFound,
+      },
     },
     {
       method: 'post',
@@ -244,9 +261,17 @@ const operations: Operation[] = [
     path: '/conferences/{id}/events',
     tag: 'Event-sourced (configured write path)',
     summary: "The conference's events (its audit trail), oldest first",
+    description:
+      "An operator route: the events carry every reservation id, and the attendees' names and email addresses. Each event is shown in the current shape of its type, whatever version it was stored in.",
+    operator: true,
     params: { id: conferenceIdSchema },
     query: eventsQuerySchema,
-    answers: { 200: { description: 'A page of events', schema: eventPageAnswer }, 400: invalid, 404: notFound },
+    answers: {
+      200: { description: 'A page of events', schema: eventPageAnswer },
+      400: invalid,
+      401: unauthorized,
+      404: notFound,
+    },
   },
   {
     method: 'delete',
@@ -254,11 +279,13 @@ const operations: Operation[] = [
     tag: 'Event-sourced (configured write path)',
     summary: "Forget an attendee's personal data (crypto-shredding)",
     description:
-      "Deletes the attendee's key: from then on every read shows `{ id, forgotten: true }` instead of their name and email. The events are not rewritten; seat counts and every answer about seats stay as they were. Idempotent: a repeat answers 200 with the first `forgottenAt`. See docs/architecture.md for what it does not erase (WAL, backups, logs kept elsewhere).",
+      "Deletes the attendee's key: from then on every read shows `{ id, forgotten: true }` instead of their name and email. The events are not rewritten; seat counts and every answer about seats stay as they were. Idempotent: a repeat answers 200 with the first `forgottenAt`. See docs/architecture.md for what it does not erase (WAL, backups, logs kept elsewhere). An operator route: the operator acts on the person's request.",
+    operator: true,
     params: { attendeeId: attendeeIdSchema },
     answers: {
       200: { description: 'Forgotten', schema: forgottenAnswer },
       400: invalid,
+      401: unauthorized,
       404: problem('`attendee_not_found`'),
       503: busy,
     },
@@ -327,6 +354,9 @@ export const OPERATIONS: Operation[] = operations.map((operation) =>
     : { ...operation, answers: { ...operation.answers, 503: unavailable } },
 );
 
+/** The name of the operator token's security scheme. */
+const OPERATOR_TOKEN = 'operatorToken';
+
 type JsonSchema = Record<string, unknown>;
 
 /** JSON Schema (draft 2020-12, as OpenAPI 3.1 uses) of one schema, named ones by reference. */
@@ -387,6 +417,7 @@ export const openApiDocument = (version: string) => {
       summary: operation.summary,
       ...(operation.description ? { description: operation.description } : {}),
       operationId: `${operation.method}${operation.path.replace(/[{}]/g, '').replace(/[/.-](\w)/g, (_, c: string) => c.toUpperCase())}`,
+      ...(operation.operator ? { security: [{ [OPERATOR_TOKEN]: [] }] } : {}),
       ...(parametersOf.length > 0 ? { parameters: parametersOf } : {}),
       ...(operation.body
         ? {
@@ -414,6 +445,16 @@ export const openApiDocument = (version: string) => {
     },
     servers: [{ url: '/' }],
     paths,
-    components: { schemas: { ...components(requestSchemas, 'input'), ...components(answerSchemas, 'output') } },
+    components: {
+      schemas: { ...components(requestSchemas, 'input'), ...components(answerSchemas, 'output') },
+      securitySchemes: {
+        [OPERATOR_TOKEN]: {
+          type: 'http',
+          scheme: 'bearer',
+          description:
+            'The operator token: ADMIN_TOKEN, or the one `npm start` keeps in ADMIN_TOKEN_FILE (.data/admin-token) when it is unset.',
+        },
+      },
+    },
   };
 };

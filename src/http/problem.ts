@@ -6,6 +6,7 @@ export type ProblemCode =
   | 'attendee_not_found'
   | 'invalid_request'
   | 'malformed_json'
+  | 'unauthorized'
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'headers_too_large'
@@ -14,6 +15,7 @@ export type ProblemCode =
   | 'busy'
   | 'database_unavailable'
   | 'process_unavailable'
+  | 'too_many_requests'
   | 'internal_error';
 
 /** The media type of every error answer (RFC 9457). */
@@ -70,6 +72,7 @@ const titles = {
   attendee_not_found: 'Attendee not found',
   invalid_request: 'Invalid request',
   malformed_json: 'Malformed JSON',
+  unauthorized: 'Operator token required',
   payload_too_large: 'Request body too large',
   unsupported_media_type: 'Unsupported media type',
   headers_too_large: 'Request headers too large',
@@ -78,6 +81,7 @@ const titles = {
   busy: 'Busy, retry shortly',
   database_unavailable: 'Database unavailable',
   process_unavailable: 'No API process could answer',
+  too_many_requests: 'Too many requests',
   internal_error: 'Internal error',
 } satisfies Record<ProblemCode, string>;
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import {
+  CLIENT_RESERVATION_ID_PATTERN,
   MAX_CAPACITY,
   MAX_CONFERENCE_NAME_LENGTH,
   MAX_QUANTITY,
@@ -21,8 +22,18 @@ export const conferenceIdSchema = z.string().regex(NAME_PATTERN, {
   message: 'must be 1-64 lowercase letters, digits or dashes, starting with a letter or digit',
 });
 
+/** A reservation id in a path: any id ever stored, the short ones of before issue 29 included. */
 export const reservationIdSchema = z.string().regex(RESERVATION_ID_PATTERN, {
   message: 'must be 1-64 letters, digits, dashes or underscores, starting with a letter or digit',
+});
+
+/**
+ * A reservation id a client chooses, in a body: the only proof of holding the reservation, so
+ * hard to guess (a UUID, or 16 or more random characters). A generated id is a random UUID.
+ */
+export const clientReservationIdSchema = z.string().regex(CLIENT_RESERVATION_ID_PATTERN, {
+  message:
+    'must be 16-64 letters, digits, dashes or underscores, starting with a letter or digit: it is the only proof of holding the reservation, so make it hard to guess (a UUID)',
 });
 
 export const createConferenceSchema = z.strictObject({
@@ -54,7 +65,7 @@ export const attendeeSchema = z.strictObject({
 
 /** What a reservation and a hold both ask for: an id (optional) and the seats. */
 const takeSeatsSchema = z.strictObject({
-  reservationId: reservationIdSchema.optional(),
+  reservationId: clientReservationIdSchema.optional(),
   seats: z
     .array(
       z.strictObject({

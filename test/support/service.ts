@@ -1,3 +1,4 @@
+import { OPERATOR_TOKEN } from '../../loadtest/operator-token.js';
 import { loadConfig } from '../../src/config.js';
 import type { Sql } from '../../src/database/connect.js';
 import { createLogger } from '../../src/logger.js';
@@ -7,6 +8,16 @@ export const quietLog = createLogger('silent');
 
 /** The configuration's defaults, as a service started with no environment would have them. */
 const DEFAULTS = loadConfig({});
+
+/**
+ * The operator token of every test service, handed in as main.ts hands in ADMIN_TOKEN or its
+ * file's: the load-test harness's own, so that its code (conference creation, audits) run
+ * against a test service is the operator there too.
+ */
+export const TEST_OPERATOR_TOKEN = OPERATOR_TOKEN;
+
+/** The header that makes a request the operator's. */
+export const operatorAuth = { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } as const;
 
 /** What a test may change; `projector` part by part. */
 export type TestServiceOverrides = Partial<Omit<ServiceOptions, 'projector'>> & {
@@ -28,6 +39,7 @@ export const createTestService = (sql: Sql, { projector, ...overrides }: TestSer
     batch: { ...DEFAULTS.batch, maxQueueWaitMs: 0 },
     retry: { maxRetries: 50, baseDelayMs: 1, maxDelayMs: 20 },
     log: quietLog,
+    operator: { token: TEST_OPERATOR_TOKEN, onDemoPage: false },
     ...overrides,
     projector: { ...DEFAULTS.projector, ...projector },
   });
