@@ -108,7 +108,9 @@ describe('attendees', () => {
     const first = await keys.issue();
     keys.giveBack(first);
     expect(await keys.issue()).toEqual(first);
-    const issued = [first, ...(await Promise.all(Array.from({ length: 9 }, () => keys.issue())))];
+    // Nine more: the first batch of four runs out twice, and is stored again each time.
+    const issued = [first];
+    for (let i = 0; i < 9; i++) issued.push(await keys.issue());
     expect(new Set(issued.map((k) => k.attendeeId)).size).toBe(10);
     const stored = await keys.keysOf(issued.map((k) => k.attendeeId));
     for (const { attendeeId, key } of issued) expect(stored.get(attendeeId)).toEqual({ key });

@@ -27,7 +27,8 @@ export const createAttendees = (keys: AttendeeKeys) => ({
     personal: PersonalData,
     where: Omit<SealedIn, 'attendeeId'>,
   ): Promise<{ attendee: Attendee; unused: () => void }> => {
-    const issued = await keys.issue();
+    const pending = keys.issue();
+    const issued = 'then' in pending ? await pending : pending;
     const { attendeeId, key } = issued;
     return {
       attendee: { id: attendeeId, personalData: sealPersonalData(key, personal, { ...where, attendeeId }) },
