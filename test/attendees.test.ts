@@ -4,7 +4,7 @@ import { createAttendeeKeys } from '../src/attendees/index.js';
 import { createLogger } from '../src/logger.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { dumpDatabase } from './support/dump.js';
-import { catchUp, createTestService, operatorAuth } from './support/service.js';
+import { catchUp, createTestService, sendAsOperator } from './support/service.js';
 import { viewContents } from './support/views.js';
 
 let db: TestDatabase;
@@ -21,16 +21,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const send = async (method: string, path: string, body?: unknown) => {
-  const response = await service.app.request(path, {
-    method,
-    // As the operator: these tests create conferences, list events and forget attendees.
-    headers: { ...operatorAuth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field below
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-};
+const send = (method: string, path: string, body?: unknown) => sendAsOperator(service.app, method, path, body);
 
 const createConference = async (id: string, capacity: number, prefix = '/conferences') =>
   expect((await send('POST', prefix, { id, name: id, seatTypes: [{ type: 'standard', capacity }] })).status).toBe(201);

@@ -9,7 +9,7 @@ import { dropDatabase, ensureDatabase } from '../src/database/databases.js';
 import { applyMigrations } from '../src/database/migrate.js';
 import { PROJECTIONS, rebuildViews } from '../src/projections/index.js';
 import { migrationsUpTo, testEventsPartitions } from './support/database.js';
-import { catchUp, createTestService, operatorAuth, quietLog } from './support/service.js';
+import { catchUp, createTestService, quietLog, sendAsOperator } from './support/service.js';
 import { viewContents } from './support/views.js';
 
 /**
@@ -123,15 +123,7 @@ afterAll(async () => {
   await dropDatabase(serverUrl, name);
 });
 
-const send = async (method: string, path: string, body?: unknown) => {
-  const response = await service.app.request(path, {
-    method,
-    // As the operator: these tests create conferences, list events and forget attendees.
-    headers: { ...operatorAuth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-};
+const send = (method: string, path: string, body?: unknown) => sendAsOperator(service.app, method, path, body);
 
 const seatsOf = (answer: { body: Record<string, unknown> }) => answer.body.seatTypes;
 

@@ -6,7 +6,7 @@ import { applyMigrations } from '../src/database/migrate.js';
 import { createTestDatabase, testEventsPartitions } from './support/database.js';
 import { debianPostgres, startDebianPostgres, type DebianPostgresBinaries } from './support/debian-postgres.js';
 import { dumpDatabase } from './support/dump.js';
-import { catchUp, createTestService, operatorAuth } from './support/service.js';
+import { catchUp, createTestService, sendAsOperator } from './support/service.js';
 
 /**
  * Issue 28: once an attendee is forgotten, a pg_dump of the whole database holds neither their
@@ -57,16 +57,7 @@ afterAll(async () => {
   await target?.close();
 });
 
-const send = async (method: string, path: string, body?: unknown) => {
-  const response = await service!.app.request(path, {
-    method,
-    // As the operator: these tests create conferences, list events and forget attendees.
-    headers: { ...operatorAuth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
-    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-  });
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- answers are checked field by field below
-  return { status: response.status, body: (await response.json()) as Record<string, any> };
-};
+const send = (method: string, path: string, body?: unknown) => sendAsOperator(service!.app, method, path, body);
 
 const dump = async () => {
   const { sql, url, pgDump } = target!;

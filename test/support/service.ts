@@ -48,3 +48,22 @@ export const createTestService = (sql: Sql, { projector, ...overrides }: TestSer
 export const catchUp = async (projector: { applyNextBatch: () => Promise<number> }): Promise<void> => {
   while ((await projector.applyNextBatch()) > 0);
 };
+
+/**
+ * Sends a request to the app as the operator (the tests that create conferences, list events and
+ * forget attendees), with a JSON body if given, and reads the JSON answer.
+ */
+export const sendAsOperator = async (
+  app: { request: (path: string, init: RequestInit) => Response | Promise<Response> },
+  method: string,
+  path: string,
+  body?: unknown,
+) => {
+  const response = await app.request(path, {
+    method,
+    headers: { ...operatorAuth, ...(body === undefined ? {} : { 'Content-Type': 'application/json' }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests check answers field by field
+  return { status: response.status, body: (await response.json()) as Record<string, any> };
+};
