@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, type Sql } from '../src/database/connect.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { eventually } from './support/views.js';
 
 /**
  * The postgres.js patch (patches/postgres+3.4.9.patch): a connection lost while reserved, or
@@ -70,6 +71,40 @@ describe('the patched driver', () => {
       expect(await answersAgain(sql)).toBe(true);
     } finally {
       await sql.end({ timeout: 5 });
+    }
+  });
+
+  it('lets a connection close while it fetches the array types, with no unhandled rejection, and serves again', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    const fetchingTypes = `select count(*)::int as n from pg_stat_activity
+      where query like '%typarray%' and query not like '%pg_stat_activity%'`;
+    await admin.unsafe(fetchingTypes); // planned once before the lock, so it needs no catalog read under it
+    const locking = connect(db.url, 1);
+    const locker = await locking.reserve();
+    const sql = connect(db.url, 1);
+    try {
+      // A new connection's first query waits for its fetch of the array types, held up here.
+      await locker`begin`;
+      await locker`lock table pg_catalog.pg_type in access exclusive mode`;
+      const first = sql`select 1 as one`.then(
+        () => 'answered',
+        (error: unknown) => codeOf(error),
+      );
+      await eventually(async () => expect((await admin.unsafe<{ n: number }[]>(fetchingTypes))[0]!.n).toBe(1));
+      await admin.unsafe(`select pg_terminate_backend(pid) from pg_stat_activity
+        where query like '%typarray%' and query not like '%pg_stat_activity%'`);
+      await locker`rollback`;
+      // The query that waited fails with the backend's end (57P01) or the close, or is sent again.
+      expect(['answered', '57P01', 'CONNECTION_CLOSED']).toContain(await first);
+      expect(await sql`select 1 as one`).toEqual([{ one: 1 }]);
+      await new Promise((settled) => setTimeout(settled, 100));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+      locker.release();
+      await Promise.all([sql.end({ timeout: 5 }), locking.end({ timeout: 5 })]);
     }
   });
 });
