@@ -136,8 +136,12 @@ export const reservationPage = async (
   return rows.map(({ reservationId, ...row }) => reservationFromRow(conferenceId, reservationId, row));
 };
 
-/** A reservation as both read sides store it (the reservations view, the CRUD reservations table). */
+/**
+ * A reservation as both read sides store it (the reservations view, the CRUD reservations table);
+ * the view also keeps the id of the attendee it names (the CRUD table names none).
+ */
 export type StoredReservation = Pick<Reservation, 'seats' | 'status'> & {
+  attendeeId?: string | null;
   reservedAt: Date;
   expiresAt: Date | null;
   confirmedAt: Date | null;
@@ -150,16 +154,20 @@ export type StoredReservation = Pick<Reservation, 'seats' | 'status'> & {
 export const STORED_RESERVATION_COLUMNS = `seats, status, reserved_at as "reservedAt", expires_at as "expiresAt",
   confirmed_at as "confirmedAt", cancelled_at as "cancelledAt", released_at as "releasedAt", expired_at as "expiredAt"`;
 
-/** A stored reservation, with its times, as the API shows it: the times it has, and a hold's due time. */
+/**
+ * A stored reservation, with its times, as the API shows it: the times it has, a hold's due
+ * time, and the attendee it names (by id).
+ */
 export const reservationFromRow = (
   conferenceId: string,
   reservationId: string,
   row: StoredReservation,
 ): Reservation => {
-  const { seats, status, ...times } = row;
+  const { seats, status, attendeeId, ...times } = row;
   const reservation: Reservation = { reservationId, conferenceId, seats, status };
   for (const [name, time] of Object.entries(times) as [keyof typeof times, Date | null][]) {
     if (time) reservation[name] = time.toISOString();
   }
+  if (attendeeId) reservation.attendee = { id: attendeeId };
   return reservation;
 };

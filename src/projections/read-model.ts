@@ -30,32 +30,25 @@ export const createReadModel = (sql: Queryable) => ({
   },
 
   async reservations(conferenceId: string, { after, limit }: { after: string; limit: number }) {
-    const rows = await sql<(StoredReservation & { reservationId: string; attendeeId: string | null })[]>`
+    const rows = await sql<(StoredReservation & { reservationId: string })[]>`
       select reservation_id as "reservationId", ${sql.unsafe(STORED_RESERVATION_COLUMNS)},
         attendee_id as "attendeeId"
       from reservations_view
       where conference_id = ${conferenceId} and reservation_id > ${after}
       order by reservation_id limit ${limit}`;
-    const page = await reservationPage(
+    return reservationPage(
       conferenceId,
-      rows.map(({ attendeeId: _, ...row }) => row),
+      rows,
       async () => (await sql`select 1 from conference_list where conference_id = ${conferenceId}`).length > 0,
     );
-    return page?.map((reservation, i) => naming(reservation, rows[i]!.attendeeId));
   },
 
   async reservation(conferenceId: string, reservationId: string): Promise<Reservation | undefined> {
-    const [row] = await sql<(StoredReservation & { attendeeId: string | null })[]>`
+    const [row] = await sql<StoredReservation[]>`
       select ${sql.unsafe(STORED_RESERVATION_COLUMNS)}, attendee_id as "attendeeId"
       from reservations_view where conference_id = ${conferenceId} and reservation_id = ${reservationId}`;
-    if (!row) return undefined;
-    const { attendeeId, ...stored } = row;
-    return naming(reservationFromRow(conferenceId, reservationId, stored), attendeeId);
+    return row && reservationFromRow(conferenceId, reservationId, row);
   },
 });
 
 export type ReadModel = ReturnType<typeof createReadModel>;
-
-/** A reservation with the id of the attendee it names, if any (the view keeps nothing more of them). */
-const naming = (reservation: Reservation, attendeeId: string | null): Reservation =>
-  attendeeId === null ? reservation : { ...reservation, attendee: { id: attendeeId } };
