@@ -36,9 +36,11 @@ export const eventSourcedBookings = (
 
   reserveSeats: async ({ attendee, ...input }, metadata) =>
     toReservationResult(
-      await withAttendee(attendees, attendee, { eventType: 'SeatsReserved', ...input }, (named) =>
-        handlers.reserveSeats({ ...input, attendee: named }, metadata),
-      ),
+      await (attendee
+        ? withSealedAttendee(attendees, attendee, { eventType: 'SeatsReserved', ...input }, (named) =>
+            handlers.reserveSeats({ ...input, attendee: named }, metadata),
+          )
+        : handlers.reserveSeats(input, metadata)),
       input,
     ),
 
@@ -49,9 +51,11 @@ export const eventSourcedBookings = (
 
   confirmReservation: async ({ attendee, ...input }, metadata) =>
     toReservationResult(
-      await withAttendee(attendees, attendee, { eventType: 'HoldConfirmed', ...input }, (named) =>
-        handlers.confirmReservation({ ...input, attendee: named }, metadata),
-      ),
+      await (attendee
+        ? withSealedAttendee(attendees, attendee, { eventType: 'HoldConfirmed', ...input }, (named) =>
+            handlers.confirmReservation({ ...input, attendee: named }, metadata),
+          )
+        : handlers.confirmReservation(input, metadata)),
       input,
     ),
 
@@ -79,20 +83,20 @@ export const eventSourcedBookings = (
 });
 
 /**
- * Carries out a command that may name an attendee: seals their personal fields first (a key
- * issued and stored for them), and gives that key back when the command appended nothing
- * (rejected, or a repeat, which keeps the attendee it named first). Not on an error: the command
- * may have committed without its answer (see the database-loss tests).
+ * Carries out a command that names an attendee: seals their personal fields first (a key issued
+ * and stored for them), and gives that key back when the command appended nothing (rejected, or
+ * a repeat, which keeps the attendee it named first). Not on an error: the command may have
+ * committed without its answer (see the database-loss tests).
  */
-const withAttendee = async (
+const withSealedAttendee = async (
   attendees: Attendees,
-  personal: PersonalData | undefined,
+  personal: PersonalData,
   where: { eventType: SeatAvailabilityEvent['type']; conferenceId: string; reservationId: string },
-  command: (attendee: Attendee | undefined) => Promise<CommandOutcome>,
+  command: (attendee: Attendee) => Promise<CommandOutcome>,
 ): Promise<CommandOutcome> => {
-  const named = personal && (await attendees.name(personal, where));
-  const outcome = await command(named?.attendee);
-  if (named && (outcome.kind === 'rejected' || outcome.appended === 0)) named.unused();
+  const { attendee, unused } = await attendees.name(personal, where);
+  const outcome = await command(attendee);
+  if (outcome.kind === 'rejected' || outcome.appended === 0) unused();
   return outcome;
 };
 
@@ -139,6 +143,7 @@ const toAvailability = ({ state, version, position }: OpenState): Availability =
 const toReservationResult = (outcome: CommandOutcome, input: ReservationKey): BookingResult<Reservation> => {
   if (outcome.kind === 'rejected') return outcome;
   const { reservation } = outcome;
+  const attendeeId = attendeeIdOf(reservation);
   if (reservation.status === 'absent') throw new Error(`accepted reservation ${input.reservationId} names nothing`);
   return {
     kind: 'ok',
@@ -149,7 +154,7 @@ const toReservationResult = (outcome: CommandOutcome, input: ReservationKey): Bo
       seats: reservation.seats,
       status: reservation.status,
       ...('expiresAt' in reservation ? { expiresAt: reservation.expiresAt } : {}),
-      ...(attendeeIdOf(reservation) === undefined ? {} : { attendee: { id: attendeeIdOf(reservation)! } }),
+      ...(attendeeId === undefined ? {} : { attendee: { id: attendeeId } }),
     },
   };
 };

@@ -38,18 +38,11 @@ export const createAttendeeKeys = (sql: Sql, { ahead = KEYS_AHEAD }: { ahead?: n
     })().finally(() => {
       storing = undefined;
     }));
-  const issueWhenStored = async (): Promise<IssuedKey> => {
-    while (ready.length === 0) await storeAhead();
-    return ready.pop()!;
-  };
   return {
-    /**
-     * An attendee id with a key of its own, stored and committed; at once (no promise) while keys
-     * are ready, as they are but when a process starts or its keys run out.
-     */
-    issue: (): IssuedKey | Promise<IssuedKey> => {
-      const issued = ready.pop();
-      if (!issued) return storeAhead().then(() => issueWhenStored());
+    /** An attendee id with a key of its own, stored and committed. */
+    issue: async (): Promise<IssuedKey> => {
+      while (ready.length === 0) await storeAhead();
+      const issued = ready.pop()!;
       // Refill before the last ones go; a failure shows at the next issue that finds none left.
       if (ready.length < ahead / 4) storeAhead().catch(() => {});
       return issued;

@@ -27,8 +27,7 @@ export const createAttendees = (keys: AttendeeKeys) => ({
     personal: PersonalData,
     where: Omit<SealedIn, 'attendeeId'>,
   ): Promise<{ attendee: Attendee; unused: () => void }> => {
-    const pending = keys.issue();
-    const issued = 'then' in pending ? await pending : pending;
+    const issued = await keys.issue();
     const { attendeeId, key } = issued;
     return {
       attendee: { id: attendeeId, personalData: sealPersonalData(key, personal, { ...where, attendeeId }) },
