@@ -10,3 +10,7 @@ export const percentiles = (latencies: number[]): Percentiles => {
 };
 
 export const round = (value: number, digits = 1): number => Math.round(value * 10 ** digits) / 10 ** digits;
+
+/** `a ÷ b` as a report cell (`1.25×`); `-` when either is missing or `b` is 0. */
+export const ratioCell = (a: number | undefined, b: number | undefined): string =>
+  a === undefined || b === undefined || b === 0 ? '-' : `${round(a / b, 2)}×`;

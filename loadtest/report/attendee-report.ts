@@ -1,5 +1,5 @@
 import type { LoadtestReport } from './loadtest-report.js';
-import { round } from '../stats.js';
+import { ratioCell, round } from '../stats.js';
 
 /**
  * What naming an attendee costs (issue 28's target: at least 90% of the surge's committed/s):
@@ -8,8 +8,6 @@ import { round } from '../stats.js';
  */
 export const attendeeTable = (report: LoadtestReport) => {
   const throughput = report.results.filter((r) => r.phase === 'throughput' && !r.topology);
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined || b === 0 ? '-' : `${round(a / b, 2)}×`;
   const rows = throughput
     .filter((r) => r.design === 'es-attendees')
     .flatMap((named) => {
@@ -24,10 +22,10 @@ export const attendeeTable = (report: LoadtestReport) => {
           named.connections,
           plain.reservationsPerSecond,
           named.reservationsPerSecond,
-          ratio(named.reservationsPerSecond, plain.reservationsPerSecond),
+          ratioCell(named.reservationsPerSecond, plain.reservationsPerSecond),
           cpu(plain) === undefined ? '-' : round(cpu(plain)!, 0),
           cpu(named) === undefined ? '-' : round(cpu(named)!, 0),
-          ratio(cpu(named), cpu(plain)),
+          ratioCell(cpu(named), cpu(plain)),
         ],
       ];
     });

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { cpuCeilingRatio, type CpuUse } from '../cpu.js';
 import { CRUD_DESIGNS, isCrud, type LoadtestOptions } from '../options.js';
 import { designLabel, type PhaseResult } from '../phases.js';
-import { round } from '../stats.js';
+import { ratioCell, round } from '../stats.js';
 import type { OpenReport } from '../open/open-run.js';
 import { attendeeTable } from './attendee-report.js';
 import { checkoutTable } from './checkout-report.js';
@@ -308,8 +308,6 @@ export const comparisonTable = (report: LoadtestReport) => {
     throughput.find(
       (r) => r.design === design && r.scenario === scenario && r.connections === connections && r.topology === topology,
     );
-  const ratio = (a: number | undefined, b: number | undefined) =>
-    a === undefined || b === undefined || b === 0 ? '-' : `${round(a / b, 2)}×`;
   // One row per design and connection count that ran spread or hotspot, in the run's order.
   const rows = throughput
     .filter((r) => r.scenario !== 'surge')
@@ -330,13 +328,13 @@ export const comparisonTable = (report: LoadtestReport) => {
         designLabel({ design, topology }),
         connections,
         spread?.reservationsPerSecond ?? '-',
-        isCrud(design) ? '-' : ratio(spread?.reservationsPerSecond, strongestCrud?.reservationsPerSecond),
-        isCrud(design) ? '-' : ratio(serverCpu(spread), serverCpu(strongestCrud)),
-        ratio(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
+        isCrud(design) ? '-' : ratioCell(spread?.reservationsPerSecond, strongestCrud?.reservationsPerSecond),
+        isCrud(design) ? '-' : ratioCell(serverCpu(spread), serverCpu(strongestCrud)),
+        ratioCell(spread?.reservationsPerSecond, surge?.reservationsPerSecond),
         hot?.reservationsPerSecond ?? '-',
         hot?.latencyMs.p99 ?? '-',
         surge?.latencyMs.all.p99 ?? '-',
-        ratio(hot?.latencyMs.p99, surge?.latencyMs.all.p99),
+        ratioCell(hot?.latencyMs.p99, surge?.latencyMs.all.p99),
       ];
     });
   return {
