@@ -370,6 +370,134 @@ describe('projector', () => {
   });
 });
 
+describe("a projector's batch", () => {
+  it('applies every event exactly once while two instances race batches of both projections and 300 commands race at one conference', async () => {
+    const before = Object.fromEntries(
+      await Promise.all(
+        PROJECTIONS.map(async (projection) => [projection.name, await projectionLag(db.sql, projection)] as const),
+      ),
+    );
+    const conferenceId = 'racing-batches';
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Racing batches',
+      seatTypes: [
+        { type: 'standard', capacity: 150 },
+        { type: 'vip', capacity: 20 },
+      ],
+    });
+    const otherPool = connect(db.url, 3);
+    // No leader: each instance takes batches at will, as two leaders would for as long as one
+    // has not noticed it lost its lock. Each counts what its batches applied.
+    const applied = new Map<string, number>();
+    const instances = PROJECTIONS.flatMap((projection) =>
+      [db.sql, otherPool].map(
+        (sql) =>
+          new Projector({
+            sql,
+            log: quietLog,
+            projection,
+            batchSize: 7,
+            pollIntervalMs: 50,
+            onApplied: (count) => applied.set(projection.name, (applied.get(projection.name) ?? 0) + count),
+          }),
+      ),
+    );
+    let racing = true;
+    const batches = instances.map(async (instance) => {
+      while (racing) await instance.applyNextBatch();
+    });
+    try {
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 300 }, (_, i) =>
+          i % 6 === 5
+            ? service.handlers.cancelReservation({ conferenceId, reservationId: `rb-${i - 5}` })
+            : service.handlers.reserveSeats({
+                conferenceId,
+                reservationId: `rb-${i}`,
+                seats: [{ seatType: i % 4 === 0 ? 'vip' : 'standard', quantity: 1 }],
+              }),
+        ),
+      );
+      expect(outcomes.every((outcome) => outcome.status === 'fulfilled')).toBe(true);
+    } finally {
+      racing = false;
+      await Promise.all(batches);
+    }
+    // The stragglers, one instance at a time.
+    for (const instance of instances) while ((await instance.applyNextBatch()) > 0);
+    await otherPool.end({ timeout: 5 });
+
+    const [{ events } = { events: 0 }] = await db.sql<{ events: number }[]>`
+      select count(*)::int as events from events where stream_id = ${streamIdOf(conferenceId)}`;
+    const state = (await service.bookings.availability(conferenceId, 'strong'))!;
+    expect(state.seatTypes.find((seat) => seat.type === 'vip')?.remaining).toBe(0);
+    for (const projection of PROJECTIONS) {
+      // What was waiting before (earlier tests' events) plus this conference's: each once.
+      expect(applied.get(projection.name)).toBe(before[projection.name]!.events + events);
+      expect(await projectionLag(db.sql, projection)).toEqual({ events: 0, milliseconds: 0 });
+    }
+    await expectViewsMatchAggregate(conferenceId);
+    const [row] = await db.sql<{ reserved: number; cancelled: number }[]>`
+      select count(*) filter (where status = 'reserved')::int as reserved,
+        count(*) filter (where status = 'cancelled')::int as cancelled
+      from reservations_view where conference_id = ${conferenceId}`;
+    const reservedSeats = state.seatTypes.reduce((sum, seat) => sum + seat.reserved, 0);
+    expect(row?.reserved).toBe(reservedSeats);
+    expect(row!.reserved + row!.cancelled).toBe(
+      (await db.sql`select 1 from events where stream_id = ${streamIdOf(conferenceId)} and type = 'SeatsReserved'`)
+        .length,
+    );
+  });
+
+  it('commits nothing when a statement of its last round trip fails, and leaves its connection fit for the next batch', async () => {
+    const conferenceId = 'failing-batch';
+    await projectors().applyNextBatch(); // Level with the earlier tests.
+    await service.handlers.createConference({
+      conferenceId,
+      name: 'Failing batch',
+      seatTypes: [{ type: 'standard', capacity: 10 }],
+    });
+    await service.handlers.reserveSeats({
+      conferenceId,
+      reservationId: 'fb-1',
+      seats: [{ seatType: 'standard', quantity: 2 }],
+    });
+    // One connection: a batch that left it inside a transaction, aborted or not, would fail the next.
+    const onePool = connect(db.url, 1);
+    try {
+      const failing = new Projector({
+        sql: onePool,
+        log: quietLog,
+        projection: remainingSeats,
+        batchSize: 100,
+        pollIntervalMs: 50,
+        // Sent after the views' statements and the checkpoint, before the COMMIT behind them.
+        announce: (tx) => tx`select 1 / 0`,
+      });
+      const checkpointBefore = await readCheckpoint(db.sql, remainingSeats.name);
+      const viewsBefore = await viewContents(db.sql);
+      await expect(failing.applyNextBatch()).rejects.toThrow(/division by zero/);
+      expect(await readCheckpoint(db.sql, remainingSeats.name)).toEqual(checkpointBefore);
+      expect(await viewContents(db.sql)).toEqual(viewsBefore);
+
+      const working = new Projector({
+        sql: onePool,
+        log: quietLog,
+        projection: remainingSeats,
+        batchSize: 100,
+        pollIntervalMs: 50,
+      });
+      expect(await working.applyNextBatch()).toBe(2);
+      const [open] = await onePool<{ open: boolean }[]>`select pg_current_xact_id_if_assigned() is not null as open`;
+      expect(open?.open).toBe(false);
+      expect((await service.bookings.availability(conferenceId, 'eventual'))?.seatTypes[0]?.remaining).toBe(8);
+    } finally {
+      await onePool.end({ timeout: 5 });
+    }
+  });
+});
+
 describe('rebuild', () => {
   it('rebuilds views equal to the live ones while readers keep seeing full views', async () => {
     // Its own events, whatever ran before: a conference and a reservation for every view to hold.

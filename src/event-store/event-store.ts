@@ -1,12 +1,12 @@
 import type { Queryable } from '../database/connect.js';
 import { append, appendStreams, type NewEvent, type StreamAppend } from './append-streams.js';
-import { readAll, settledBatch, type Checkpoint } from './read-all.js';
+import { readAll, settledBatch, type BatchStart, type Checkpoint } from './read-all.js';
 import { readByKeys } from './read-keys.js';
 import type { ProjectorWakeUps } from './projector-wake-ups.js';
 import { readStream, readStreamPage, streamVersion, versionAt } from './read-stream.js';
 
 export type { AppendResult, NewEvent, StreamAppend, StreamAppendOutcome } from './append-streams.js';
-export { compareCheckpoints, inRange, START, type Checkpoint } from './read-all.js';
+export { compareCheckpoints, inRange, START, type BatchStart, type Checkpoint } from './read-all.js';
 export type { RecordedEvent } from './recorded-event.js';
 
 export type EventStore = ReturnType<typeof createEventStore>;
@@ -38,7 +38,7 @@ export const createEventStore = (sql: Queryable, { wakeUps }: { wakeUps?: Projec
   readStreamPage: (streamId: string, afterPosition: number, limit: number) =>
     readStreamPage(sql, streamId, afterPosition, limit),
   readAll: (afterPosition: number, limit: number) => readAll(sql, afterPosition, limit),
-  settledBatch: (after: Checkpoint, limit: number, upTo?: Checkpoint) => settledBatch(sql, after, limit, upTo),
+  settledBatch: (from: BatchStart, limit: number, upTo?: Checkpoint) => settledBatch(sql, from, limit, upTo),
   readByKeys: (streamId: string, keys: string[], upToVersion?: number) => readByKeys(sql, streamId, keys, upToVersion),
   versionAt: (streamId: string, asOf: Date) => versionAt(sql, streamId, asOf),
   streamVersion: (streamId: string) => streamVersion(sql, streamId),

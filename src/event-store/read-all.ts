@@ -1,3 +1,4 @@
+import type postgres from 'postgres';
 import type { Queryable } from '../database/connect.js';
 import { RECORDED_EVENT_COLUMNS, type RecordedEvent } from './recorded-event.js';
 
@@ -35,11 +36,6 @@ const upTo = (sql: Queryable, last: Checkpoint) =>
 export const inRange = (sql: Queryable, from: Checkpoint, last: Checkpoint) =>
   sql`${after(sql, from)} and ${upTo(sql, last)}`;
 
-/** Events past `from` whose transactions have all ended, up to `last` if given: what settledBatch may choose. */
-const settled = (sql: Queryable, from: Checkpoint, last?: Checkpoint) => sql`
-  ${after(sql, from)} and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-  ${last ? sql`and ${upTo(sql, last)}` : sql``}`;
-
 /** Events of every stream after global position `afterPosition`, in position order. */
 export const readAll = async (sql: Queryable, afterPosition: number, limit: number): Promise<RecordedEvent[]> =>
   sql<RecordedEvent[]>`
@@ -49,11 +45,25 @@ export const readAll = async (sql: Queryable, afterPosition: number, limit: numb
     limit ${limit}`;
 
 /**
+ * Where a batch starts: a checkpoint, or a statement fragment that reads one (a row of
+ * `transaction_id`, `position`), such as a projection's stored checkpoint. Read by the batch's
+ * own statement, the stored one costs no round trip of its own, and is read as of that
+ * statement: after any lock taken by the statements sent before it in the same transaction.
+ */
+export type BatchStart = Checkpoint | postgres.PendingQuery<postgres.Row[]>;
+
+/** A batch start as the `from_checkpoint` row of the batch's statement. */
+const startRow = (sql: Queryable, from: BatchStart) =>
+  'transactionId' in from
+    ? sql`select ${from.transactionId}::xid8 as transaction_id, ${from.position}::bigint as position`
+    : from;
+
+/**
  * The next batch of a projection: the last (transaction id, position) of at most `limit` events
  * after `from`, in (transaction id, position) order, only from transactions that have ended;
- * how many events, and their streams. Not the events: each projection applies the range
- * (`inRange`) inside PostgreSQL. This is the safe way for a projector to never pass over an
- * event that commits late.
+ * how many events, and their streams; and `from` itself, as read (`after`). Not the events:
+ * each projection applies the range (`inRange`) inside PostgreSQL. This is the safe way for a
+ * projector to never pass over an event that commits late.
  *
  * Why this is correct: a position is drawn from a sequence, so a transaction can commit an
  * event with a LOWER position after another has committed a higher one; a reader that goes
@@ -69,24 +79,38 @@ export const readAll = async (sql: Queryable, afterPosition: number, limit: numb
  */
 export const settledBatch = async (
   sql: Queryable,
-  from: Checkpoint,
+  from: BatchStart,
   limit: number,
   last?: Checkpoint,
-): Promise<{ last: Checkpoint; count: number; streamIds: string[] } | undefined> => {
+): Promise<{ after: Checkpoint; last: Checkpoint; count: number; streamIds: string[] } | undefined> => {
   const [row] = await sql<
-    { transactionId: string | null; position: number | null; count: number; streamIds: string[] }[]
+    {
+      afterTransactionId: string;
+      afterPosition: number;
+      transactionId: string | null;
+      position: number | null;
+      count: number;
+      streamIds: string[];
+    }[]
   >`
-    with batch as (
+    with from_checkpoint as (${startRow(sql, from)}), batch as (
       select transaction_id, position, stream_id from events
-      where ${settled(sql, from, last)}
+      where (transaction_id, position) > (
+          (select transaction_id from from_checkpoint), (select position from from_checkpoint)
+        )
+        and transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ${last ? sql`and ${upTo(sql, last)}` : sql``}
       order by transaction_id, position
       limit ${limit}
     ), final as (select transaction_id, position from batch order by transaction_id desc, position desc limit 1)
-    select (select transaction_id::text from final) as "transactionId", (select position from final) as position,
+    select (select transaction_id::text from from_checkpoint) as "afterTransactionId",
+      (select position from from_checkpoint) as "afterPosition",
+      (select transaction_id::text from final) as "transactionId", (select position from final) as position,
       (select count(*)::int from batch) as count,
       (select coalesce(array_agg(distinct stream_id), '{}') from batch) as "streamIds"`;
   if (!row || row.transactionId === null || row.position === null) return undefined;
   return {
+    after: { transactionId: row.afterTransactionId, position: row.afterPosition },
     last: { transactionId: row.transactionId, position: row.position },
     count: row.count,
     streamIds: row.streamIds,

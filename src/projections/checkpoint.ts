@@ -8,6 +8,14 @@ export const readCheckpoint = async (sql: Queryable, projection: string): Promis
   return row ?? START;
 };
 
+/**
+ * A projection's checkpoint as a fragment of another statement (START when it has none): the
+ * projector's batch reads it in the statement that chooses the batch (see settledBatch).
+ */
+export const storedCheckpoint = (sql: Queryable, projection: string) => sql`
+  select coalesce((select transaction_id from projection_checkpoints where name = ${projection}), ${START.transactionId}::xid8) as transaction_id,
+    coalesce((select position from projection_checkpoints where name = ${projection}), ${START.position}::bigint) as position`;
+
 export const writeCheckpoint = async (sql: Queryable, projection: string, checkpoint: Checkpoint): Promise<void> => {
   await sql`
     insert into projection_checkpoints (name, transaction_id, position)

@@ -7,6 +7,7 @@ export {
   type ProjectionLags,
 } from './process-projectors.js';
 export { PROJECTIONS, remainingSeats, reservations } from './all-projections.js';
+export { applyNext } from './apply-range.js';
 export type { AppliedBatch, Projection } from './projection-contract.js';
 export { rebuildViews, type RebuildOptions, type RebuildResult } from './rebuild.js';
 export { createReadModel, type ReadModel } from './read-model.js';

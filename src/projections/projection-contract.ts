@@ -1,5 +1,5 @@
-import type { Queryable } from '../database/connect.js';
 import type { Checkpoint } from '../event-store/event-store.js';
+import type { RangeStatement } from './apply-range.js';
 import type { ViewTables } from './view-tables.js';
 
 /** What one batch of a projection applied: how many events, up to where, and which streams. */
@@ -22,19 +22,9 @@ export type Projection = {
   /** The views it writes, and nobody else. */
   views: readonly (keyof ViewTables)[];
   /**
-   * Applies the settled events after `after` (at most `limit`, none past `upTo`) to `tables`,
-   * idempotently; undefined when there is none. Runs inside the caller's transaction.
-   * `alongside` (the projector's checkpoint write and announcement, given what the batch applies)
-   * is sent together with the view's writes: a
-   * writing transaction holds back the settled horizon of every projection until it commits
-   * (see settledBatch), so it must not wait a round trip more than it needs.
+   * Its set-based statements over a batch's range of events (after one checkpoint, up to
+   * another), applied inside PostgreSQL in this order, each seeing what the ones before it
+   * wrote, idempotently (see apply-range.ts).
    */
-  applyNext: (
-    tx: Queryable,
-    tables: ViewTables,
-    after: Checkpoint,
-    limit: number,
-    upTo?: Checkpoint,
-    alongside?: (batch: AppliedBatch) => Promise<void>,
-  ) => Promise<AppliedBatch | undefined>;
+  statements: readonly RangeStatement[];
 };

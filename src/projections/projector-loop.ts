@@ -4,7 +4,9 @@ import { LeaderLock } from '../database/leader-lock.js';
 import { EVENTS_APPENDED_CHANNEL } from '../event-store/projector-wake-ups.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './view-tables.js';
-import { projectionLag, readCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
+import { createEventStore } from '../event-store/event-store.js';
+import { applyStatements } from './apply-range.js';
+import { projectionLag, storedCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
 import type { AppliedBatch, Projection } from './projection-contract.js';
 
 export type ProjectorOptions = {
@@ -50,7 +52,9 @@ export class Projector {
   #subscribing: Promise<void> = Promise.resolve();
 
   constructor(private readonly options: ProjectorOptions) {
-    this.#leader = new LeaderLock(options.sql, options.projection.locks.leader);
+    // Its connection is checked once per poll interval, not before every batch: two leaders for
+    // that long apply batches one after the other (each takes the batch lock), never one twice.
+    this.#leader = new LeaderLock(options.sql, options.projection.locks.leader, options.pollIntervalMs);
   }
 
   get isLeader(): boolean {
@@ -77,27 +81,49 @@ export class Projector {
   /**
    * Applies the next batch in one transaction with the checkpoint, and returns how many events
    * it applied. A failure anywhere rolls back both: nothing is lost and nothing applied twice.
+   *
+   * Two round trips, each a pipeline that the connection runs in order: the transaction's start,
+   * the batch lock, and the statement that reads the checkpoint and chooses the batch (as of
+   * after the lock: READ COMMITTED takes each statement's snapshot when it starts); then the
+   * views' statements, the checkpoint, the announcement and the commit. Should a statement of
+   * the second fail, the transaction is aborted and PostgreSQL ends it with a rollback at the
+   * COMMIT sent behind it. Each round trip costs a wake-up of both processes, and a writing
+   * transaction holds back the settled horizon of every projection until it commits (see
+   * settledBatch); five round trips a batch were most of this process's CPU in a surge.
    */
   async applyNextBatch(): Promise<number> {
     const { sql, projection, batchSize, beforeCommit, onApplied, announce } = this.options;
-    const applied = await sql.begin(async (tx) => {
-      // Sent together (one connection runs them in order): each round trip waits for a turn of
-      // the event loop, a busy one when the projectors run in the API process (PROJECTOR=in-api),
-      // and that wait adds to the view's lag.
-      const [, checkpoint] = await Promise.all([
+    const tx = await sql.reserve();
+    try {
+      const [, , batch] = await Promise.all([
+        tx`begin`,
         tx`select pg_advisory_xact_lock(${projection.locks.batch})`,
-        readCheckpoint(tx, projection.name),
+        createEventStore(tx).settledBatch(storedCheckpoint(tx, projection.name), batchSize),
       ]);
-      const batch = await projection.applyNext(tx, LIVE_VIEWS, checkpoint, batchSize, undefined, async (applying) => {
-        await Promise.all([writeCheckpoint(tx, projection.name, applying.last), announce?.(tx, applying)]);
-      });
-      if (!batch) return undefined;
-      await beforeCommit?.(batch);
-      return batch;
-    });
-    if (!applied) return 0;
-    onApplied?.(applied.count);
-    return applied.count;
+      if (!batch) {
+        await tx`commit`;
+        return 0;
+      }
+      const writes = [
+        ...applyStatements(projection, tx, LIVE_VIEWS, batch.after, batch.last),
+        writeCheckpoint(tx, projection.name, batch.last),
+        ...(announce ? [announce(tx, batch)] : []),
+      ];
+      if (beforeCommit) {
+        await Promise.all(writes);
+        await beforeCommit(batch);
+        await tx`commit`;
+      } else {
+        await Promise.all([...writes, tx`commit`]);
+      }
+      onApplied?.(batch.count);
+      return batch.count;
+    } catch (error) {
+      await tx`rollback`.catch(() => {});
+      throw error;
+    } finally {
+      tx.release();
+    }
   }
 
   /** Events committed but not yet applied to this projection, and the age of the oldest of them. */

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.js';
 import { LIVE_VIEWS, VIEW_COLUMNS, type ViewTables } from './view-tables.js';
 import { compareCheckpoints, START, type Checkpoint } from '../event-store/event-store.js';
 import { readCheckpoint, writeCheckpoint } from './checkpoint.js';
+import { applyNext } from './apply-range.js';
 import type { Projection } from './projection-contract.js';
 
 const FRESH_VIEWS: ViewTables = {
@@ -51,7 +52,7 @@ export const rebuildViews = async ({
     const rebuilt = await (async () => {
       let checkpoint = START;
       for (;;) {
-        const batch = await sql.begin((tx) => projection.applyNext(tx, FRESH_VIEWS, checkpoint, batchSize));
+        const batch = await sql.begin((tx) => applyNext(projection, tx, FRESH_VIEWS, checkpoint, batchSize));
         if (!batch) return checkpoint;
         checkpoint = batch.last;
         replayed += batch.count;
@@ -65,7 +66,7 @@ export const rebuildViews = async ({
       let level = rebuilt;
       if (compareCheckpoints(live, rebuilt) > 0) {
         for (;;) {
-          const batch = await projection.applyNext(tx, FRESH_VIEWS, level, batchSize, live);
+          const batch = await applyNext(projection, tx, FRESH_VIEWS, level, batchSize, live);
           if (!batch) break;
           level = batch.last;
           replayed += batch.count;

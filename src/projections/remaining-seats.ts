@@ -1,5 +1,5 @@
 import { inRange } from '../event-store/event-store.js';
-import { applyRange, rangeEvents, type RangeStatement } from './apply-range.js';
+import { rangeEvents, type RangeStatement } from './apply-range.js';
 import { STORED_EVENT_NAMES } from '../seat-availability/index.js';
 import type { Projection } from './projection-contract.js';
 
@@ -93,5 +93,5 @@ export const remainingSeats: Projection = {
   name: 'remaining_seats',
   locks: { leader: 72_630_001, batch: 72_630_002, rebuild: 72_630_003 },
   views: ['conferences', 'seats'],
-  applyNext: applyRange([applyConferencesCreated, applySeatDeltas]),
+  statements: [applyConferencesCreated, applySeatDeltas],
 };

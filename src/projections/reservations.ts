@@ -1,4 +1,4 @@
-import { applyRange, rangeEvents, type RangeStatement } from './apply-range.js';
+import { rangeEvents, type RangeStatement } from './apply-range.js';
 import { STORED_EVENT_NAMES, type ReservationStatus } from '../seat-availability/index.js';
 import type { Projection } from './projection-contract.js';
 
@@ -124,5 +124,5 @@ export const reservations: Projection = {
   name: 'reservations',
   locks: { leader: 72_630_011, batch: 72_630_012, rebuild: 72_630_013 },
   views: ['reservations'],
-  applyNext: applyRange([applySeatsTaken, applyStatusChanges]),
+  statements: [applySeatsTaken, applyStatusChanges],
 };

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEventStore, type Checkpoint } from '../../src/event-store/event-store.js';
-import { LIVE_VIEWS, reservations } from '../../src/projections/index.js';
+import { applyNext, LIVE_VIEWS, reservations } from '../../src/projections/index.js';
 import { streamIdOf, toStoredEvent, type SeatAvailabilityEvent } from '../../src/seat-availability/index.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { endOfEvents } from '../support/random-commands.js';
@@ -67,7 +67,7 @@ const applyAsOneBatch = async (conferenceId: string, events: SeatAvailabilityEve
 
 /** Applies the next batch after `from`, of at most `limit` events. */
 const applyBatch = (from: Checkpoint, limit = 1000) =>
-  db.sql.begin((tx) => reservations.applyNext(tx, LIVE_VIEWS, from, limit));
+  db.sql.begin((tx) => applyNext(reservations, tx, LIVE_VIEWS, from, limit));
 
 /** Every row of one conference's reservations, every column. */
 const rowsOf = (conferenceId: string) => db.sql`
