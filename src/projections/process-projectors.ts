@@ -19,12 +19,13 @@ export type ProjectorsOptions = {
 /**
  * Least time between batches (see ProjectorOptions): the remaining seats are what every visitor
  * sees, so their lag may grow by little (target: 100 ms at p99); the reservations view is read
- * by id after a booking and may trail by more, in larger, cheaper batches. 10 ms, not the 25 it
- * was while the projectors ran on the API's event loop: in their own process the seats lag p99
- * of a surge run was 20-68 ms (median 40, 10 runs) instead of 44-68 (median 62, 3 runs), and
- * committed/s the same within the runs' noise (docs/results.md, lag during a surge).
+ * by id after a booking and may trail by more, in larger, cheaper batches. A batch costs about
+ * the same at any size (two round trips and the statements' fixed cost), so in a surge this
+ * pause sets what the remaining seats cost: 20 ms, not the 10 of issue 14 (chosen for lag alone,
+ * seats lag p99 20-68 ms), halves their batches for about 10 ms more lag (docs/results.md, where
+ * the CPU goes).
  */
-const SEATS_MIN_BATCH_INTERVAL_MS = 10;
+const SEATS_MIN_BATCH_INTERVAL_MS = 20;
 const RESERVATIONS_MIN_BATCH_INTERVAL_MS = 250;
 
 /** Lag of each projection, by its name. */
