@@ -89,7 +89,8 @@ export class Projector {
    * the second fail, the transaction is aborted and PostgreSQL ends it with a rollback at the
    * COMMIT sent behind it. Each round trip costs a wake-up of both processes, and a writing
    * transaction holds back the settled horizon of every projection until it commits (see
-   * settledBatch); five round trips a batch were most of this process's CPU in a surge.
+   * settledBatch): a batch used to take five, and this process was a fifth busier for them in a
+   * surge (docs/results.md, where the CPU goes).
    */
   async applyNextBatch(): Promise<number> {
     const { sql, projection, batchSize, beforeCommit, onApplied, announce } = this.options;
