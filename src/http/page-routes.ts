@@ -2,14 +2,16 @@ import { readdirSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Hono } from 'hono';
+import { isLoopback } from '../operator-token-file.js';
 import { PACKAGE_ROOT } from '../package-root.js';
 import type { AppEnv } from './app-env.js';
 import { staticFiles } from './static-files.js';
 
 const PUBLIC_FOLDER = join(PACKAGE_ROOT, 'public');
 
-/** The names by which a browser on this machine reaches a server on loopback, port included. */
-const LOOPBACK_HOST = /^(?:localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d{1,5})?$/i;
+/** Whether a Host header names this machine's loopback (`isLoopback`), its port and an IPv6 address's brackets aside. */
+const namesLoopback = (host: string | undefined): boolean =>
+  isLoopback((host ?? '').replace(/:\d{1,5}$/, '').replace(/^\[(.*)\]$/, '$1'));
 
 /** The meta element demo.js reads the operator token from. */
 export const OPERATOR_TOKEN_META = 'seat-surge-operator-token';
@@ -35,7 +37,7 @@ export const pageRoutes = (operatorToken?: string) => {
     });
   };
   const serve = async (file: string, host: string | undefined) =>
-    file === 'index.html' && operatorToken !== undefined && LOOPBACK_HOST.test(host ?? '')
+    file === 'index.html' && operatorToken !== undefined && namesLoopback(host)
       ? indexWithToken(operatorToken)
       : page(file);
   const routes = new Hono<AppEnv>().get(

@@ -17,7 +17,9 @@ export const RESERVATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$/;
 export const MIN_CLIENT_RESERVATION_ID_LENGTH = 16;
 
 /** A reservation id a client chooses from now on: RESERVATION_ID_PATTERN, at least MIN_CLIENT_RESERVATION_ID_LENGTH long. */
-export const CLIENT_RESERVATION_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9_-]{15,63}$/;
+export const CLIENT_RESERVATION_ID_PATTERN = new RegExp(
+  `^[A-Za-z0-9][A-Za-z0-9_-]{${MIN_CLIENT_RESERVATION_ID_LENGTH - 1},63}$`,
+);
 
 export const MAX_SEAT_TYPES = 20;
 export const MAX_CAPACITY = 10_000_000;
