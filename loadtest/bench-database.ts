@@ -13,7 +13,7 @@ import { createLogger } from '../src/logger.js';
  */
 
 /** Where a benchmark's own embedded server lives when DATABASE_URL is not set. */
-export type EmbeddedPlace = { dataDir: string; port: number };
+type EmbeddedPlace = { dataDir: string; port: number };
 
 /**
  * DATABASE_URL's server, or an embedded PostgreSQL of the benchmark's own: its own data directory
@@ -47,9 +47,9 @@ export const embeddedPostmaster = (config: Config): number | undefined => {
 export const createBenchDatabase = async (
   serverUrl: string,
   name: string,
-  { eventsPartitions = 0, poolSize = 4 }: { eventsPartitions?: number; poolSize?: number } = {},
+  { eventsPartitions = 0 }: { eventsPartitions?: number } = {},
 ): Promise<{ url: string; sql: Sql }> => {
   const url = await ensureDatabase(serverUrl, name);
   await applyMigrations(url, { eventsPartitions });
-  return { url, sql: connect(url, poolSize) };
+  return { url, sql: connect(url, 4) };
 };

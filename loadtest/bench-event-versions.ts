@@ -1,5 +1,5 @@
 import { createBenchDatabase, openBenchServer } from './bench-database.js';
-import { UsageRequested } from './options.js';
+import { parseOrExit } from './options.js';
 import { machine } from './report/loadtest-report.js';
 import { countsOf, measureColdLoads, measureUpcasting, type StreamName } from './versions/measure-loads.js';
 import { seedVersionStreams, versionStreamIds } from './versions/seed-streams.js';
@@ -30,7 +30,7 @@ export const runVersionsBench = async (
   const startedAt = new Date();
   const runId = startedAt.getTime().toString(36);
   const { url, sql } = await createBenchDatabase(serverUrl, `versions_${runId}`, {
-    eventsPartitions: progress.eventsPartitions ?? 0,
+    eventsPartitions: progress.eventsPartitions,
   });
   try {
     const streams = versionStreamIds(runId);
@@ -57,17 +57,7 @@ export const runVersionsBench = async (
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
-  let options: VersionsOptions;
-  try {
-    options = parseVersionsOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageRequested) {
-      console.log(VERSIONS_USAGE);
-      process.exit(0);
-    }
-    console.error(`${(error as Error).message}\n\n${VERSIONS_USAGE}`);
-    process.exit(1);
-  }
+  const options = parseOrExit(() => parseVersionsOptions(process.argv.slice(2)), VERSIONS_USAGE);
   const main = async () => {
     // Its own data directory and port: a snapshot benchmark, load test or `npm start` may be running.
     const { config, database } = await openBenchServer({ dataDir: '.data/bench-versions', port: 54332 });

@@ -1,5 +1,5 @@
 import { createBenchDatabase, embeddedPostmaster, openBenchServer } from './bench-database.js';
-import { UsageRequested } from './options.js';
+import { parseOrExit } from './options.js';
 import { machine } from './report/loadtest-report.js';
 import { BENCH_USAGE, parseBenchOptions, type BenchOptions } from './snapshots/bench-options.js';
 import { buildBenchReport, comparisonLine, writeBenchReport } from './snapshots/bench-report.js';
@@ -27,7 +27,7 @@ export type BenchProgress = {
 export const runBench = async (serverUrl: string, options: BenchOptions, progress: BenchProgress = {}) => {
   const startedAt = new Date();
   const name = `bench_${startedAt.getTime().toString(36)}`;
-  const { url, sql } = await createBenchDatabase(serverUrl, name, { eventsPartitions: progress.eventsPartitions ?? 0 });
+  const { url, sql } = await createBenchDatabase(serverUrl, name, { eventsPartitions: progress.eventsPartitions });
   const rows: BenchRow[] = [];
   let retention;
   try {
@@ -55,17 +55,7 @@ export const runBench = async (serverUrl: string, options: BenchOptions, progres
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
-  let options: BenchOptions;
-  try {
-    options = parseBenchOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageRequested) {
-      console.log(BENCH_USAGE);
-      process.exit(0);
-    }
-    console.error(`${(error as Error).message}\n\n${BENCH_USAGE}`);
-    process.exit(1);
-  }
+  const options = parseOrExit(() => parseBenchOptions(process.argv.slice(2)), BENCH_USAGE);
   const main = async () => {
     const { config, database } = await openBenchServer({ dataDir: '.data/bench', port: 54331 });
     try {

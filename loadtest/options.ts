@@ -383,3 +383,20 @@ const parseTopologies = (
 export class UsageRequested extends Error {
   override readonly name = 'UsageRequested';
 }
+
+/**
+ * A command's options parsed from its arguments, or the process ends: with the usage and 0 when
+ * it was asked for (`--help`), with the problem, the usage and 1 when they cannot be used.
+ */
+export const parseOrExit = <T>(parse: () => T, usage: string): T => {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof UsageRequested) {
+      console.log(usage);
+      process.exit(0);
+    }
+    console.error(`${(error as Error).message}\n\n${usage}`);
+    process.exit(1);
+  }
+};

@@ -7,10 +7,10 @@ import { faultRun, faultTable, type FaultRun } from './faults.js';
 import {
   DESIGNS,
   parseOptions,
+  parseOrExit,
   topologies,
   topologyLabel,
   USAGE,
-  UsageRequested,
   type LoadtestOptions,
   type Topology,
 } from './options.js';
@@ -273,17 +273,7 @@ export const runLoadtest = async (
 
 const isMain = import.meta.url === `file://${process.argv[1]}`;
 if (isMain) {
-  let options: LoadtestOptions;
-  try {
-    options = parseOptions(process.argv.slice(2));
-  } catch (error) {
-    if (error instanceof UsageRequested) {
-      console.log(USAGE);
-      process.exit(0);
-    }
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
-    process.exit(1);
-  }
+  const options = parseOrExit(() => parseOptions(process.argv.slice(2)), USAGE);
   console.log(
     `Designs ${options.designs.join(', ')} (${options.designs.map((d) => DESIGNS[d]).join(', ')}); scenarios ${options.scenarios.join(', ')}; connections ${options.connections.join(', ')}`,
   );

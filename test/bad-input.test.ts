@@ -1,11 +1,9 @@
 import { connect as connectTcp, type AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { serve } from '@hono/node-server';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { answerClientErrors, type ClientTimeouts } from '../src/http/client-errors.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
+import { capturingLog, createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 import { eventually } from './support/views.js';
 
 type LogLine = { level: number; msg: string } & Record<string, unknown>;
@@ -13,15 +11,7 @@ type LogLine = { level: number; msg: string } & Record<string, unknown>;
 const logLines: LogLine[] = [];
 const ERROR_LEVEL = 50;
 
-const log = pino(
-  { level: 'debug' },
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logLines.push(JSON.parse(chunk.toString()) as LogLine);
-      done();
-    },
-  }),
-);
+const log = capturingLog('debug', (line) => logLines.push(JSON.parse(line) as LogLine));
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;

@@ -1,10 +1,8 @@
 import { readdirSync } from 'node:fs';
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { OPERATIONS, type Operation } from '../src/http/openapi.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService, operatorAuth } from './support/service.js';
+import { catchUp, capturingLog, createTestService, operatorAuth } from './support/service.js';
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;
@@ -12,15 +10,7 @@ const logLines: Record<string, unknown>[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  const log = pino(
-    { level: 'info' },
-    new Writable({
-      write(chunk: Buffer, _encoding, done) {
-        logLines.push(JSON.parse(chunk.toString()) as Record<string, unknown>);
-        done();
-      },
-    }),
-  );
+  const log = capturingLog('info', (line) => logLines.push(JSON.parse(line) as Record<string, unknown>));
   service = createTestService(db.sql, { log });
 });
 afterAll(() => db?.drop());

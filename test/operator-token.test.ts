@@ -1,22 +1,12 @@
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerToken, operatorTokenCheck } from '../src/http/operator-token.js';
 import { OPERATIONS } from '../src/http/openapi.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { catchUp, createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
+import { catchUp, capturingLog, createTestService, operatorAuth, TEST_OPERATOR_TOKEN } from './support/service.js';
 
 /** Every line the service logs: the token must be in none of them. */
 const logged: string[] = [];
-const log = pino(
-  { level: 'trace' },
-  new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      logged.push(chunk.toString());
-      done();
-    },
-  }),
-);
+const log = capturingLog('trace', (line) => logged.push(line));
 
 let db: TestDatabase;
 let service: ReturnType<typeof createTestService>;

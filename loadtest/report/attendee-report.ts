@@ -1,5 +1,6 @@
 import type { LoadtestReport } from './loadtest-report.js';
-import { ratioCell, round } from '../stats.js';
+import { serverCpuPerCommitted } from './markdown.js';
+import { ratioCell } from '../stats.js';
 
 /**
  * What naming an attendee costs (issue 28's target: at least 90% of the surge's committed/s):
@@ -23,8 +24,8 @@ export const attendeeTable = (report: LoadtestReport) => {
           plain.reservationsPerSecond,
           named.reservationsPerSecond,
           ratioCell(named.reservationsPerSecond, plain.reservationsPerSecond),
-          cpu(plain) === undefined ? '-' : round(cpu(plain)!, 0),
-          cpu(named) === undefined ? '-' : round(cpu(named)!, 0),
+          serverCpuPerCommitted(plain.cpu),
+          serverCpuPerCommitted(named.cpu),
           ratioCell(cpu(named), cpu(plain)),
         ],
       ];

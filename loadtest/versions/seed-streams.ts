@@ -27,7 +27,7 @@ export const versionStreamIds = (runId: string): VersionStreams => ({
 });
 
 /** The events the older release writes in the mixed stream: the first half, rounded down. */
-export const version1Count = (length: number): number => Math.floor(length / 2);
+const version1Count = (length: number): number => Math.floor(length / 2);
 
 /** How many events of each type, and of those written in version 1, how many are upcast on read. */
 export const describeStreams = (events: SeatAvailabilityEvent[]): StreamsWritten => {

@@ -8,7 +8,7 @@ import type { StreamsWritten } from './seed-streams.js';
 import { TARGET_RATIO, type VersionsOptions } from './versions-options.js';
 
 /** The spread of one figure's measured rounds, in ms (or a ratio). */
-export type Figures = { min: number; median: number; p90: number };
+type Figures = { min: number; median: number; p90: number };
 
 /** report.json: field names are stable and documented in docs/snapshots.md. */
 export type VersionsReport = {
@@ -45,18 +45,18 @@ export type VersionsReport = {
 const STREAM_LABELS: Record<StreamName, string> = { allCurrent: 'all current', mixed: 'half version 1' };
 
 /** Min, median and p90 of the samples (left in their order). */
-export const figuresOf = (samples: number[], digits = 2): Figures => {
+const spreadOf = (samples: number[], digits = 2): Figures => {
   const p = percentiles([...samples]);
   return { min: round(Math.min(...samples), digits), median: round(p.p50, digits), p90: round(p.p90, digits) };
 };
 
 const bothOf = (samples: Samples): Record<StreamName, Figures> => ({
-  allCurrent: figuresOf(samples.allCurrent),
-  mixed: figuresOf(samples.mixed),
+  allCurrent: spreadOf(samples.allCurrent),
+  mixed: spreadOf(samples.mixed),
 });
 
 /** The verdict line: the ratio of medians against the target. */
-export const verdictOf = (ratio: number, loads: Record<StreamName, Figures>, rounds: number): string =>
+const verdictOf = (ratio: number, loads: Record<StreamName, Figures>, rounds: number): string =>
   `mixed ÷ all current, median cold loads: ${ratio.toFixed(3)} (${loads.mixed.median} ms against ${loads.allCurrent.median} ms over ${rounds} rounds): ${ratio <= TARGET_RATIO ? 'within' : 'OVER'} the target of ${TARGET_RATIO.toFixed(2)}`;
 
 export const buildVersionsReport = (input: {
@@ -84,7 +84,7 @@ export const buildVersionsReport = (input: {
     coldLoadMs,
     upcastMs,
     ratio,
-    roundRatios: figuresOf(
+    roundRatios: spreadOf(
       input.loads.mixed.map((ms, i) => ms / input.loads.allCurrent[i]!),
       3,
     ),
@@ -132,7 +132,7 @@ export const versionsTable = (report: VersionsReport): string =>
 export const upcastLine = ({ upcastExtra, streams }: VersionsReport): string =>
   `The upcasting alone: the ${streams.upcastOnRead} upcasts of the version-1 events add ${upcastExtra.ms} ms, ${percent(upcastExtra.ofAllCurrentLoad)} of the all-current cold load (a ratio of ${(1 + upcastExtra.ofAllCurrentLoad).toFixed(3)} from them alone).`;
 
-export const versionsMarkdown = (report: VersionsReport): string => {
+const versionsMarkdown = (report: VersionsReport): string => {
   const { machine: m, options, streams, state, roundRatios } = report;
   const counts = state.seatTypes
     .map((s) => `${s.type} ${s.reserved} reserved and ${s.held} held of ${s.capacity}`)

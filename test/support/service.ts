@@ -1,4 +1,9 @@
-import { OPERATOR_TOKEN } from '../../loadtest/operator-token.js';
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
+import {
+  OPERATOR_TOKEN as TEST_OPERATOR_TOKEN,
+  operatorHeaders as operatorAuth,
+} from '../../loadtest/operator-token.js';
 import { loadConfig } from '../../src/config.js';
 import type { Sql } from '../../src/database/connect.js';
 import { createLogger } from '../../src/logger.js';
@@ -6,18 +11,27 @@ import { createService, type ServiceOptions } from '../../src/service.js';
 
 export const quietLog = createLogger('silent');
 
+/** A logger at `level` that hands every line it writes, as written, to `onLine`: to check what requests leave in the log. */
+export const capturingLog = (level: pino.LevelWithSilent, onLine: (line: string) => void) =>
+  pino(
+    { level },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        onLine(chunk.toString());
+        done();
+      },
+    }),
+  );
+
 /** The configuration's defaults, as a service started with no environment would have them. */
 const DEFAULTS = loadConfig({});
 
 /**
  * The operator token of every test service, handed in as main.ts hands in ADMIN_TOKEN or its
- * file's: the load-test harness's own, so that its code (conference creation, audits) run
- * against a test service is the operator there too.
+ * file's, and the header that makes a request the operator's: the load-test harness's own, so
+ * that its code (conference creation, audits) run against a test service is the operator there too.
  */
-export const TEST_OPERATOR_TOKEN = OPERATOR_TOKEN;
-
-/** The header that makes a request the operator's. */
-export const operatorAuth = { authorization: `Bearer ${TEST_OPERATOR_TOKEN}` } as const;
+export { TEST_OPERATOR_TOKEN, operatorAuth };
 
 /** What a test may change; `projector` part by part. */
 export type TestServiceOverrides = Partial<Omit<ServiceOptions, 'projector'>> & {
