@@ -1,8 +1,8 @@
 import type postgres from 'postgres';
 import type { Sql } from './connect.js';
 
-/** How long taking a connection for the lock may wait before the attempt is given up. */
-const RESERVE_TIMEOUT_MS = 5000;
+/** How long taking a connection of one's own (`reserveWithin`) may wait before the attempt is given up. */
+export const RESERVE_TIMEOUT_MS = 5000;
 
 /**
  * Leadership among processes: a PostgreSQL session advisory lock held on a connection of its
@@ -71,10 +71,11 @@ export class LeaderLock {
 
 /**
  * A reserved connection, or an error after `ms`: the driver can lose a reserve when connection
- * attempts fail around it (a database restart), and a leader loop must not wait on it for ever.
+ * attempts fail around it (a database restart), and a loop (a leader's, a projector's batch)
+ * must not wait on it for ever.
  * A connection granted after the deadline is given back at once.
  */
-const reserveWithin = (sql: Sql, ms: number): Promise<postgres.ReservedSql> =>
+export const reserveWithin = (sql: Sql, ms: number): Promise<postgres.ReservedSql> =>
   new Promise((resolve, reject) => {
     let late = false;
     const timer = setTimeout(() => {

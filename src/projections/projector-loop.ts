@@ -1,6 +1,7 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type postgres from 'postgres';
 import type { Queryable, Sql } from '../database/connect.js';
-import { LeaderLock } from '../database/leader-lock.js';
+import { LeaderLock, RESERVE_TIMEOUT_MS, reserveWithin } from '../database/leader-lock.js';
 import { EVENTS_APPENDED_CHANNEL } from '../event-store/projector-wake-ups.js';
 import type { Logger } from '../logger.js';
 import { LIVE_VIEWS } from './view-tables.js';
@@ -8,6 +9,9 @@ import { createEventStore } from '../event-store/event-store.js';
 import { applyStatements } from './apply-range.js';
 import { projectionLag, storedCheckpoint, writeCheckpoint, type ProjectionLag } from './checkpoint.js';
 import type { AppliedBatch, Projection } from './projection-contract.js';
+
+/** How long a failed batch waits for its rollback before it gives its connection back. */
+const ROLLBACK_WAIT_MS = 1000;
 
 export type ProjectorOptions = {
   sql: Sql;
@@ -94,7 +98,8 @@ export class Projector {
    */
   async applyNextBatch(): Promise<number> {
     const { sql, projection, batchSize, beforeCommit, onApplied, announce } = this.options;
-    const tx = await sql.reserve();
+    // Bounded: after a database restart the driver can lose a reserve, and the loop would wait for ever.
+    const tx = await reserveWithin(sql, RESERVE_TIMEOUT_MS);
     try {
       const [, , batch] = await Promise.all([
         tx`begin`,
@@ -120,7 +125,10 @@ export class Projector {
       onApplied?.(batch.count);
       return batch.count;
     } catch (error) {
-      await tx`rollback`.catch(() => {});
+      // Bounded: a connection that died under the batch may never answer its rollback (the
+      // driver settles nothing more sent to it; seen after a database restart), and the loop must
+      // go on. One that lives runs the rollback before anything it is given after its release.
+      await Promise.race([tx`rollback`.catch(() => {}), delay(ROLLBACK_WAIT_MS, undefined, { ref: false })]);
       throw error;
     } finally {
       tx.release();
